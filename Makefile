@@ -1,0 +1,159 @@
+# hasvc — one GNU Makefile (STYLE: build variants are make variables).
+#
+#   make                 build bin/hasvcd, bin/hasvc, bin/hasvc-simhv, bin/hasvc-db
+#   make deps            install every Debian package the build, tests and demo need
+#   make test            deps + depcheck + sanitizer build tests + release build tests
+#   make check           build and run the tests of the current variant only
+#   make demo            a live single-host pool (hasvcd + hasvc-simhv)
+#   make bench           benchmarks that print figures
+#   make fuzz            run every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make depcheck        enforce the one-way layering of DESIGN §3
+#
+# Variables: ASAN=1 UBSAN=1 FAULTS=1 COVERAGE=1 XEN=1|0 WERROR=1 (on when CI=true).
+# A variant builds into build/<variant>/; the release variant's programs go to bin/.
+
+SHELL := /bin/bash
+CC ?= cc
+
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+
+XEN ?= $(shell pkg-config --exists xenlight xencontrol xenstore xentoollog 2>/dev/null && echo 1 || echo 0)
+
+empty :=
+space := $(empty) $(empty)
+VARIANT_PARTS := $(if $(filter 1,$(ASAN)),asan) $(if $(filter 1,$(UBSAN)),ubsan) \
+	$(if $(filter 1,$(FAULTS)),faults) $(if $(filter 1,$(COVERAGE)),cov)
+VARIANT := $(or $(subst $(space),-,$(strip $(VARIANT_PARTS))),release)
+B := build/$(VARIANT)
+BINDIR := $(if $(filter release,$(VARIANT)),bin,$(B)/bin)
+
+PKGS := libqb libxml-2.0 sqlite3 uuid
+ifeq ($(XEN),1)
+PKGS += xenlight xencontrol xenstore xentoollog
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wno-unused-parameter -Wpointer-arith -Wcast-qual -Wvla
+CPPFLAGS := -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -fno-strict-aliasing -pthread -MMD -MP
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
+ifeq ($(ASAN),1)
+CFLAGS += -fsanitize=address -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address
+endif
+ifeq ($(UBSAN),1)
+CFLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=undefined
+endif
+ifeq ($(FAULTS),1)
+CPPFLAGS += -DHASVC_FAULTS
+endif
+ifeq ($(COVERAGE),1)
+CFLAGS += --coverage -O0
+LDFLAGS += --coverage
+endif
+ifeq ($(XEN),1)
+
+XEN_EXCLUDE := hasvc/hv_xen_none.c
+else
+XEN_EXCLUDE := hasvc/hv_xen.c
+endif
+
+# Floors, top first: the link order of their archives.
+LAYERS := hasvc heartbeat fencing placement api lab lib
+layer_srcs = $(filter-out %_main.c $(XEN_EXCLUDE),$(wildcard $(1)/*.c))
+ARCHIVES := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(B)/lib$(l).a))
+
+# Programs: name:main-source.  Only those whose main exists are built.
+PROG_MAP := hasvcd:hasvc/hasvcd_main.c hasvc:api/cli_main.c hasvc-simhv:lab/simhv_main.c \
+	hasvc-db:hasvc/dbtool_main.c
+PROG_MAP := $(foreach p,$(PROG_MAP),$(if $(wildcard $(word 2,$(subst :, ,$(p)))),$(p)))
+PROGS := $(foreach p,$(PROG_MAP),$(BINDIR)/$(word 1,$(subst :, ,$(p))))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_STANDALONE := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRCS))
+
+.PHONY: all deps test check unit fuzz-regress fuzz demo bench depcheck clean format
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+define archive_rule
+$(B)/lib$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(call layer_srcs,$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(eval $(call archive_rule,$(l)))))
+
+define prog_rule
+$(BINDIR)/$(1): $(B)/obj/$(2:.c=.o) $(ARCHIVES)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS)
+endef
+$(foreach p,$(PROG_MAP),$(eval $(call prog_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+# Unit tests are built with HASVC_TESTING so that ALWAYS()/NEVER() surprises abort.
+$(B)/tests/%: tests/unit/%.c $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHASVC_TESTING $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS) $(TEST_LDLIBS)
+
+$(B)/helpers/%: tests/helpers/%.c $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS)
+
+# Fuzz targets, built with a standalone driver that replays the corpus and
+# random inputs; `make fuzz` builds the same targets against libFuzzer.
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/standalone.c $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(ARCHIVES) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+depcheck:
+	@scripts/depcheck.sh .
+
+unit: $(UNIT_TESTS)
+fuzz-regress: $(FUZZ_STANDALONE)
+
+check: all $(UNIT_TESTS) $(FUZZ_STANDALONE) $(HELPERS)
+	@BINDIR=$(BINDIR) BUILD=$(B) VARIANT=$(VARIANT) tests/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory depcheck
+	@$(MAKE) --no-print-directory ASAN=1 UBSAN=1 FAULTS=1 check
+	@$(MAKE) --no-print-directory check
+
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(B)/helpers/bench_db
+	@BINDIR=$(BINDIR) BUILD=$(B) bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

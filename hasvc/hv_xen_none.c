@@ -1,0 +1,17 @@
+/*
+** hv_xen in a build without Xen headers (XEN=0): selecting the xen backend
+** fails at start with a clear message.
+*/
+#include <stdio.h>
+
+#include "hasvc/hv.h"
+
+struct hv *
+hv_xen_open(const char *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	snprintf(err, errlen,
+		 "hypervisor backend 'xen' is not available: hasvcd was built without Xen "
+		 "support (install libxen-dev and rebuild with XEN=1)");
+	return NULL;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install every Debian package that hasvc's build, tests, fuzzing and demo need.
+# Idempotent: when everything is present it prints nothing and changes nothing.
+set -euo pipefail
+
+PACKAGES=(
+	make gcc pkg-config
+	clang libclang-rt-14-dev                 # libFuzzer (make fuzz)
+	libqb-dev                                # logging + blackbox (later: corosync IPC)
+	libxml2-dev libxml2-utils                # local config
+	libsqlite3-dev sqlite3                   # pool database
+	uuid-dev                                 # UUIDs
+	libssl-dev                               # HMAC/TLS
+	libcmocka-dev                            # unit tests
+	libxen-dev                               # hv_xen backend (compile-checked)
+	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "make deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "make deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
