@@ -1,0 +1,80 @@
+/*
+** hasvcd's local configuration: one XML file (libxml2), default
+** /etc/hasvc/hasvcd.conf, overridable with `hasvcd -c FILE`.  See
+** docs/configuration.md for the format.
+**
+** Loading is strict: an unknown element or attribute, a missing required
+** element, a repeated single element, or a bad value is an error, never
+** silently ignored.  config_load() reports *every* problem it finds, each as
+** one line "FILE:LINE: message", not only the first.
+*/
+#ifndef HASVC_HASVC_CONFIG_H
+#define HASVC_HASVC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ids.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/hasvc/hasvcd.conf"
+#define CONFIG_PATH_LEN 4096
+#define CONFIG_MAX_ADDRS 2
+
+enum config_watchdog_driver {
+	CONFIG_WD_XEN = 0,
+	CONFIG_WD_LINUX,
+	CONFIG_WD_SIM,
+};
+
+enum config_hv_backend {
+	CONFIG_HV_XEN = 0,
+	CONFIG_HV_SIM,
+};
+
+struct config {
+	char host_uuid[HA_UUID_LEN];
+	size_t naddrs;
+	char management_address[CONFIG_MAX_ADDRS][64]; /* IPv4 or IPv6 literal */
+	char data_dir[CONFIG_PATH_LEN];
+	char statefile[CONFIG_PATH_LEN]; /* "" = none configured (quorum-only pool) */
+
+	enum config_watchdog_driver watchdog_driver;
+	char watchdog_device[CONFIG_PATH_LEN]; /* linux driver only; required there */
+	uint32_t watchdog_timeout_ms;          /* default 30000 */
+
+	enum config_hv_backend hv_backend;
+	char hv_socket[CONFIG_PATH_LEN]; /* sim backend only; required there */
+
+	char api_address[64]; /* default "0.0.0.0" */
+	uint16_t api_port;    /* default 443; 1..65535 */
+	char api_certificate[CONFIG_PATH_LEN]; /* default <data_dir>/xapi-ssl.pem */
+	char api_key[CONFIG_PATH_LEN];         /* default <data_dir>/xapi-ssl.key */
+
+	int log_level; /* syslog priority, default LOG_INFO */
+	int log_syslog; /* default 1 */
+};
+
+/* One problem found in a file. */
+struct config_error {
+	int line; /* 0 when the problem has no line (e.g. file unreadable) */
+	char msg[256];
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+};
+
+/* Parse `path` into `cfg`.  Returns 0 when the file is valid; -1 otherwise,
+** with every problem appended to `errs` (caller frees with
+** config_errors_clear).  `cfg` holds defaults where the file was silent. */
+int config_load(const char *path, struct config *cfg, struct config_errors *errs);
+/* The same from a memory buffer; `name` is used in messages. */
+int config_parse(const char *buf, size_t len, const char *name, struct config *cfg,
+		 struct config_errors *errs);
+void config_errors_clear(struct config_errors *errs);
+
+const char *config_watchdog_driver_name(enum config_watchdog_driver d);
+const char *config_hv_backend_name(enum config_hv_backend b);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+** The pool database (DESIGN §2): hosts, VMs and their HA policy, the pool's HA
+** configuration, VM groups, alerts (XAPI messages), fence records and users,
+** in one SQLite file per host (WAL, synchronous=FULL: a write acknowledged by
+** a db_* call that returned 0 survives a crash or power loss).
+**
+** SQL lives only in db.c; everything here is typed.  Field names follow XAPI
+** (reference/xapi.md §1, §4.6).  Objects are named by UUID; their XAPI ref is
+** "OpaqueRef:<uuid>" (lib/ids.h).  Strings are fixed-size arrays, so records
+** can be copied by value; the maps (ha_configuration, other_config) are heap
+** arrays owned by the record and released by the record's _clear function.
+**
+** Opening: a file that is not an SQLite database, an SQLite database that is
+** not a hasvc pool database (wrong application_id, or foreign tables), or one
+** whose schema version is newer than this build knows, is refused with a clear
+** message and left byte-for-byte untouched.  An older schema is migrated in
+** one transaction.
+**
+** Not thread-safe: one struct db belongs to one thread (the event loop).
+*/
+#ifndef HASVC_HASVC_DB_H
+#define HASVC_HASVC_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ids.h"
+
+#define DB_SCHEMA_VERSION 1
+#define DB_APPLICATION_ID 0x48415356 /* "HASV" */
+
+#define DB_NAME_LEN 256
+#define DB_ADDR_LEN 64
+#define DB_TEXT_LEN 1024
+
+struct db;
+
+struct db_kv {
+	char *key;
+	char *value;
+};
+
+/* A (string -> string) map, kept sorted by key. */
+struct db_map {
+	struct db_kv *kv;
+	size_t n;
+};
+
+const char *db_map_get(const struct db_map *m, const char *key);
+void db_map_set(struct db_map *m, const char *key, const char *value);
+int db_map_remove(struct db_map *m, const char *key); /* 0 removed, -1 absent */
+void db_map_clear(struct db_map *m);
+void db_map_copy(struct db_map *dst, const struct db_map *src);
+
+enum db_power_state {
+	DB_POWER_HALTED = 0,
+	DB_POWER_PAUSED,
+	DB_POWER_RUNNING,
+	DB_POWER_SUSPENDED,
+};
+
+enum db_restart_priority {
+	DB_PRIO_NONE = 0,  /* "" */
+	DB_PRIO_RESTART,   /* "restart" */
+	DB_PRIO_BEST_EFFORT, /* "best-effort" */
+};
+
+enum db_placement {
+	DB_PLACEMENT_NORMAL = 0,
+	DB_PLACEMENT_ANTI_AFFINITY,
+};
+
+/* XAPI spellings: "Halted", "Running", ...; "restart", "best-effort", "";
+** "normal", "anti_affinity".  *_from_name return -1 for an unknown name. */
+const char *db_power_state_name(enum db_power_state s);
+int db_power_state_from_name(const char *name);
+const char *db_restart_priority_name(enum db_restart_priority p);
+int db_restart_priority_from_name(const char *name);
+const char *db_placement_name(enum db_placement p);
+int db_placement_from_name(const char *name);
+
+struct db_pool {
+	char uuid[HA_UUID_LEN];
+	char name_label[DB_NAME_LEN];
+	char name_description[DB_NAME_LEN];
+	char master[HA_UUID_LEN]; /* host uuid, "" if none */
+	int ha_enabled;
+	struct db_map ha_configuration;
+	int64_t ha_host_failures_to_tolerate;
+	int64_t ha_plan_exists_for;
+	int ha_allow_overcommit;
+	int ha_overcommitted;
+	int ha_reboot_vm_on_internal_shutdown; /* default 1, as xapi */
+	char ha_cluster_stack[32];             /* "corosync" */
+	struct db_map other_config;
+};
+
+struct db_host {
+	char uuid[HA_UUID_LEN];
+	char name_label[DB_NAME_LEN];
+	char hostname[DB_NAME_LEN];
+	char address[DB_ADDR_LEN];
+	int enabled;
+	int64_t memory_total;    /* bytes */
+	int64_t memory_overhead; /* bytes */
+	/* host_metrics */
+	int live;
+	int64_t memory_free;  /* bytes */
+	int64_t last_updated; /* seconds since the epoch */
+	struct db_map other_config;
+};
+
+#define DB_VM_MAX_GROUPS 8
+
+struct db_vm {
+	char uuid[HA_UUID_LEN];
+	char name_label[DB_NAME_LEN];
+	enum db_power_state power_state;
+	char resident_on[HA_UUID_LEN]; /* host uuid, "" = OpaqueRef:NULL */
+	char affinity[HA_UUID_LEN];    /* host uuid, "" = none */
+	int64_t memory_static_max;     /* bytes */
+	int64_t memory_overhead;       /* bytes */
+	int64_t VCPUs_max;
+	enum db_restart_priority ha_restart_priority;
+	int ha_always_run;
+	int64_t order;
+	int64_t start_delay; /* seconds */
+	int is_control_domain;
+	size_t ngroups;
+	char groups[DB_VM_MAX_GROUPS][HA_UUID_LEN]; /* VM_group uuids */
+	char hv_config[DB_TEXT_LEN]; /* backend config (xl syntax for hv_xen), may be "" */
+	struct db_map other_config;
+};
+
+struct db_vm_group {
+	char uuid[HA_UUID_LEN];
+	char name_label[DB_NAME_LEN];
+	char name_description[DB_NAME_LEN];
+	enum db_placement placement;
+};
+
+/* An alert, as a XAPI message object. */
+struct db_message {
+	char uuid[HA_UUID_LEN];
+	char name[64];      /* HA_HOST_FAILED, ... */
+	int64_t priority;   /* 1 critical .. 5 info */
+	char cls[16];       /* VM | Host | Pool | ... */
+	char obj_uuid[HA_UUID_LEN];
+	int64_t timestamp;  /* seconds since the epoch */
+	char body[DB_TEXT_LEN];
+};
+
+struct db_fence_record {
+	int64_t id; /* assigned by db_fence_add */
+	char host_uuid[HA_UUID_LEN];
+	int64_t timestamp; /* seconds since the epoch */
+	char reason[64];
+	char detail[DB_TEXT_LEN];
+};
+
+struct db_user {
+	char name[DB_NAME_LEN];
+	char password_hash[256]; /* opaque to db.c */
+	char role[32];
+};
+
+enum {
+	DB_OPEN_CREATE = 1 << 0, /* create a new database if the file does not exist */
+	DB_OPEN_READONLY = 1 << 1,
+};
+
+/* Open (or with DB_OPEN_CREATE, create) the database at `path`.  On failure
+** returns NULL with a sentence in err[] naming the file and the reason
+** ("not a database", "not a hasvc pool database", "schema version 7 is newer
+** than this hasvcd (1)", ...). */
+struct db *db_open(const char *path, int flags, char *err, size_t errlen);
+void db_close(struct db *db); /* db_close(NULL) is a no-op */
+
+/* The last error as a sentence. */
+const char *db_errmsg(struct db *db);
+
+/* Group several writes into one atomic, durable transaction.  Without these,
+** each write is its own transaction. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Lookups return 0 found, 1 not found, -1 error.  _put inserts or replaces
+** the whole record.  Lists return xmalloc'd arrays freed by the _list_free
+** functions (which also clear each record's maps). */
+int db_pool_get(struct db *db, struct db_pool *out);
+int db_pool_put(struct db *db, const struct db_pool *pool);
+void db_pool_init(struct db_pool *pool); /* XAPI defaults */
+void db_pool_clear(struct db_pool *pool);
+
+int db_host_get(struct db *db, const char *uuid, struct db_host *out);
+int db_host_put(struct db *db, const struct db_host *host);
+int db_host_delete(struct db *db, const char *uuid);
+int db_host_list(struct db *db, struct db_host **out, size_t *n);
+void db_host_init(struct db_host *host);
+void db_host_clear(struct db_host *host);
+void db_host_list_free(struct db_host *hosts, size_t n);
+/* Update only the host_metrics part (live, memory_free, memory_total, last_updated). */
+int db_host_set_metrics(struct db *db, const char *uuid, int live, int64_t memory_total,
+			int64_t memory_free, int64_t last_updated);
+
+int db_vm_get(struct db *db, const char *uuid, struct db_vm *out);
+int db_vm_put(struct db *db, const struct db_vm *vm);
+int db_vm_delete(struct db *db, const char *uuid);
+int db_vm_list(struct db *db, struct db_vm **out, size_t *n);
+/* VMs whose resident_on is `host_uuid`. */
+int db_vm_list_resident(struct db *db, const char *host_uuid, struct db_vm **out, size_t *n);
+void db_vm_init(struct db_vm *vm);
+void db_vm_clear(struct db_vm *vm);
+void db_vm_list_free(struct db_vm *vms, size_t n);
+/* Update only power_state and resident_on ("" clears it). */
+int db_vm_set_power(struct db *db, const char *uuid, enum db_power_state state,
+		    const char *resident_on);
+
+int db_vm_group_get(struct db *db, const char *uuid, struct db_vm_group *out);
+int db_vm_group_put(struct db *db, const struct db_vm_group *g);
+int db_vm_group_delete(struct db *db, const char *uuid);
+int db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n);
+
+/* Store an alert; fills m->uuid if empty. */
+int db_message_add(struct db *db, struct db_message *m);
+/* Messages with timestamp >= since, oldest first. */
+int db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n);
+int db_message_delete(struct db *db, const char *uuid);
+
+/* Append a fence record; fills r->id. */
+int db_fence_add(struct db *db, struct db_fence_record *r);
+/* Records for host_uuid (NULL: all), newest first. */
+int db_fence_list(struct db *db, const char *host_uuid, struct db_fence_record **out, size_t *n);
+
+int db_user_get(struct db *db, const char *name, struct db_user *out);
+int db_user_put(struct db *db, const struct db_user *u);
+int db_user_delete(struct db *db, const char *name);
+
+#endif
