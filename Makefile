@@ -35,7 +35,7 @@ PKGS += xenlight xencontrol xenstore xentoollog
 endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	-Wno-unused-parameter -Wpointer-arith -Wcast-qual -Wvla
+	-Wno-unused-parameter -Wno-format-truncation -Wpointer-arith -Wcast-qual -Wvla
 CPPFLAGS := -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fno-strict-aliasing -pthread -MMD -MP
@@ -56,6 +56,12 @@ endif
 ifeq ($(FAULTS),1)
 CPPFLAGS += -DHASVC_FAULTS
 endif
+# Sanitizer and fault builds are test builds: ALWAYS()/NEVER() surprises abort.
+ifneq ($(ASAN)$(UBSAN)$(FAULTS),)
+CPPFLAGS += -DHASVC_TESTING
+endif
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 ifeq ($(COVERAGE),1)
 CFLAGS += --coverage -O0
 LDFLAGS += --coverage
@@ -90,36 +96,42 @@ all: $(PROGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 define archive_rule
 $(B)/lib$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(call layer_srcs,$(1)))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && $(AR) rcs $$@ $$^
+	@$(if $(Q),echo "  AR      $$@")
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
 endef
 $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(eval $(call archive_rule,$(l)))))
 
 define prog_rule
 $(BINDIR)/$(1): $(B)/obj/$(2:.c=.o) $(ARCHIVES)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $$@")
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS)
 endef
 $(foreach p,$(PROG_MAP),$(eval $(call prog_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
 # Unit tests are built with HASVC_TESTING so that ALWAYS()/NEVER() surprises abort.
 $(B)/tests/%: tests/unit/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -DHASVC_TESTING $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS) $(TEST_LDLIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) -DHASVC_TESTING $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS) $(TEST_LDLIBS)
 
 $(B)/helpers/%: tests/helpers/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS)
 
 # Fuzz targets, built with a standalone driver that replays the corpus and
 # random inputs; `make fuzz` builds the same targets against libFuzzer.
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/standalone.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(ARCHIVES) $(LDLIBS)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(ARCHIVES) $(LDLIBS)
 
 deps:
 	@scripts/deps.sh

@@ -1,0 +1,564 @@
+/*
+** The single-host core state machine.  See core.h for the contract.
+**
+** Owns: the core state, the watchdog cadence (armed flag, next pet), the
+** polling and metrics deadlines, and per-VM start tracking (a start in
+** flight, the backoff of a failing one).  Invariants:
+**   - at most one START_VM in flight per VM;
+**   - the watchdog is armed only in CORE_RUNNING with HA enabled, and every
+**     transition out of CORE_RUNNING disarms it first;
+**   - no action is emitted from CORE_STOPPED.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hasvc/core.h"
+#include "lib/check.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+struct vm_track {
+	char uuid[HA_UUID_LEN];
+	int in_flight;
+	uint64_t next_try;  /* no start before this time */
+	uint32_t backoff;   /* current retry delay, 0 = none yet */
+};
+
+struct core {
+	struct core_config cfg;
+	enum core_state state;
+	int ha_enabled;
+	int wd_armed;
+	uint64_t next_pet;
+	uint64_t next_poll;
+	uint64_t next_metrics;
+	int query_outstanding;
+
+	struct vm_track *tracks;
+	size_t ntracks;
+
+	char (*foreign)[HA_UUID_LEN]; /* domains unknown to the DB, logged once */
+	size_t nforeign;
+};
+
+static const char *const state_names[CORE_NSTATES] = {
+	[CORE_INIT] = "init",
+	[CORE_RECONCILING] = "reconciling",
+	[CORE_RUNNING] = "running",
+	[CORE_STOPPED] = "stopped",
+};
+
+static const char *const event_names[CORE_NEVENTS] = {
+	[CORE_EV_START] = "start",		[CORE_EV_DOMAINS] = "domains",
+	[CORE_EV_HV_EVENT] = "hv-event",	[CORE_EV_START_RESULT] = "start-result",
+	[CORE_EV_TICK] = "tick",		[CORE_EV_HV_LOST] = "hv-lost",
+	[CORE_EV_STOP] = "stop",
+};
+
+static const char *const action_names[CORE_NACTIONS] = {
+	[CORE_ACT_QUERY_DOMAINS] = "query-domains",
+	[CORE_ACT_START_VM] = "start-vm",
+	[CORE_ACT_DESTROY_VM] = "destroy-vm",
+	[CORE_ACT_SET_VM_POWER] = "set-vm-power",
+	[CORE_ACT_UPDATE_METRICS] = "update-metrics",
+	[CORE_ACT_WD_ARM] = "wd-arm",
+	[CORE_ACT_WD_PET] = "wd-pet",
+	[CORE_ACT_WD_DISARM] = "wd-disarm",
+	[CORE_ACT_EXIT] = "exit",
+};
+
+const char *
+core_state_name(enum core_state s)
+{
+	return (unsigned)s < CORE_NSTATES ? state_names[s] : "?";
+}
+
+const char *
+core_event_name(enum core_event_type e)
+{
+	return (unsigned)e < CORE_NEVENTS ? event_names[e] : "?";
+}
+
+const char *
+core_action_name(enum core_action_type a)
+{
+	return (unsigned)a < CORE_NACTIONS ? action_names[a] : "?";
+}
+
+void
+core_config_defaults(struct core_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->wd_timeout_ms = 30000;
+	cfg->poll_ms = 2000;
+	cfg->metrics_ms = 5000;
+	cfg->retry_min_ms = 1000;
+	cfg->retry_max_ms = 60000;
+}
+
+uint32_t
+core_pet_period(uint32_t wd_timeout_ms)
+{
+	uint32_t p = wd_timeout_ms / 4;
+
+	return p ? p : 1;
+}
+
+struct core *
+core_new(const struct core_config *cfg)
+{
+	struct core *c = xcalloc(1, sizeof(*c));
+
+	ha_assert(cfg->wd_timeout_ms > 0 && cfg->poll_ms > 0 && cfg->metrics_ms > 0);
+	ha_assert(cfg->retry_min_ms > 0 && cfg->retry_max_ms >= cfg->retry_min_ms);
+	c->cfg = *cfg;
+	c->state = CORE_INIT;
+	return c;
+}
+
+void
+core_free(struct core *c)
+{
+	if (c == NULL)
+		return;
+	xfree(c->tracks);
+	xfree(c->foreign);
+	xfree(c);
+}
+
+enum core_state
+core_get_state(const struct core *c)
+{
+	return c->state;
+}
+
+int
+core_watchdog_armed(const struct core *c)
+{
+	return c->wd_armed;
+}
+
+void
+core_actions_reset(struct core_actions *a)
+{
+	a->n = 0;
+}
+
+void
+core_actions_free(struct core_actions *a)
+{
+	xfree(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct core_action *
+emit(struct core_actions *out, enum core_action_type type)
+{
+	struct core_action *a;
+
+	if (out->n == out->cap) {
+		out->cap = out->cap ? 2 * out->cap : 16;
+		out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
+	}
+	a = &out->v[out->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	return a;
+}
+
+static void
+emit_vm(struct core_actions *out, enum core_action_type type, const char *vm)
+{
+	struct core_action *a = emit(out, type);
+
+	memcpy(a->vm, vm, HA_UUID_LEN);
+}
+
+static void
+emit_query(struct core *c, struct core_actions *out, uint64_t now)
+{
+	if (c->query_outstanding)
+		return;
+	c->query_outstanding = 1;
+	c->next_poll = now + c->cfg.poll_ms;
+	emit(out, CORE_ACT_QUERY_DOMAINS);
+}
+
+static struct vm_track *
+track_find(struct core *c, const char *uuid, int create)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntracks; i++)
+		if (strcmp(c->tracks[i].uuid, uuid) == 0)
+			return &c->tracks[i];
+	if (!create)
+		return NULL;
+	c->tracks = xreallocarray(c->tracks, c->ntracks + 1, sizeof(*c->tracks));
+	memset(&c->tracks[c->ntracks], 0, sizeof(*c->tracks));
+	memcpy(c->tracks[c->ntracks].uuid, uuid, HA_UUID_LEN);
+	return &c->tracks[c->ntracks++];
+}
+
+static void
+track_drop(struct core *c, const char *uuid)
+{
+	struct vm_track *t = track_find(c, uuid, 0);
+
+	if (t == NULL)
+		return;
+	*t = c->tracks[--c->ntracks];
+}
+
+static void
+foreign_note(struct core *c, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nforeign; i++)
+		if (strcmp(c->foreign[i], uuid) == 0)
+			return;
+	c->foreign = xreallocarray(c->foreign, c->nforeign + 1, sizeof(*c->foreign));
+	memcpy(c->foreign[c->nforeign++], uuid, HA_UUID_LEN);
+	log_warnx("domain %s: not in the pool database; left alone", uuid);
+}
+
+static const struct hv_domain *
+dom_find(const struct core_event *ev, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < ev->u.domains.ndoms; i++)
+		if (strcmp(ev->u.domains.doms[i].uuid, uuid) == 0)
+			return &ev->u.domains.doms[i];
+	return NULL;
+}
+
+static const struct core_vm_view *
+vm_find(const struct core_event *ev, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < ev->u.domains.nvms; i++)
+		if (strcmp(ev->u.domains.vms[i].uuid, uuid) == 0)
+			return &ev->u.domains.vms[i];
+	return NULL;
+}
+
+/* Whether the always-run rule restarts this VM when its domain is missing. */
+static int
+wants_restart(const struct core *c, const struct core_vm_view *vm)
+{
+	if (!c->ha_enabled)
+		return 0;
+	if (vm->priority == DB_PRIO_RESTART && vm->always_run)
+		return 1;
+	return vm->priority == DB_PRIO_BEST_EFFORT;
+}
+
+static int
+cmp_order(const void *a, const void *b)
+{
+	const struct core_vm_view *x = *(const struct core_vm_view *const *)a;
+	const struct core_vm_view *y = *(const struct core_vm_view *const *)b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->uuid, y->uuid);
+}
+
+/* Domains that exist: correct the DB to them, reap the dead ones. */
+static void
+reconcile_domains(struct core *c, const struct core_event *ev, struct core_actions *out)
+{
+	size_t i;
+
+	for (i = 0; i < ev->u.domains.ndoms; i++) {
+		const struct hv_domain *d = &ev->u.domains.doms[i];
+		const struct core_vm_view *vm = vm_find(ev, d->uuid);
+		enum db_power_state want;
+		struct core_action *a;
+
+		if (vm == NULL) {
+			foreign_note(c, d->uuid);
+			continue;
+		}
+		if (d->state == HV_DOM_SHUTDOWN || d->state == HV_DOM_CRASHED) {
+			log_notice("vm %s: domain is %s; reaping it", d->uuid,
+				   hv_dom_state_name(d->state));
+			emit_vm(out, CORE_ACT_DESTROY_VM, d->uuid);
+			continue;
+		}
+		if (d->state == HV_DOM_DYING)
+			continue;
+		want = d->state == HV_DOM_PAUSED ? DB_POWER_PAUSED : DB_POWER_RUNNING;
+		if (vm->here && vm->power == want)
+			continue;
+		log_notice("vm %s: %s%s -> %s here (domain found on this host)", d->uuid,
+			   db_power_state_name(vm->power), vm->here ? "" : " elsewhere",
+			   db_power_state_name(want));
+		a = emit(out, CORE_ACT_SET_VM_POWER);
+		memcpy(a->vm, d->uuid, HA_UUID_LEN);
+		a->power = want;
+		a->here = 1;
+	}
+}
+
+/* VMs the DB runs here that have no domain: restart or mark halted, in
+** ascending restart order. */
+static void
+reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
+		  struct core_actions *out)
+{
+	const struct core_vm_view **missing;
+	size_t i, n = 0;
+
+	missing = xcalloc(ev->u.domains.nvms, sizeof(*missing));
+	for (i = 0; i < ev->u.domains.nvms; i++) {
+		const struct core_vm_view *vm = &ev->u.domains.vms[i];
+
+		if (!vm->here || (vm->power != DB_POWER_RUNNING && vm->power != DB_POWER_PAUSED))
+			continue;
+		if (dom_find(ev, vm->uuid) == NULL)
+			missing[n++] = vm;
+	}
+	qsort(missing, n, sizeof(*missing), cmp_order);
+
+	for (i = 0; i < n; i++) {
+		const struct core_vm_view *vm = missing[i];
+		struct vm_track *t;
+		struct core_action *a;
+
+		if (!wants_restart(c, vm)) {
+			log_notice("vm %s: %s -> Halted (no domain on this host)", vm->uuid,
+				   db_power_state_name(vm->power));
+			a = emit(out, CORE_ACT_SET_VM_POWER);
+			memcpy(a->vm, vm->uuid, HA_UUID_LEN);
+			a->power = DB_POWER_HALTED;
+			a->here = 0;
+			t = track_find(c, vm->uuid, 0);
+			if (t != NULL && !t->in_flight)
+				track_drop(c, vm->uuid);
+			continue;
+		}
+		t = track_find(c, vm->uuid, 1);
+		if (t->in_flight || now < t->next_try)
+			continue;
+		log_notice("vm %s: protected and not running; starting it (order %lld)",
+			   vm->uuid, (long long)vm->order);
+		t->in_flight = 1;
+		emit_vm(out, CORE_ACT_START_VM, vm->uuid);
+	}
+	xfree(missing);
+
+	/* A VM whose domain now runs no longer needs tracking. */
+	for (i = 0; i < c->ntracks;) {
+		if (!c->tracks[i].in_flight && dom_find(ev, c->tracks[i].uuid) != NULL)
+			c->tracks[i] = c->tracks[--c->ntracks];
+		else
+			i++;
+	}
+}
+
+static void
+do_start(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	c->ha_enabled = ev->u.start.ha_enabled;
+	log_info("host %s: core starting (HA %s)", c->cfg.host_uuid,
+		 c->ha_enabled ? "enabled" : "disabled");
+	emit_query(c, out, now);
+	emit(out, CORE_ACT_UPDATE_METRICS);
+	c->next_metrics = now + c->cfg.metrics_ms;
+}
+
+static void
+arm_watchdog(struct core *c, uint64_t now, struct core_actions *out)
+{
+	struct core_action *a;
+
+	if (!c->ha_enabled || c->wd_armed)
+		return;
+	a = emit(out, CORE_ACT_WD_ARM);
+	a->timeout_ms = c->cfg.wd_timeout_ms;
+	c->wd_armed = 1;
+	c->next_pet = now + core_pet_period(c->cfg.wd_timeout_ms);
+	log_notice("host %s: watchdog armed (%u ms)", c->cfg.host_uuid, c->cfg.wd_timeout_ms);
+}
+
+static void
+do_domains(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	c->query_outstanding = 0;
+	reconcile_domains(c, ev, out);
+	reconcile_missing(c, ev, now, out);
+	arm_watchdog(c, now, out);
+}
+
+static void
+do_hv_event(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	log_info("vm %s: hypervisor reports %s (%s)", ev->u.hv.uuid, hv_event_name(ev->u.hv.type),
+		 ev->u.hv.reason);
+	emit_query(c, out, now);
+}
+
+static void
+do_start_result(struct core *c, const struct core_event *ev, uint64_t now,
+		struct core_actions *out)
+{
+	struct vm_track *t = track_find(c, ev->u.start_result.vm, 0);
+
+	if (NEVER(t == NULL || !t->in_flight))
+		return;
+	t->in_flight = 0;
+	if (ev->u.start_result.err == 0) {
+		t->backoff = 0;
+		t->next_try = 0;
+		log_notice("vm %s: started", t->uuid);
+	} else {
+		t->backoff = t->backoff ? t->backoff * 2 : c->cfg.retry_min_ms;
+		if (t->backoff > c->cfg.retry_max_ms)
+			t->backoff = c->cfg.retry_max_ms;
+		t->next_try = now + t->backoff;
+		log_warnx("vm %s: start failed (%s); retrying in %u ms", t->uuid,
+			  strerror(ev->u.start_result.err), t->backoff);
+	}
+	emit_query(c, out, now);
+}
+
+static void
+do_tick(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	size_t i;
+
+	if (c->wd_armed && now >= c->next_pet) {
+		emit(out, CORE_ACT_WD_PET);
+		c->next_pet = now + core_pet_period(c->cfg.wd_timeout_ms);
+	}
+	if (now >= c->next_metrics) {
+		emit(out, CORE_ACT_UPDATE_METRICS);
+		c->next_metrics = now + c->cfg.metrics_ms;
+	}
+	if (now >= c->next_poll) {
+		emit_query(c, out, now);
+		c->next_poll = now + c->cfg.poll_ms;
+	}
+	/* A backoff that expired wants a fresh look at the domains. */
+	for (i = 0; i < c->ntracks; i++)
+		if (!c->tracks[i].in_flight && c->tracks[i].next_try && now >= c->tracks[i].next_try) {
+			c->tracks[i].next_try = 0;
+			emit_query(c, out, now);
+		}
+}
+
+static void
+leave(struct core *c, struct core_actions *out, int code, const char *reason)
+{
+	struct core_action *a;
+
+	if (c->wd_armed) {
+		emit(out, CORE_ACT_WD_DISARM);
+		c->wd_armed = 0;
+		log_notice("host %s: watchdog disarmed (%s)", c->cfg.host_uuid, reason);
+	}
+	a = emit(out, CORE_ACT_EXIT);
+	a->exit_code = code;
+	snprintf(a->reason, sizeof(a->reason), "%s", reason);
+}
+
+static void
+do_stop(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	leave(c, out, 0, "stop requested");
+}
+
+static void
+do_hv_lost(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	/* Without the hypervisor this daemon can neither see nor protect its
+	** VMs.  Exit and let the supervisor restart it.  (With HA armed the
+	** pool protocol of later issues decides first whether to fence.) */
+	log_errx("host %s: hypervisor backend lost: %s", c->cfg.host_uuid, ev->u.lost.reason);
+	leave(c, out, 1, "hypervisor backend lost");
+}
+
+typedef void (*core_handler)(struct core *, const struct core_event *, uint64_t,
+			     struct core_actions *);
+
+struct transition {
+	core_handler fn;
+	enum core_state next;
+};
+
+#define STAY CORE_NSTATES /* next state: unchanged */
+
+/* (state, event) -> (handler, next state).  A NULL handler rejects the event. */
+static const struct transition fsm[CORE_NSTATES][CORE_NEVENTS] = {
+	[CORE_INIT] = {
+		[CORE_EV_START] = {do_start, CORE_RECONCILING},
+		[CORE_EV_STOP] = {do_stop, CORE_STOPPED},
+	},
+	[CORE_RECONCILING] = {
+		[CORE_EV_DOMAINS] = {do_domains, CORE_RUNNING},
+		[CORE_EV_HV_EVENT] = {do_hv_event, STAY},
+		[CORE_EV_TICK] = {do_tick, STAY},
+		[CORE_EV_HV_LOST] = {do_hv_lost, CORE_STOPPED},
+		[CORE_EV_STOP] = {do_stop, CORE_STOPPED},
+	},
+	[CORE_RUNNING] = {
+		[CORE_EV_DOMAINS] = {do_domains, STAY},
+		[CORE_EV_HV_EVENT] = {do_hv_event, STAY},
+		[CORE_EV_START_RESULT] = {do_start_result, STAY},
+		[CORE_EV_TICK] = {do_tick, STAY},
+		[CORE_EV_HV_LOST] = {do_hv_lost, CORE_STOPPED},
+		[CORE_EV_STOP] = {do_stop, CORE_STOPPED},
+	},
+	[CORE_STOPPED] = {{0}},
+};
+
+int
+core_step(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	const struct transition *t;
+	enum core_state from = c->state;
+
+	if ((unsigned)ev->type >= CORE_NEVENTS) {
+		log_warnx("host %s: event %d unknown; rejected", c->cfg.host_uuid, (int)ev->type);
+		return -1;
+	}
+	t = &fsm[from][ev->type];
+	if (t->fn == NULL) {
+		log_warnx("host %s: event %s not valid in state %s; rejected", c->cfg.host_uuid,
+			  core_event_name(ev->type), core_state_name(from));
+		return -1;
+	}
+	t->fn(c, ev, now, out);
+	if (t->next != STAY && t->next != from) {
+		c->state = t->next;
+		log_info("host %s: event %s: %s -> %s", c->cfg.host_uuid, core_event_name(ev->type),
+			 core_state_name(from), core_state_name(c->state));
+	}
+	ha_assert(!c->wd_armed || c->state == CORE_RUNNING || c->state == CORE_RECONCILING);
+	return 0;
+}
+
+uint64_t
+core_next_deadline(const struct core *c, uint64_t now)
+{
+	uint64_t d = UINT64_MAX;
+	size_t i;
+
+	if (c->state != CORE_RUNNING && c->state != CORE_RECONCILING)
+		return d;
+	if (c->wd_armed && c->next_pet < d)
+		d = c->next_pet;
+	if (c->next_metrics < d)
+		d = c->next_metrics;
+	if (c->next_poll < d)
+		d = c->next_poll;
+	for (i = 0; i < c->ntracks; i++)
+		if (!c->tracks[i].in_flight && c->tracks[i].next_try && c->tracks[i].next_try < d)
+			d = c->tracks[i].next_try;
+	return d < now ? now : d;
+}

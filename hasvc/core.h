@@ -1,0 +1,160 @@
+/*
+** The sans-I/O core of one host's hasvcd (DESIGN §4).
+**
+** The core is a deterministic state machine.  It is fed events (the daemon
+** started, a snapshot of the hypervisor's domains and the pool database's
+** view of the VMs, a hypervisor event, a start result, a timer tick, a stop
+** request), each with `now` in monotonic milliseconds, and answers with
+** actions (query the domains, start or reap a VM, record a VM's power state,
+** refresh the host metrics, arm/pet/disarm the watchdog, exit).  It never
+** reads a clock, a socket or a file: hasvcd executes its actions against the
+** real world, and a test or the simulator executes them against a model.
+**
+** This first core owns a single host: start-up reconciliation of the pool
+** database with the hypervisor, the always-run rule for protected VMs on
+** this host, host metrics, and the watchdog petting cadence.  The pool-wide
+** protocol (membership, statefile, survival, failover) joins it in later
+** issues as further states and events.
+**
+** Reconciliation rule (as xapi's resync after a host boot):
+**   - a domain that runs here but the DB places elsewhere or halted: the DB is
+**     corrected to Running/Paused, resident here (the hypervisor is the truth
+**     about what runs);
+**   - a domain in the shutdown or crashed state: reaped (destroyed);
+**   - a domain unknown to the DB: logged once and left alone (never killed);
+**   - a VM the DB marks Running/Paused here that has no domain: with HA
+**     enabled, a protected (restart + always-run) or best-effort VM is
+**     started again here; any other is marked Halted with resident_on
+**     cleared.  Failed starts are retried with exponential backoff.
+*/
+#ifndef HASVC_HASVC_CORE_H
+#define HASVC_HASVC_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hasvc/db.h"
+#include "hasvc/hv.h"
+#include "lib/ids.h"
+
+enum core_state {
+	CORE_INIT = 0,
+	CORE_RECONCILING, /* waiting for the first domain snapshot */
+	CORE_RUNNING,
+	CORE_STOPPED,
+	CORE_NSTATES
+};
+
+enum core_event_type {
+	CORE_EV_START = 0, /* the daemon is up and the DB is open */
+	CORE_EV_DOMAINS,   /* answer to CORE_ACT_QUERY_DOMAINS */
+	CORE_EV_HV_EVENT,  /* a domain died, crashed or started */
+	CORE_EV_START_RESULT,
+	CORE_EV_TICK,    /* a deadline from core_next_deadline() passed */
+	CORE_EV_HV_LOST, /* the hypervisor backend is unusable */
+	CORE_EV_STOP,    /* SIGTERM */
+	CORE_NEVENTS
+};
+
+/* The DB's view of one VM, as the daemon read it. */
+struct core_vm_view {
+	char uuid[HA_UUID_LEN];
+	enum db_power_state power;
+	int here; /* resident_on is this host */
+	enum db_restart_priority priority;
+	int always_run;
+	int64_t order;
+};
+
+struct core_event {
+	enum core_event_type type;
+	union {
+		struct {
+			int ha_enabled;
+		} start;
+		struct {
+			const struct core_vm_view *vms;
+			size_t nvms;
+			const struct hv_domain *doms;
+			size_t ndoms;
+		} domains;
+		struct hv_event hv;
+		struct {
+			char vm[HA_UUID_LEN];
+			int err; /* 0 ok, else an errno value */
+		} start_result;
+		struct {
+			char reason[128];
+		} lost;
+	} u;
+};
+
+enum core_action_type {
+	CORE_ACT_QUERY_DOMAINS = 0, /* list domains + DB VMs, answer CORE_EV_DOMAINS */
+	CORE_ACT_START_VM,          /* start `vm` from its DB record, answer CORE_EV_START_RESULT */
+	CORE_ACT_DESTROY_VM,        /* hard-stop (reap) domain `vm` */
+	CORE_ACT_SET_VM_POWER,      /* DB: vm.power_state = power, resident_on = here or "" */
+	CORE_ACT_UPDATE_METRICS,    /* read host info, write host_metrics */
+	CORE_ACT_WD_ARM,            /* timeout_ms */
+	CORE_ACT_WD_PET,
+	CORE_ACT_WD_DISARM,
+	CORE_ACT_EXIT, /* exit_code */
+	CORE_NACTIONS
+};
+
+struct core_action {
+	enum core_action_type type;
+	char vm[HA_UUID_LEN];
+	enum db_power_state power;
+	int here;
+	uint32_t timeout_ms;
+	int exit_code;
+	char reason[128];
+};
+
+struct core_actions {
+	struct core_action *v;
+	size_t n;
+	size_t cap;
+};
+
+struct core_config {
+	char host_uuid[HA_UUID_LEN];
+	uint32_t wd_timeout_ms; /* the watchdog fires this long after the last pet */
+	uint32_t poll_ms;       /* domain re-query period (backends without events) */
+	uint32_t metrics_ms;    /* host metrics refresh period */
+	uint32_t retry_min_ms;  /* first retry of a failed start */
+	uint32_t retry_max_ms;  /* backoff cap */
+};
+
+/* Defaults: watchdog 30 s, poll 2 s, metrics 5 s, retries 1 s .. 60 s. */
+void core_config_defaults(struct core_config *cfg);
+
+struct core;
+
+struct core *core_new(const struct core_config *cfg);
+void core_free(struct core *c); /* core_free(NULL) is a no-op */
+
+/* Feed one event at time `now`; appends the resulting actions to `out` (which
+** the caller empties with core_actions_reset).  Returns 0 if the event was
+** handled, -1 if the state machine rejects it in its current state (logged;
+** no action, no state change). */
+int core_step(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out);
+
+/* The earliest time at which the core wants a CORE_EV_TICK; UINT64_MAX if none. */
+uint64_t core_next_deadline(const struct core *c, uint64_t now);
+
+/* The watchdog pet period for a timeout: a quarter of it, so that three pets
+** may be lost or late before the host is reset. */
+uint32_t core_pet_period(uint32_t wd_timeout_ms);
+
+enum core_state core_get_state(const struct core *c);
+int core_watchdog_armed(const struct core *c);
+const char *core_state_name(enum core_state s);
+const char *core_event_name(enum core_event_type e);
+const char *core_action_name(enum core_action_type a);
+
+void core_actions_reset(struct core_actions *a);
+void core_actions_free(struct core_actions *a);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+** hasvcd: the hasvc daemon, one per pool host.
+**
+**     hasvcd [-c FILE] [-n] [-d]
+**
+**   -c FILE  configuration file (default /etc/hasvc/hasvcd.conf)
+**   -n       check the configuration, print every problem with its line
+**            number, and exit: 0 if it is valid, 1 if not
+**   -d       debug: log at debug level to stderr as well
+**
+** hasvcd stays in the foreground; systemd (dist/hasvcd.service) supervises it.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hasvc/config.h"
+#include "hasvc/daemon.h"
+#include "lib/log.h"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: hasvcd [-c FILE] [-n] [-d]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct config cfg;
+	struct config_errors errs = {0};
+	int ch, check_only = 0, debug = 0, flags, rc;
+	size_t i;
+
+	while ((ch = getopt(argc, argv, "c:nd")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	rc = config_load(path, &cfg, &errs);
+	for (i = 0; i < errs.n; i++) {
+		if (errs.v[i].line > 0)
+			fprintf(stderr, "%s:%d: %s\n", path, errs.v[i].line, errs.v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", path, errs.v[i].msg);
+	}
+	config_errors_clear(&errs);
+	if (rc < 0) {
+		fprintf(stderr, "%s: configuration is not valid\n", path);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", path);
+		return 0;
+	}
+	if (cfg.watchdog_driver == CONFIG_WD_LINUX) {
+		/* The Linux watchdog driver arrives with the fencing work; refuse
+		** rather than run a pool host without the fence it was told to use. */
+		fprintf(stderr, "%s: watchdog driver 'linux' is not supported by this hasvcd yet; "
+				"use 'xen' or 'sim'\n",
+			path);
+		return 1;
+	}
+
+	flags = LOG_TO_STDERR | (cfg.log_syslog ? LOG_TO_SYSLOG : 0);
+	log_init("hasvcd", flags, debug ? LOG_DEBUG : cfg.log_level);
+	rc = daemon_run(&cfg);
+	log_fini();
+	return rc;
+}

@@ -1,0 +1,548 @@
+/*
+** Unit tests of the sans-I/O core: events in, actions out, virtual time.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hasvc/core.h"
+#include "lib/log.h"
+
+#define HOST "11111111-1111-4111-8111-111111111111"
+#define VM_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define VM_B "aaaaaaaa-0000-4000-8000-000000000002"
+#define VM_C "aaaaaaaa-0000-4000-8000-000000000003"
+#define VM_X "ffffffff-0000-4000-8000-00000000000f"
+
+struct fixture {
+	struct core *c;
+	struct core_actions out;
+	struct core_config cfg;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	core_config_defaults(&f->cfg);
+	strcpy(f->cfg.host_uuid, HOST);
+	f->cfg.wd_timeout_ms = 4000;
+	f->c = core_new(&f->cfg);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	core_free(f->c);
+	core_actions_free(&f->out);
+	free(f);
+	return 0;
+}
+
+static struct core_vm_view
+vm(const char *uuid, enum db_power_state p, int here, enum db_restart_priority prio, int always,
+   int64_t order)
+{
+	struct core_vm_view v;
+
+	memset(&v, 0, sizeof(v));
+	strcpy(v.uuid, uuid);
+	v.power = p;
+	v.here = here;
+	v.priority = prio;
+	v.always_run = always;
+	v.order = order;
+	return v;
+}
+
+static struct hv_domain
+dom(const char *uuid, enum hv_dom_state s)
+{
+	struct hv_domain d;
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.uuid, uuid);
+	d.state = s;
+	d.memory = 1 << 30;
+	return d;
+}
+
+static int
+step(struct fixture *f, struct core_event *ev, uint64_t now)
+{
+	core_actions_reset(&f->out);
+	return core_step(f->c, ev, now, &f->out);
+}
+
+static void
+start(struct fixture *f, int ha, uint64_t now)
+{
+	struct core_event ev = {.type = CORE_EV_START};
+
+	ev.u.start.ha_enabled = ha;
+	assert_int_equal(step(f, &ev, now), 0);
+}
+
+static int
+domains(struct fixture *f, const struct core_vm_view *vms, size_t nvms,
+	const struct hv_domain *doms, size_t ndoms, uint64_t now)
+{
+	struct core_event ev = {.type = CORE_EV_DOMAINS};
+
+	ev.u.domains.vms = vms;
+	ev.u.domains.nvms = nvms;
+	ev.u.domains.doms = doms;
+	ev.u.domains.ndoms = ndoms;
+	return step(f, &ev, now);
+}
+
+static void
+tick(struct fixture *f, uint64_t now)
+{
+	struct core_event ev = {.type = CORE_EV_TICK};
+
+	assert_int_equal(step(f, &ev, now), 0);
+}
+
+static void
+start_result(struct fixture *f, const char *uuid, int err, uint64_t now)
+{
+	struct core_event ev = {.type = CORE_EV_START_RESULT};
+
+	strcpy(ev.u.start_result.vm, uuid);
+	ev.u.start_result.err = err;
+	assert_int_equal(step(f, &ev, now), 0);
+}
+
+/* How many actions of `type` (for `uuid`, if given) the last step emitted. */
+static int
+count(const struct fixture *f, enum core_action_type type, const char *uuid)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < f->out.n; i++)
+		if (f->out.v[i].type == type && (uuid == NULL || strcmp(f->out.v[i].vm, uuid) == 0))
+			n++;
+	return n;
+}
+
+static const struct core_action *
+find(const struct fixture *f, enum core_action_type type, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < f->out.n; i++)
+		if (f->out.v[i].type == type && (uuid == NULL || strcmp(f->out.v[i].vm, uuid) == 0))
+			return &f->out.v[i];
+	return NULL;
+}
+
+static void
+test_start_queries(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(core_get_state(f->c), CORE_INIT);
+	start(f, 1, 0);
+	assert_int_equal(core_get_state(f->c), CORE_RECONCILING);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_UPDATE_METRICS, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_WD_ARM, NULL), 0);
+}
+
+static void
+test_reconcile_restarts_protected_halts_others(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[3];
+	const struct core_action *a;
+
+	vms[0] = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	vms[1] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 0);
+	vms[2] = vm(VM_C, DB_POWER_RUNNING, 1, DB_PRIO_BEST_EFFORT, 0, 0);
+	start(f, 1, 0);
+	assert_int_equal(domains(f, vms, 3, NULL, 0, 10), 0);
+	assert_int_equal(core_get_state(f->c), CORE_RUNNING);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_C), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 0);
+	a = find(f, CORE_ACT_SET_VM_POWER, VM_B);
+	assert_non_null(a);
+	assert_int_equal(a->power, DB_POWER_HALTED);
+	assert_int_equal(a->here, 0);
+	a = find(f, CORE_ACT_WD_ARM, NULL);
+	assert_non_null(a);
+	assert_int_equal(a->timeout_ms, 4000);
+	assert_true(core_watchdog_armed(f->c));
+}
+
+static void
+test_ha_disabled_halts_protected(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	const struct core_action *a;
+
+	start(f, 0, 0);
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	a = find(f, CORE_ACT_SET_VM_POWER, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->power, DB_POWER_HALTED);
+	assert_int_equal(count(f, CORE_ACT_WD_ARM, NULL), 0);
+	assert_false(core_watchdog_armed(f->c));
+}
+
+static void
+test_running_domain_corrects_db(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[2];
+	struct hv_domain d[3];
+	const struct core_action *a;
+
+	vms[0] = vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_NONE, 0, 0);
+	vms[1] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 0);
+	d[0] = dom(VM_A, HV_DOM_PAUSED);
+	d[1] = dom(VM_B, HV_DOM_RUNNING);
+	d[2] = dom(VM_X, HV_DOM_RUNNING); /* foreign */
+	start(f, 0, 0);
+	domains(f, vms, 2, d, 3, 10);
+	a = find(f, CORE_ACT_SET_VM_POWER, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->power, DB_POWER_PAUSED);
+	assert_int_equal(a->here, 1);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_B), 0); /* already right */
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_X), 0);
+	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, NULL), 0); /* foreign: left alone */
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+}
+
+static void
+test_crashed_domain_reaped_then_restarted(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	struct hv_domain d = dom(VM_A, HV_DOM_CRASHED);
+
+	start(f, 1, 0);
+	domains(f, &v, 1, &d, 1, 10);
+	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+	/* Reaped: next snapshot has no domain, and the VM comes back. */
+	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+static void
+test_one_start_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+
+	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+}
+
+static void
+test_failed_start_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	uint64_t now = 10, expect = f->cfg.retry_min_ms;
+	int round;
+
+	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, now);
+	for (round = 0; round < 10; round++) {
+		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+		start_result(f, VM_A, 12 /* ENOMEM */, now);
+		/* Before the backoff expires, snapshots start nothing. */
+		domains(f, &v, 1, NULL, 0, now + expect - 1);
+		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+		assert_true(core_next_deadline(f->c, now) <= now + expect);
+		now += expect;
+		tick(f, now);
+		assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+		domains(f, &v, 1, NULL, 0, now);
+		expect = expect * 2 > f->cfg.retry_max_ms ? f->cfg.retry_max_ms : expect * 2;
+	}
+	assert_int_equal(expect, f->cfg.retry_max_ms);
+	/* Success clears the backoff: a later loss restarts at once. */
+	start_result(f, VM_A, 0, now);
+	{
+		struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
+
+		domains(f, &v, 1, &d, 1, now + 1);
+	}
+	domains(f, &v, 1, NULL, 0, now + 2);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+static void
+test_restart_order(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[3];
+	size_t i;
+	int seen = 0;
+
+	vms[0] = vm(VM_C, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 5);
+	vms[1] = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 9);
+	vms[2] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 1);
+	start(f, 1, 0);
+	domains(f, vms, 3, NULL, 0, 10);
+	for (i = 0; i < f->out.n; i++) {
+		if (f->out.v[i].type != CORE_ACT_START_VM)
+			continue;
+		assert_string_equal(f->out.v[i].vm, seen == 0 ? VM_B : seen == 1 ? VM_C : VM_A);
+		seen++;
+	}
+	assert_int_equal(seen, 3);
+}
+
+static void
+test_watchdog_pet_cadence(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t now, last_pet = 10, period = core_pet_period(4000);
+	int pets = 0;
+
+	assert_int_equal(period, 1000);
+	start(f, 1, 0);
+	domains(f, NULL, 0, NULL, 0, 10);
+	assert_true(core_watchdog_armed(f->c));
+	/* Drive the loop exactly at the deadlines the core asks for. */
+	for (now = 10; now < 60000;) {
+		now = core_next_deadline(f->c, now);
+		tick(f, now);
+		if (count(f, CORE_ACT_WD_PET, NULL)) {
+			assert_true(now - last_pet <= period);
+			last_pet = now;
+			pets++;
+		}
+		if (count(f, CORE_ACT_QUERY_DOMAINS, NULL))
+			domains(f, NULL, 0, NULL, 0, now);
+	}
+	assert_true(pets >= 59);
+	/* A stalled loop stops the pets: the gap is what the watchdog sees. */
+	assert_true(core_next_deadline(f->c, now) - last_pet <= period);
+}
+
+static void
+test_stop_disarms_and_exits(void **state)
+{
+	struct fixture *f = *state;
+	struct core_event ev = {.type = CORE_EV_STOP};
+	size_t i;
+
+	start(f, 1, 0);
+	domains(f, NULL, 0, NULL, 0, 10);
+	assert_int_equal(step(f, &ev, 20), 0);
+	assert_int_equal(core_get_state(f->c), CORE_STOPPED);
+	assert_false(core_watchdog_armed(f->c));
+	/* Disarm comes before exit. */
+	assert_int_equal(f->out.n, 2);
+	assert_int_equal(f->out.v[0].type, CORE_ACT_WD_DISARM);
+	assert_int_equal(f->out.v[1].type, CORE_ACT_EXIT);
+	assert_int_equal(f->out.v[1].exit_code, 0);
+	/* Nothing is accepted once stopped. */
+	for (i = 0; i < CORE_NEVENTS; i++) {
+		struct core_event e = {.type = (enum core_event_type)i};
+
+		assert_int_equal(step(f, &e, 30), -1);
+		assert_int_equal(f->out.n, 0);
+	}
+	assert_int_equal(core_next_deadline(f->c, 30), UINT64_MAX);
+}
+
+static void
+test_hv_lost_exits_nonzero(void **state)
+{
+	struct fixture *f = *state;
+	struct core_event ev = {.type = CORE_EV_HV_LOST};
+	const struct core_action *a;
+
+	start(f, 1, 0);
+	domains(f, NULL, 0, NULL, 0, 10);
+	strcpy(ev.u.lost.reason, "connection reset");
+	assert_int_equal(step(f, &ev, 20), 0);
+	assert_int_equal(count(f, CORE_ACT_WD_DISARM, NULL), 1);
+	a = find(f, CORE_ACT_EXIT, NULL);
+	assert_non_null(a);
+	assert_int_equal(a->exit_code, 1);
+}
+
+static void
+test_event_rejected_in_wrong_state(void **state)
+{
+	struct fixture *f = *state;
+
+	/* A snapshot before START, a start result while reconciling. */
+	assert_int_equal(domains(f, NULL, 0, NULL, 0, 0), -1);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(core_get_state(f->c), CORE_INIT);
+	start(f, 1, 0);
+	{
+		struct core_event ev = {.type = CORE_EV_START_RESULT};
+
+		strcpy(ev.u.start_result.vm, VM_A);
+		assert_int_equal(step(f, &ev, 1), -1);
+	}
+	{
+		struct core_event ev = {.type = (enum core_event_type)99};
+
+		assert_int_equal(step(f, &ev, 1), -1);
+	}
+	assert_int_equal(core_get_state(f->c), CORE_RECONCILING);
+}
+
+/* Random event schedules: the same seed gives the same actions (the core is
+** deterministic), and invariants hold after every step. */
+static uint64_t rng;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static uint64_t
+run_schedule(uint64_t seed, int steps)
+{
+	static const char *uuids[] = {VM_A, VM_B, VM_C, VM_X};
+	struct core_config cfg;
+	struct core_actions out = {0};
+	struct core *c;
+	uint64_t now = 0, digest = 1469598103934665603ull;
+	int s, in_flight[4] = {0};
+	size_t i;
+
+	rng = seed * 2654435761u + 1;
+	core_config_defaults(&cfg);
+	strcpy(cfg.host_uuid, HOST);
+	c = core_new(&cfg);
+	for (s = 0; s < steps; s++) {
+		struct core_event ev;
+		struct core_vm_view vms[4];
+		struct hv_domain doms[4];
+		size_t nd = 0;
+
+		memset(&ev, 0, sizeof(ev));
+		now += rnd(3000);
+		ev.type = (enum core_event_type)rnd(CORE_NEVENTS - 1); /* STOP rarely: below */
+		if (rnd(200) == 0)
+			ev.type = CORE_EV_STOP;
+		switch (ev.type) {
+		case CORE_EV_START:
+			ev.u.start.ha_enabled = (int)rnd(2);
+			break;
+		case CORE_EV_DOMAINS:
+			for (i = 0; i < 3; i++)
+				vms[i] = vm(uuids[i], (enum db_power_state)rnd(4), (int)rnd(2),
+					    (enum db_restart_priority)rnd(3), (int)rnd(2),
+					    (int64_t)rnd(3));
+			for (i = 0; i < 4; i++)
+				if (rnd(2))
+					doms[nd++] = dom(uuids[i], (enum hv_dom_state)(1 + rnd(5)));
+			ev.u.domains.vms = vms;
+			ev.u.domains.nvms = 3;
+			ev.u.domains.doms = doms;
+			ev.u.domains.ndoms = nd;
+			break;
+		case CORE_EV_START_RESULT:
+			strcpy(ev.u.start_result.vm, uuids[rnd(3)]);
+			ev.u.start_result.err = rnd(2) ? 0 : 12;
+			break;
+		case CORE_EV_HV_LOST:
+			if (rnd(10) != 0)
+				ev.type = CORE_EV_TICK;
+			break;
+		default:
+			break;
+		}
+		/* A start result for a VM with no start in flight is a caller bug
+		** (NEVER), so only send results for starts we saw. */
+		if (ev.type == CORE_EV_START_RESULT) {
+			for (i = 0; i < 3 && !in_flight[i]; i++)
+				;
+			if (i == 3)
+				continue;
+			strcpy(ev.u.start_result.vm, uuids[i]);
+			in_flight[i] = 0;
+		}
+		core_actions_reset(&out);
+		digest = (digest ^ (uint64_t)(core_step(c, &ev, now, &out) + 2)) * 1099511628211ull;
+		for (i = 0; i < out.n; i++) {
+			size_t k;
+
+			digest = (digest ^ out.v[i].type) * 1099511628211ull;
+			for (k = 0; k < 3; k++)
+				if (out.v[i].type == CORE_ACT_START_VM && strcmp(out.v[i].vm, uuids[k]) == 0) {
+					/* never two starts in flight for one VM */
+					assert_int_equal(in_flight[k], 0);
+					in_flight[k] = 1;
+					digest = (digest ^ k) * 1099511628211ull;
+				}
+		}
+		if (core_watchdog_armed(c))
+			assert_int_equal(core_get_state(c), CORE_RUNNING);
+		if (core_get_state(c) == CORE_STOPPED)
+			break;
+	}
+	core_free(c);
+	core_actions_free(&out);
+	return digest;
+}
+
+static void
+test_random_schedules_deterministic(void **state)
+{
+	uint64_t seed;
+
+	for (seed = 1; seed <= 300; seed++)
+		assert_true(run_schedule(seed, 400) == run_schedule(seed, 400));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_start_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile_restarts_protected_halts_others, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ha_disabled_halts_protected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_running_domain_corrects_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crashed_domain_reaped_then_restarted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_one_start_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_start_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_pet_cadence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_disarms_and_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hv_lost_exits_nonzero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_rejected_in_wrong_state, setup, teardown),
+		cmocka_unit_test(test_random_schedules_deterministic),
+	};
+
+	log_init("test_core", 0, LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
