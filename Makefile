@@ -88,6 +88,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_STANDALONE := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRCS))
 
@@ -121,6 +123,11 @@ $(B)/tests/%: tests/unit/%.c $(ARCHIVES)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(CPPFLAGS) -DHASVC_TESTING $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS) $(TEST_LDLIBS)
 
+$(B)/bench/%: bench/%.c $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ARCHIVES) $(LDLIBS)
+
 $(B)/helpers/%: tests/helpers/%.c $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -142,7 +149,7 @@ depcheck:
 unit: $(UNIT_TESTS)
 fuzz-regress: $(FUZZ_STANDALONE)
 
-check: all $(UNIT_TESTS) $(FUZZ_STANDALONE) $(HELPERS)
+check: all $(UNIT_TESTS) $(FUZZ_STANDALONE) $(HELPERS) $(BENCHES)
 	@BINDIR=$(BINDIR) BUILD=$(B) VARIANT=$(VARIANT) tests/run.sh
 
 test: deps
@@ -159,7 +166,7 @@ demo: deps
 	@scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(B)/helpers/bench_db
+	@$(MAKE) --no-print-directory all $(BENCHES)
 	@BINDIR=$(BINDIR) BUILD=$(B) bench/run.sh
 
 format:
