@@ -1,0 +1,77 @@
+# Shared helpers for tests/host/*.sh (sourced, not run).
+#   T        the test's temp dir (removed on exit)
+#   started  PIDs this test started; killed on exit, only these
+set -euo pipefail
+T=$(mktemp -d /tmp/hasvc-test.XXXXXX)
+started=()
+on_exit() {
+	local rc=$? p
+	for p in "${started[@]}"; do
+		kill -CONT "$p" 2>/dev/null || true
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	sleep 0.2
+	for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if ((rc != 0)); then
+		for f in "$T"/*.log; do
+			[[ -f $f ]] || continue
+			echo "--- $(basename "$f") (last 30 lines)"
+			tail -n 30 "$f"
+		done
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap on_exit EXIT
+
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll every 50 ms.
+wait_for() {
+	local secs=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	die "timed out after ${secs}s waiting for $what"
+}
+
+# start_simhv NAME [options...]: socket $T/NAME.sock, shared ledger $T/ledger.
+start_simhv() {
+	local name=$1
+	shift
+	mkdir -p "$T/$name-state"
+	"$BINDIR/hasvc-simhv" --host "$name" --socket "$T/$name.sock" --ledger "$T/ledger" \
+		--state-dir "$T/$name-state" "$@" >"$T/simhv-$name.log" 2>&1 &
+	started+=($!)
+	wait_for 10 "simhv $name socket" test -S "$T/$name.sock"
+}
+
+ctl() { local name=$1; shift; "$BINDIR/hasvc-simhv" ctl "$T/$name.sock" "$@"; }
+db() { "$BINDIR/hasvc-db" -d "$T/data/pool.db" "$@"; }
+count_running() { ctl "$1" list | grep -c running || true; }
+
+# write_conf HOST_UUID SIMHV_NAME WD_TIMEOUT
+write_conf() {
+	mkdir -p "$T/data"
+	cat >"$T/hasvcd.conf" <<EOC
+<?xml version="1.0"?>
+<hasvcd version="1">
+  <host-uuid>$1</host-uuid>
+  <management-address>127.0.0.1</management-address>
+  <data-dir>$T/data</data-dir>
+  <watchdog><driver>sim</driver><timeout>$3</timeout></watchdog>
+  <hypervisor><backend>sim</backend><socket>$T/$2.sock</socket></hypervisor>
+  <api><address>127.0.0.1</address><port>8443</port></api>
+  <log><level>debug</level><syslog>false</syslog></log>
+</hasvcd>
+EOC
+}
+
+start_hasvcd() {
+	"$BINDIR/hasvcd" -c "$T/hasvcd.conf" >>"$T/hasvcd.log" 2>&1 &
+	hasvcd_pid=$!
+	started+=($hasvcd_pid)
+}
