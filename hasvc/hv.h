@@ -49,7 +49,7 @@ struct hv_vm_spec {
 	char name[128];
 	uint64_t memory; /* bytes: static max; the backend adds its own overhead */
 	uint32_t vcpus;
-	const char *config; /* backend-specific stored config (xl syntax for hv_xen), or NULL */
+	const char *config; /* backend-specific stored config (libxl JSON for hv_xen), or NULL */
 };
 
 enum hv_event_type {
