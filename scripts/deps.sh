@@ -11,6 +11,7 @@ PACKAGES=(
 	libsqlite3-dev sqlite3                   # pool database
 	uuid-dev                                 # UUIDs
 	libssl-dev                               # HMAC/TLS
+	libjson-c-dev                            # JSON-RPC codec
 	libcmocka-dev                            # unit tests
 	libxen-dev                               # hv_xen backend (compile-checked)
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
