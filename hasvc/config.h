@@ -7,6 +7,10 @@
 ** element, a repeated single element, or a bad value is an error, never
 ** silently ignored.  config_load() reports *every* problem it finds, each as
 ** one line "FILE:LINE: message", not only the first.
+**
+** The parser never fetches anything: no network, no external entities, and
+** a document type declaration (<!DOCTYPE ...>) is refused outright, so no
+** entity can be declared at all.
 */
 #ifndef HASVC_HASVC_CONFIG_H
 #define HASVC_HASVC_CONFIG_H
@@ -16,9 +20,11 @@
 
 #include "lib/ids.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/hasvc/hasvcd.conf"
-#define CONFIG_PATH_LEN 4096
-#define CONFIG_MAX_ADDRS 2
+#define CONFIG_DEFAULT_PATH  "/etc/hasvc/hasvcd.conf"
+#define CONFIG_PATH_LEN      4096
+#define CONFIG_MAX_ADDRS     2
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* larger files are refused */
+#define CONFIG_MAX_ERRORS    100           /* later problems are summed up in one last error */
 
 enum config_watchdog_driver {
 	CONFIG_WD_XEN = 0,
@@ -45,19 +51,20 @@ struct config {
 	enum config_hv_backend hv_backend;
 	char hv_socket[CONFIG_PATH_LEN]; /* sim backend only; required there */
 
-	char api_address[64]; /* default "0.0.0.0" */
-	uint16_t api_port;    /* default 443; 1..65535 */
+	char api_address[64];                  /* default "0.0.0.0" */
+	uint16_t api_port;                     /* default 443; 1..65535 */
 	char api_certificate[CONFIG_PATH_LEN]; /* default <data_dir>/xapi-ssl.pem */
 	char api_key[CONFIG_PATH_LEN];         /* default <data_dir>/xapi-ssl.key */
 
-	int log_level; /* syslog priority, default LOG_INFO */
+	int log_level;  /* syslog priority, default LOG_INFO */
 	int log_syslog; /* default 1 */
 };
 
 /* One problem found in a file. */
 struct config_error {
-	int line; /* 0 when the problem has no line (e.g. file unreadable) */
-	char msg[256];
+	int line;       /* 0 when the problem has no line (e.g. file unreadable) */
+	char msg[256];  /* the sentence alone, e.g. "<port> -1 is out of range: ..." */
+	char text[512]; /* the full line: "FILE:LINE: sentence" ("FILE: sentence" when line is 0) */
 };
 
 struct config_errors {
@@ -67,12 +74,19 @@ struct config_errors {
 
 /* Parse `path` into `cfg`.  Returns 0 when the file is valid; -1 otherwise,
 ** with every problem appended to `errs` (caller frees with
-** config_errors_clear).  `cfg` holds defaults where the file was silent. */
+** config_errors_clear).  `cfg` holds defaults where the file was silent; on
+** failure its contents are unspecified.  Files that are not regular files or
+** are larger than CONFIG_MAX_FILE_SIZE are refused. */
 int config_load(const char *path, struct config *cfg, struct config_errors *errs);
 /* The same from a memory buffer; `name` is used in messages. */
 int config_parse(const char *buf, size_t len, const char *name, struct config *cfg,
-		 struct config_errors *errs);
+                 struct config_errors *errs);
+/* Empty `errs` (free its vector); safe on an already empty one. */
 void config_errors_clear(struct config_errors *errs);
+
+/* Fill `cfg` with every default: what an empty <hasvcd version="1"/> would
+** give, apart from the required host-uuid and management-address. */
+void config_defaults(struct config *cfg);
 
 const char *config_watchdog_driver_name(enum config_watchdog_driver d);
 const char *config_hv_backend_name(enum config_hv_backend b);

@@ -53,12 +53,8 @@ main(int argc, char **argv)
 		usage();
 
 	rc = config_load(path, &cfg, &errs);
-	for (i = 0; i < errs.n; i++) {
-		if (errs.v[i].line > 0)
-			fprintf(stderr, "%s:%d: %s\n", path, errs.v[i].line, errs.v[i].msg);
-		else
-			fprintf(stderr, "%s: %s\n", path, errs.v[i].msg);
-	}
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i].text);
 	config_errors_clear(&errs);
 	if (rc < 0) {
 		fprintf(stderr, "%s: configuration is not valid\n", path);

@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (64 * 1024)
+#define FUZZ_MAX_INPUT (64 * 1024)
 
 static uint8_t *corpus[4096];
 static size_t corpus_len[4096];
@@ -43,8 +43,8 @@ run_file(const char *path)
 		perror(path);
 		exit(2);
 	}
-	buf = malloc(MAX_INPUT);
-	n = fread(buf, 1, MAX_INPUT, f);
+	buf = malloc(FUZZ_MAX_INPUT);
+	n = fread(buf, 1, FUZZ_MAX_INPUT, f);
 	fclose(f);
 	LLVMFuzzerTestOneInput(buf, n);
 	if (ncorpus < 4096) {
@@ -87,7 +87,7 @@ main(int argc, char **argv)
 {
 	const char *env = getenv("HASVC_FUZZ_RANDOM");
 	long iters = env ? atol(env) : 20000;
-	uint8_t *buf = malloc(MAX_INPUT);
+	uint8_t *buf = malloc(FUZZ_MAX_INPUT);
 	long i;
 	int a;
 
