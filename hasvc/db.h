@@ -71,7 +71,8 @@ enum db_placement {
 };
 
 /* XAPI spellings: "Halted", "Running", ...; "restart", "best-effort", "";
-** "normal", "anti_affinity".  *_from_name return -1 for an unknown name. */
+** "normal", "anti_affinity".  *_from_name return -1 for an unknown name (or
+** NULL); *_name return NULL for a value outside the enum. */
 const char *db_power_state_name(enum db_power_state s);
 int db_power_state_from_name(const char *name);
 const char *db_restart_priority_name(enum db_restart_priority p);
@@ -170,9 +171,20 @@ enum {
 };
 
 /* Open (or with DB_OPEN_CREATE, create) the database at `path`.  On failure
-** returns NULL with a sentence in err[] naming the file and the reason
-** ("not a database", "not a hasvc pool database", "schema version 7 is newer
-** than this hasvcd (1)", ...). */
+** returns NULL with a sentence in err[] that starts with the path:
+**     "FILE: no such file"                       (absent, no DB_OPEN_CREATE)
+**     "FILE: not an SQLite database"
+**     "FILE: not a hasvc pool database (application_id 0x12345678)"
+**     "FILE: schema version 7 is newer than this hasvcd supports (1); refusing to open it"
+**     "FILE: the database is damaged (...); refusing to open it"   (quick_check)
+** A refused file is inspected read-only and left byte-for-byte as it was, with
+** no -wal/-shm/-journal file created.  An empty file, or an SQLite file with
+** no tables and application_id 0 or ours, is a new database.  An older schema
+** is migrated in one transaction.  The parent directory must exist.
+**
+** DB_OPEN_READONLY writes nothing and migrates nothing (an older schema is
+** refused); every write on such a handle fails.  When no -wal file exists it
+** reads the file without locking it, so it is for offline inspection. */
 struct db *db_open(const char *path, int flags, char *err, size_t errlen);
 void db_close(struct db *db); /* db_close(NULL) is a no-op */
 
@@ -180,14 +192,25 @@ void db_close(struct db *db); /* db_close(NULL) is a no-op */
 const char *db_errmsg(struct db *db);
 
 /* Group several writes into one atomic, durable transaction.  Without these,
-** each write is its own transaction. */
+** each write is its own transaction.  A write that fails inside the
+** transaction is undone alone (the transaction stays usable); db_commit()
+** returns -1 and rolls everything back if the commit fails.  No nesting:
+** db_begin() inside a transaction fails.  db_close() rolls back an open one. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
-/* Lookups return 0 found, 1 not found, -1 error.  _put inserts or replaces
-** the whole record.  Lists return xmalloc'd arrays freed by the _list_free
-** functions (which also clear each record's maps). */
+/* Lookups return 0 found, 1 not found, -1 error; so do _delete and the
+** partial updates (_set_metrics, _set_power): 1 means no such row.  _put
+** inserts or replaces the whole record (maps and groups included); a record's
+** uuid must be well-formed.  References are checked (foreign keys): a VM's
+** resident_on/affinity must name a stored host and its groups stored VM
+** groups, or the put fails and writes nothing; deleting a host clears the
+** resident_on/affinity naming it, deleting a group removes it from its VMs.
+** Lists return xmalloc'd arrays freed by the _list_free functions (which also
+** clear each record's maps); hosts, VMs and groups are listed by name_label,
+** then uuid.  VM groups, messages and fence records own no maps: free their arrays with
+** xfree(). */
 int db_pool_get(struct db *db, struct db_pool *out);
 int db_pool_put(struct db *db, const struct db_pool *pool);
 void db_pool_init(struct db_pool *pool); /* XAPI defaults */
@@ -222,7 +245,7 @@ int db_vm_group_put(struct db *db, const struct db_vm_group *g);
 int db_vm_group_delete(struct db *db, const char *uuid);
 int db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n);
 
-/* Store an alert; fills m->uuid if empty. */
+/* Store an alert; fills m->uuid if empty.  priority must be 1..5. */
 int db_message_add(struct db *db, struct db_message *m);
 /* Messages with timestamp >= since, oldest first. */
 int db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n);

@@ -64,14 +64,14 @@ echo "reset: hasvcd $first killed, domains halted"
 
 ctl h1 power-on >/dev/null
 start_hasvcd
-wait_for 15 "protected VMs back after the reset" sh -c "[ \$('$BINDIR/hasvc-simhv' ctl '$T/h1.sock' list | grep -c running) -eq 4 ]"
+wait_for 15 "protected VMs back after the reset" sh -c "[ \$('$BINDIR/hasvc-simhv' ctl '$T/h1.sock' list | grep -c running) -eq 3 ]"
 kill -TERM $hasvcd_pid
 rc=0; wait $hasvcd_pid || rc=$?
 [[ $rc -eq 0 ]] || die "hasvcd exited $rc on SIGTERM"
 grep -q "watchdog disarmed" "$T/hasvcd.log" || die "no disarm logged"
 sleep 2.5 # more than twice the 1 s watchdog timeout
 [[ $(grep -c . "$T/h1-state/resets.log") -eq 1 ]] || die "host was reset after a clean stop"
-[[ $(count_running h1) -eq 4 ]] || die "VMs did not survive the clean stop"
+[[ $(count_running h1) -eq 3 ]] || die "VMs did not survive the clean stop"
 echo "clean stop: disarmed, host not reset"
 
 "$BINDIR/hasvc-simhv" --check-ledger "$T/ledger" || die "ledger check failed"

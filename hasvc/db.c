@@ -1,0 +1,1865 @@
+/*
+** The pool database over SQLite.  See db.h.
+**
+** Durability: WAL journal, synchronous=FULL, so a COMMIT that returned has
+** reached the disk.  Every public write runs inside write_begin()/write_end():
+** outside db_begin() that is its own BEGIN IMMEDIATE ... COMMIT; inside, a
+** SAVEPOINT, so a write that fails half-way is undone without aborting the
+** caller's transaction.  Either way a failed write leaves nothing behind.
+**
+** Opening never modifies a file it refuses: the file is first inspected
+** through a read-only connection that cannot create or write anything
+** ("immutable" when no -wal file exists, since a plain read-only connection
+** to a WAL-mode file creates -wal/-shm files and leaves them behind).  Only a
+** file that passes every check is reopened read-write, switched to WAL and
+** migrated.
+**
+** Schema: one table per record type; enums are stored as their XAPI strings
+** under CHECK constraints; the maps of every record live in one table `map`
+** keyed by (owner uuid, field name, key); VM group membership is the join
+** table vm_group_member.  A schema change is a new step appended to
+** migrations[] and a bump of DB_SCHEMA_VERSION; all pending steps run in one
+** transaction together with the user_version update.
+**
+** Only constant SQL is ever compiled: values are always bound parameters.
+** Statements are prepared once per connection and cached in db->stmt[].
+*/
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "hasvc/db.h"
+#include "lib/check.h"
+#include "lib/fault.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define XSTR(x) STR(x)
+#define STR(x)  #x
+
+/* How long a write waits for another process (hasvc-db next to hasvcd). */
+#define DB_BUSY_TIMEOUT_MS 5000
+
+/* ---- schema and migrations ---- */
+
+/* clang-format off */
+static const char schema_v1[] =
+	"CREATE TABLE pool ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" uuid TEXT NOT NULL,"
+	" name_label TEXT NOT NULL DEFAULT '',"
+	" name_description TEXT NOT NULL DEFAULT '',"
+	" master TEXT NOT NULL DEFAULT '',"
+	" ha_enabled INTEGER NOT NULL DEFAULT 0 CHECK (ha_enabled IN (0, 1)),"
+	" ha_host_failures_to_tolerate INTEGER NOT NULL DEFAULT 0,"
+	" ha_plan_exists_for INTEGER NOT NULL DEFAULT 0,"
+	" ha_allow_overcommit INTEGER NOT NULL DEFAULT 0 CHECK (ha_allow_overcommit IN (0, 1)),"
+	" ha_overcommitted INTEGER NOT NULL DEFAULT 0 CHECK (ha_overcommitted IN (0, 1)),"
+	" ha_reboot_vm_on_internal_shutdown INTEGER NOT NULL DEFAULT 1"
+	"  CHECK (ha_reboot_vm_on_internal_shutdown IN (0, 1)),"
+	" ha_cluster_stack TEXT NOT NULL DEFAULT 'corosync');"
+	"CREATE TABLE host ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" name_label TEXT NOT NULL DEFAULT '',"
+	" hostname TEXT NOT NULL DEFAULT '',"
+	" address TEXT NOT NULL DEFAULT '',"
+	" enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+	" memory_total INTEGER NOT NULL DEFAULT 0 CHECK (memory_total >= 0),"
+	" memory_overhead INTEGER NOT NULL DEFAULT 0 CHECK (memory_overhead >= 0),"
+	" live INTEGER NOT NULL DEFAULT 0 CHECK (live IN (0, 1)),"
+	" memory_free INTEGER NOT NULL DEFAULT 0 CHECK (memory_free >= 0),"
+	" last_updated INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE vm ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" name_label TEXT NOT NULL DEFAULT '',"
+	" power_state TEXT NOT NULL DEFAULT 'Halted'"
+	"  CHECK (power_state IN ('Halted', 'Paused', 'Running', 'Suspended')),"
+	" resident_on TEXT REFERENCES host(uuid) ON DELETE SET NULL,"
+	" affinity TEXT REFERENCES host(uuid) ON DELETE SET NULL,"
+	" memory_static_max INTEGER NOT NULL DEFAULT 0 CHECK (memory_static_max >= 0),"
+	" memory_overhead INTEGER NOT NULL DEFAULT 0 CHECK (memory_overhead >= 0),"
+	" VCPUs_max INTEGER NOT NULL DEFAULT 1 CHECK (VCPUs_max >= 0),"
+	" ha_restart_priority TEXT NOT NULL DEFAULT ''"
+	"  CHECK (ha_restart_priority IN ('', 'restart', 'best-effort')),"
+	" ha_always_run INTEGER NOT NULL DEFAULT 0 CHECK (ha_always_run IN (0, 1)),"
+	" \"order\" INTEGER NOT NULL DEFAULT 0 CHECK (\"order\" >= 0),"
+	" start_delay INTEGER NOT NULL DEFAULT 0 CHECK (start_delay >= 0),"
+	" is_control_domain INTEGER NOT NULL DEFAULT 0 CHECK (is_control_domain IN (0, 1)),"
+	" hv_config TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX vm_resident_on ON vm(resident_on);"
+	"CREATE TABLE vm_group ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" name_label TEXT NOT NULL DEFAULT '',"
+	" name_description TEXT NOT NULL DEFAULT '',"
+	" placement TEXT NOT NULL DEFAULT 'normal' CHECK (placement IN ('normal', 'anti_affinity')));"
+	"CREATE TABLE vm_group_member ("
+	" vm_uuid TEXT NOT NULL REFERENCES vm(uuid) ON DELETE CASCADE,"
+	" group_uuid TEXT NOT NULL REFERENCES vm_group(uuid) ON DELETE CASCADE,"
+	" position INTEGER NOT NULL,"
+	" PRIMARY KEY (vm_uuid, group_uuid)) WITHOUT ROWID;"
+	"CREATE INDEX vm_group_member_group ON vm_group_member(group_uuid);"
+	"CREATE TABLE message ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL,"
+	" priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5),"
+	" cls TEXT NOT NULL DEFAULT '',"
+	" obj_uuid TEXT NOT NULL DEFAULT '',"
+	" timestamp INTEGER NOT NULL,"
+	" body TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX message_timestamp ON message(timestamp);"
+	"CREATE TABLE fence_record ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" host_uuid TEXT NOT NULL,"
+	" timestamp INTEGER NOT NULL,"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX fence_record_host ON fence_record(host_uuid, timestamp);"
+	"CREATE TABLE user ("
+	" name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
+	" password_hash TEXT NOT NULL DEFAULT '',"
+	" role TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE map ("
+	" owner TEXT NOT NULL,"
+	" field TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" value TEXT NOT NULL,"
+	" PRIMARY KEY (owner, field, key)) WITHOUT ROWID;";
+/* clang-format on */
+
+/* migrations[i] takes a database from schema version i to i + 1. */
+static const char *const migrations[] = {
+    schema_v1,
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements ---- */
+
+#define POOL_COLS                                                                                  \
+	"uuid, name_label, name_description, master, ha_enabled, ha_host_failures_to_tolerate, "   \
+	"ha_plan_exists_for, ha_allow_overcommit, ha_overcommitted, "                              \
+	"ha_reboot_vm_on_internal_shutdown, ha_cluster_stack"
+#define HOST_COLS                                                                                  \
+	"uuid, name_label, hostname, address, enabled, memory_total, memory_overhead, live, "      \
+	"memory_free, last_updated"
+#define VM_COLS                                                                                    \
+	"uuid, name_label, power_state, ifnull(resident_on, ''), ifnull(affinity, ''), "           \
+	"memory_static_max, memory_overhead, VCPUs_max, ha_restart_priority, ha_always_run, "      \
+	"\"order\", start_delay, is_control_domain, hv_config"
+#define GROUP_COLS "uuid, name_label, name_description, placement"
+#define MSG_COLS   "uuid, name, priority, cls, obj_uuid, timestamp, body"
+#define FENCE_COLS "id, host_uuid, timestamp, reason, detail"
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_MAP_SELECT,
+	S_MAP_DELETE,
+	S_MAP_DELETE_OWNER,
+	S_MAP_INSERT,
+	S_POOL_SELECT,
+	S_POOL_UPSERT,
+	S_POOL_DELETE_MAPS,
+	S_HOST_SELECT,
+	S_HOST_LIST,
+	S_HOST_UPSERT,
+	S_HOST_DELETE,
+	S_HOST_METRICS,
+	S_VM_SELECT,
+	S_VM_LIST,
+	S_VM_LIST_RESIDENT,
+	S_VM_UPSERT,
+	S_VM_DELETE,
+	S_VM_SET_POWER,
+	S_MEMBER_SELECT,
+	S_MEMBER_DELETE,
+	S_MEMBER_INSERT,
+	S_GROUP_SELECT,
+	S_GROUP_LIST,
+	S_GROUP_UPSERT,
+	S_GROUP_DELETE,
+	S_MSG_INSERT,
+	S_MSG_LIST,
+	S_MSG_DELETE,
+	S_FENCE_INSERT,
+	S_FENCE_LIST_ALL,
+	S_FENCE_LIST_HOST,
+	S_USER_SELECT,
+	S_USER_UPSERT,
+	S_USER_DELETE,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT db_write",
+    [S_RELEASE] = "RELEASE db_write",
+    [S_ROLLBACK_TO] = "ROLLBACK TO db_write",
+    [S_MAP_SELECT] = "SELECT key, value FROM map WHERE owner = ?1 AND field = ?2 ORDER BY key",
+    [S_MAP_DELETE] = "DELETE FROM map WHERE owner = ?1 AND field = ?2",
+    [S_MAP_DELETE_OWNER] = "DELETE FROM map WHERE owner = ?1",
+    [S_MAP_INSERT] = "INSERT INTO map (owner, field, key, value) VALUES (?1, ?2, ?3, ?4)",
+    [S_POOL_SELECT] = "SELECT " POOL_COLS " FROM pool WHERE id = 1",
+    [S_POOL_UPSERT] = "INSERT INTO pool (id, " POOL_COLS ") VALUES "
+                      "(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                      "ON CONFLICT (id) DO UPDATE SET uuid = ?1, name_label = ?2, "
+                      "name_description = ?3, master = ?4, ha_enabled = ?5, "
+                      "ha_host_failures_to_tolerate = ?6, ha_plan_exists_for = ?7, "
+                      "ha_allow_overcommit = ?8, ha_overcommitted = ?9, "
+                      "ha_reboot_vm_on_internal_shutdown = ?10, ha_cluster_stack = ?11",
+    [S_POOL_DELETE_MAPS] = "DELETE FROM map WHERE owner IN (SELECT uuid FROM pool)",
+    [S_HOST_SELECT] = "SELECT " HOST_COLS " FROM host WHERE uuid = ?1",
+    [S_HOST_LIST] = "SELECT " HOST_COLS " FROM host ORDER BY name_label, uuid",
+    [S_HOST_UPSERT] = "INSERT INTO host (" HOST_COLS ") VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                      "ON CONFLICT (uuid) DO UPDATE SET name_label = ?2, hostname = ?3, "
+                      "address = ?4, enabled = ?5, memory_total = ?6, memory_overhead = ?7, "
+                      "live = ?8, memory_free = ?9, last_updated = ?10",
+    [S_HOST_DELETE] = "DELETE FROM host WHERE uuid = ?1",
+    [S_HOST_METRICS] = "UPDATE host SET live = ?2, memory_total = ?3, memory_free = ?4, "
+                       "last_updated = ?5 WHERE uuid = ?1",
+    [S_VM_SELECT] = "SELECT " VM_COLS " FROM vm WHERE uuid = ?1",
+    [S_VM_LIST] = "SELECT " VM_COLS " FROM vm ORDER BY name_label, uuid",
+    [S_VM_LIST_RESIDENT] = "SELECT " VM_COLS " FROM vm WHERE resident_on = ?1 "
+                           "ORDER BY name_label, uuid",
+    [S_VM_UPSERT] = "INSERT INTO vm (uuid, name_label, power_state, resident_on, affinity, "
+                    "memory_static_max, memory_overhead, VCPUs_max, ha_restart_priority, "
+                    "ha_always_run, \"order\", start_delay, is_control_domain, hv_config) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                    "ON CONFLICT (uuid) DO UPDATE SET name_label = ?2, power_state = ?3, "
+                    "resident_on = ?4, affinity = ?5, memory_static_max = ?6, "
+                    "memory_overhead = ?7, VCPUs_max = ?8, ha_restart_priority = ?9, "
+                    "ha_always_run = ?10, \"order\" = ?11, start_delay = ?12, "
+                    "is_control_domain = ?13, hv_config = ?14",
+    [S_VM_DELETE] = "DELETE FROM vm WHERE uuid = ?1",
+    [S_VM_SET_POWER] = "UPDATE vm SET power_state = ?2, resident_on = ?3 WHERE uuid = ?1",
+    [S_MEMBER_SELECT] = "SELECT group_uuid FROM vm_group_member WHERE vm_uuid = ?1 "
+                        "ORDER BY position",
+    [S_MEMBER_DELETE] = "DELETE FROM vm_group_member WHERE vm_uuid = ?1",
+    [S_MEMBER_INSERT] = "INSERT INTO vm_group_member (vm_uuid, group_uuid, position) "
+                        "VALUES (?1, ?2, ?3)",
+    [S_GROUP_SELECT] = "SELECT " GROUP_COLS " FROM vm_group WHERE uuid = ?1",
+    [S_GROUP_LIST] = "SELECT " GROUP_COLS " FROM vm_group ORDER BY name_label, uuid",
+    [S_GROUP_UPSERT] = "INSERT INTO vm_group (" GROUP_COLS ") VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT (uuid) DO UPDATE SET name_label = ?2, "
+                       "name_description = ?3, placement = ?4",
+    [S_GROUP_DELETE] = "DELETE FROM vm_group WHERE uuid = ?1",
+    [S_MSG_INSERT] = "INSERT INTO message (" MSG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_MSG_LIST] = "SELECT " MSG_COLS " FROM message WHERE timestamp >= ?1 "
+                   "ORDER BY timestamp, rowid",
+    [S_MSG_DELETE] = "DELETE FROM message WHERE uuid = ?1",
+    [S_FENCE_INSERT] = "INSERT INTO fence_record (host_uuid, timestamp, reason, detail) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+    [S_FENCE_LIST_ALL] = "SELECT " FENCE_COLS " FROM fence_record "
+                         "ORDER BY timestamp DESC, id DESC",
+    [S_FENCE_LIST_HOST] = "SELECT " FENCE_COLS " FROM fence_record WHERE host_uuid = ?1 "
+                          "ORDER BY timestamp DESC, id DESC",
+    [S_USER_SELECT] = "SELECT name, password_hash, role FROM user WHERE name = ?1",
+    [S_USER_UPSERT] = "INSERT INTO user (name, password_hash, role) VALUES (?1, ?2, ?3) "
+                      "ON CONFLICT (name) DO UPDATE SET password_hash = ?2, role = ?3",
+    [S_USER_DELETE] = "DELETE FROM user WHERE name = ?1",
+};
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	int readonly;
+	int txn; /* inside db_begin() */
+	sqlite3_stmt *stmt[S_COUNT];
+	char err[512];
+};
+
+static void db_set_err(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+db_set_err(struct db *db, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->err, sizeof(db->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Record the connection's current error, prefixed by what we were doing. */
+static void
+db_sql_err(struct db *db, const char *what)
+{
+	db_set_err(db, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+}
+
+/* The cached statement `id`, reset and with no bindings; NULL on error. */
+static sqlite3_stmt *
+st(struct db *db, enum stmt_id id)
+{
+	sqlite3_stmt *s = db->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(db->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
+		                       NULL) != SQLITE_OK) {
+			db_sql_err(db, "preparing a statement");
+			return NULL;
+		}
+		db->stmt[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Run a statement that returns no rows; 0 or -1. */
+static int
+run(struct db *db, sqlite3_stmt *s, const char *what)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_sql_err(db, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* Fixed-size strings are bound up to their NUL or their size, whichever
+** comes first, so an unterminated array is never over-read. */
+static void
+bind_str(sqlite3_stmt *s, int i, const char *str, size_t size)
+{
+	sqlite3_bind_text(s, i, str, (int)strnlen(str, size), SQLITE_STATIC);
+}
+
+/* A reference to a row of another table: "" is bound as NULL. */
+static void
+bind_ref(sqlite3_stmt *s, int i, const char *uuid, size_t size)
+{
+	if (uuid[0] == '\0')
+		sqlite3_bind_null(s, i);
+	else
+		bind_str(s, i, uuid, size);
+}
+
+static void
+col_str(sqlite3_stmt *s, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+#define COL_STR(s, i, field)  col_str((s), (i), (field), sizeof(field))
+#define BIND_STR(s, i, field) bind_str((s), (i), (field), sizeof(field))
+#define BIND_REF(s, i, field) bind_ref((s), (i), (field), sizeof(field))
+
+/* ---- transactions ---- */
+
+static void
+rollback_quietly(struct db *db)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_get_autocommit(db->h))
+		return; /* nothing open: SQLite already rolled it back */
+	s = st(db, S_ROLLBACK);
+	if (s != NULL) {
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+}
+
+static int
+write_begin(struct db *db)
+{
+	if (db->txn) {
+		if (sqlite3_get_autocommit(db->h)) {
+			db_set_err(db, "%s: the transaction was rolled back by an earlier error",
+			           db->path);
+			return -1;
+		}
+		return run(db, st(db, S_SAVEPOINT), "starting a write");
+	}
+	return run(db, st(db, S_BEGIN), "starting a transaction");
+}
+
+/* End a write started by write_begin(): keep it if rc >= 0, undo it all
+** otherwise.  Returns rc, or -1 if the commit failed. */
+static int
+write_end(struct db *db, int rc)
+{
+	if (db->txn) {
+		if (sqlite3_get_autocommit(db->h))
+			return -1; /* SQLite rolled the whole transaction back */
+		if (rc < 0 && run(db, st(db, S_ROLLBACK_TO), "undoing a failed write") < 0)
+			return -1;
+		if (run(db, st(db, S_RELEASE), "ending a write") < 0)
+			return -1;
+		return rc;
+	}
+	if (rc >= 0) {
+		if (FAULT("db.commit.fail")) {
+			db_set_err(db, "%s: commit failed (fault db.commit.fail)", db->path);
+			rc = -1;
+		} else if (run(db, st(db, S_COMMIT), "committing") < 0) {
+			rc = -1;
+		}
+	}
+	if (rc < 0)
+		rollback_quietly(db);
+	return rc;
+}
+
+int
+db_begin(struct db *db)
+{
+	if (db->txn) {
+		db_set_err(db, "%s: a transaction is already open", db->path);
+		return -1;
+	}
+	if (run(db, st(db, S_BEGIN), "starting a transaction") < 0)
+		return -1;
+	db->txn = 1;
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	int rc = 0;
+
+	if (!db->txn) {
+		db_set_err(db, "%s: commit without a transaction", db->path);
+		return -1;
+	}
+	db->txn = 0;
+	if (sqlite3_get_autocommit(db->h)) {
+		db_set_err(db, "%s: the transaction was rolled back by an earlier error", db->path);
+		return -1;
+	}
+	if (FAULT("db.commit.fail")) {
+		db_set_err(db, "%s: commit failed (fault db.commit.fail)", db->path);
+		rc = -1;
+	} else if (run(db, st(db, S_COMMIT), "committing") < 0) {
+		rc = -1;
+	}
+	if (rc < 0)
+		rollback_quietly(db);
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db == NULL || !db->txn)
+		return;
+	db->txn = 0;
+	rollback_quietly(db);
+}
+
+/* ---- maps ---- */
+
+/* Index of `key`, or of where it would go (with *found = 0). */
+static size_t
+map_find(const struct db_map *m, const char *key, int *found)
+{
+	size_t lo = 0, hi = m->n;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->kv[mid].key, key);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const char *
+db_map_get(const struct db_map *m, const char *key)
+{
+	int found;
+	size_t i = map_find(m, key, &found);
+
+	return found ? m->kv[i].value : NULL;
+}
+
+void
+db_map_set(struct db_map *m, const char *key, const char *value)
+{
+	int found;
+	size_t i = map_find(m, key, &found);
+
+	if (found) {
+		char *v = xstrdup(value);
+
+		xfree(m->kv[i].value);
+		m->kv[i].value = v;
+		return;
+	}
+	m->kv = xreallocarray(m->kv, m->n + 1, sizeof(*m->kv));
+	memmove(&m->kv[i + 1], &m->kv[i], (m->n - i) * sizeof(*m->kv));
+	m->kv[i].key = xstrdup(key);
+	m->kv[i].value = xstrdup(value);
+	m->n++;
+}
+
+int
+db_map_remove(struct db_map *m, const char *key)
+{
+	int found;
+	size_t i = map_find(m, key, &found);
+
+	if (!found)
+		return -1;
+	xfree(m->kv[i].key);
+	xfree(m->kv[i].value);
+	memmove(&m->kv[i], &m->kv[i + 1], (m->n - i - 1) * sizeof(*m->kv));
+	m->n--;
+	return 0;
+}
+
+void
+db_map_clear(struct db_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		xfree(m->kv[i].key);
+		xfree(m->kv[i].value);
+	}
+	xfree(m->kv);
+	m->kv = NULL;
+	m->n = 0;
+}
+
+void
+db_map_copy(struct db_map *dst, const struct db_map *src)
+{
+	size_t i;
+
+	if (dst == src)
+		return;
+	db_map_clear(dst);
+	if (src->n == 0)
+		return;
+	dst->kv = xcalloc(src->n, sizeof(*dst->kv));
+	for (i = 0; i < src->n; i++) {
+		dst->kv[i].key = xstrdup(src->kv[i].key);
+		dst->kv[i].value = xstrdup(src->kv[i].value);
+	}
+	dst->n = src->n;
+}
+
+/* Replace *m by the stored map (owner, field); 0 or -1. */
+static int
+map_load(struct db *db, const char *owner, const char *field, struct db_map *m)
+{
+	sqlite3_stmt *s = st(db, S_MAP_SELECT);
+	int rc;
+
+	db_map_clear(m);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, field, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		db_map_set(m, (const char *)sqlite3_column_text(s, 0),
+		           (const char *)sqlite3_column_text(s, 1));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		db_sql_err(db, "reading a map");
+		db_map_clear(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Store `m` as the whole map (owner, field).  Call inside a write. */
+static int
+map_save(struct db *db, const char *owner, const char *field, const struct db_map *m)
+{
+	sqlite3_stmt *s;
+	size_t i;
+
+	s = st(db, S_MAP_DELETE);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, field, -1, SQLITE_STATIC);
+	if (run(db, s, "replacing a map") < 0)
+		return -1;
+	for (i = 0; i < m->n; i++) {
+		s = st(db, S_MAP_INSERT);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, field, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, m->kv[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, m->kv[i].value, -1, SQLITE_STATIC);
+		if (run(db, s, "writing a map") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+maps_delete(struct db *db, const char *owner)
+{
+	sqlite3_stmt *s = st(db, S_MAP_DELETE_OWNER);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	return run(db, s, "deleting maps");
+}
+
+/* ---- enums ---- */
+
+static const char *const power_names[] = {
+    [DB_POWER_HALTED] = "Halted",
+    [DB_POWER_PAUSED] = "Paused",
+    [DB_POWER_RUNNING] = "Running",
+    [DB_POWER_SUSPENDED] = "Suspended",
+};
+static const char *const prio_names[] = {
+    [DB_PRIO_NONE] = "",
+    [DB_PRIO_RESTART] = "restart",
+    [DB_PRIO_BEST_EFFORT] = "best-effort",
+};
+static const char *const placement_names[] = {
+    [DB_PLACEMENT_NORMAL] = "normal",
+    [DB_PLACEMENT_ANTI_AFFINITY] = "anti_affinity",
+};
+
+static const char *
+enum_name(const char *const *names, size_t n, int v)
+{
+	return v >= 0 && (size_t)v < n ? names[v] : NULL;
+}
+
+static int
+enum_from_name(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+db_power_state_name(enum db_power_state s)
+{
+	return enum_name(power_names, ARRAY_SIZE(power_names), (int)s);
+}
+
+int
+db_power_state_from_name(const char *name)
+{
+	return enum_from_name(power_names, ARRAY_SIZE(power_names), name);
+}
+
+const char *
+db_restart_priority_name(enum db_restart_priority p)
+{
+	return enum_name(prio_names, ARRAY_SIZE(prio_names), (int)p);
+}
+
+int
+db_restart_priority_from_name(const char *name)
+{
+	return enum_from_name(prio_names, ARRAY_SIZE(prio_names), name);
+}
+
+const char *
+db_placement_name(enum db_placement p)
+{
+	return enum_name(placement_names, ARRAY_SIZE(placement_names), (int)p);
+}
+
+int
+db_placement_from_name(const char *name)
+{
+	return enum_from_name(placement_names, ARRAY_SIZE(placement_names), name);
+}
+
+/* ---- opening ---- */
+
+/* "file:" URI for `path` with `query`, percent-encoding what a URI parser
+** would otherwise interpret. */
+static char *
+file_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path), i, o = 0;
+	char *u = xmalloc(5 + 3 * n + strlen(query) + 2);
+
+	memcpy(u, "file:", 5);
+	o = 5;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (c == '%' || c == '?' || c == '#' || c <= ' ' || c >= 0x7f) {
+			snprintf(u + o, 4, "%%%02X", c);
+			o += 3;
+		} else {
+			u[o++] = (char)c;
+		}
+	}
+	u[o++] = '?';
+	strcpy(u + o, query);
+	return u;
+}
+
+static int
+file_exists(const char *path, const char *suffix)
+{
+	char *p = xasprintf("%s%s", path, suffix);
+	struct stat sb;
+	int r = stat(p, &sb) == 0;
+
+	xfree(p);
+	return r;
+}
+
+/* One integer from a constant query; 0 or the SQLite error code. */
+static int
+query_int(sqlite3 *h, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(h, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_ERROR;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void
+sqlite_refusal(sqlite3 *h, const char *path, int rc, char *err, size_t errlen)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+		snprintf(err, errlen, "%s: not an SQLite database", path);
+		break;
+	case SQLITE_CORRUPT:
+		snprintf(err, errlen, "%s: the database is damaged (%s); refusing to open it", path,
+		         sqlite3_errmsg(h));
+		break;
+	default:
+		snprintf(err, errlen, "%s: cannot read the database: %s", path, sqlite3_errmsg(h));
+		break;
+	}
+}
+
+/* Is the database behind `h` one we may open?  Checks that it is SQLite,
+** that it is ours (or brand new and empty), and that its schema is not newer
+** than ours.  Reads only.  0 with *version set, or -1 with err set. */
+static int
+check_identity(sqlite3 *h, const char *path, int64_t *version, char *err, size_t errlen)
+{
+	int64_t appid, ntables;
+	int rc;
+
+	rc = query_int(h, "SELECT count(*) FROM sqlite_master", &ntables);
+	if (rc == SQLITE_OK)
+		rc = query_int(h, "PRAGMA application_id", &appid);
+	if (rc == SQLITE_OK)
+		rc = query_int(h, "PRAGMA user_version", version);
+	if (rc != SQLITE_OK) {
+		sqlite_refusal(h, path, rc, err, errlen);
+		return -1;
+	}
+	if (appid != DB_APPLICATION_ID && !(appid == 0 && ntables == 0)) {
+		snprintf(err, errlen,
+		         "%s: not a hasvc pool database (application_id 0x%08" PRIx32 ")", path,
+		         (uint32_t)appid);
+		return -1;
+	}
+	if (*version > DB_SCHEMA_VERSION || *version < 0) {
+		snprintf(err, errlen,
+		         "%s: schema version %" PRId64
+		         " is newer than this hasvcd supports (%d); refusing to open it",
+		         path, *version, DB_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_integrity(sqlite3 *h, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(h, "PRAGMA quick_check(1)", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite_refusal(h, path, rc, err, errlen);
+		return -1;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite_refusal(h, path, rc, err, errlen);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	if (strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
+		snprintf(err, errlen,
+		         "%s: the database is damaged (quick_check: %s); refusing to open it", path,
+		         (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* A read-only connection that writes nothing and creates no file: with no
+** -wal present, "immutable" (no locks, no -shm); with one (a live writer or a
+** crash), an ordinary read-only connection, so the WAL's contents are seen. */
+static int
+open_readonly(const char *path, sqlite3 **hp, char *err, size_t errlen)
+{
+	char *uri = file_uri(path, file_exists(path, "-wal") ? "mode=ro" : "mode=ro&immutable=1");
+	int rc;
+
+	rc = sqlite3_open_v2(uri, hp, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	xfree(uri);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		         *hp != NULL ? sqlite3_errmsg(*hp) : sqlite3_errstr(rc));
+		sqlite3_close(*hp);
+		*hp = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*hp, DB_BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+static int
+exec_const(struct db *db, const char *sql, const char *what)
+{
+	if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		db_sql_err(db, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bring the schema to DB_SCHEMA_VERSION in one transaction. */
+static int
+migrate(struct db *db, char *err, size_t errlen)
+{
+	int64_t version;
+	size_t v;
+
+	if (exec_const(db, "BEGIN IMMEDIATE", "starting the migration") < 0)
+		goto fail;
+	/* Again, now under the write lock: another process may have won. */
+	if (check_identity(db->h, db->path, &version, err, errlen) < 0)
+		goto fail_refused;
+	if (version == DB_SCHEMA_VERSION) {
+		if (exec_const(db, "COMMIT", "ending the migration") < 0)
+			goto fail;
+		return 0;
+	}
+	for (v = (size_t)version; v < DB_SCHEMA_VERSION; v++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "migrating from schema version %zu", v);
+		if (exec_const(db, migrations[v], what) < 0)
+			goto fail;
+		if (FAULT("db.migrate.fail")) {
+			db_set_err(db, "%s: %s: failed (fault db.migrate.fail)", db->path, what);
+			goto fail;
+		}
+	}
+	if (exec_const(db, "PRAGMA application_id = " XSTR(DB_APPLICATION_ID), "tagging") < 0 ||
+	    exec_const(db, "PRAGMA user_version = " XSTR(DB_SCHEMA_VERSION), "versioning") < 0 ||
+	    exec_const(db, "COMMIT", "committing the migration") < 0)
+		goto fail;
+	log_info("pool database %s: schema version %" PRId64 " -> %d", db->path, version,
+	         DB_SCHEMA_VERSION);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", db->err);
+fail_refused:
+	rollback_quietly(db);
+	return -1;
+}
+
+struct db *
+db_open(const char *path, int flags, char *err, size_t errlen)
+{
+	struct db *db;
+	struct stat sb;
+	sqlite3 *ro = NULL;
+	int64_t version = 0;
+	int exists, rc;
+
+	if (stat(path, &sb) == 0) {
+		exists = 1;
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", path);
+			return NULL;
+		}
+	} else if (errno == ENOENT) {
+		exists = 0;
+		if (!(flags & DB_OPEN_CREATE) || (flags & DB_OPEN_READONLY)) {
+			snprintf(err, errlen, "%s: no such file", path);
+			return NULL;
+		}
+	} else {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+
+	if (exists) {
+		if (open_readonly(path, &ro, err, errlen) < 0)
+			return NULL;
+		if (check_identity(ro, path, &version, err, errlen) < 0 ||
+		    check_integrity(ro, path, err, errlen) < 0)
+			goto fail_ro;
+	}
+
+	db = xcalloc(1, sizeof(*db));
+	db->path = xstrdup(path);
+	if (flags & DB_OPEN_READONLY) {
+		if (version < DB_SCHEMA_VERSION) {
+			snprintf(
+			    err, errlen,
+			    "%s: schema version %" PRId64
+			    " is older than this hasvcd's (%d); open it read-write to migrate it",
+			    path, version, DB_SCHEMA_VERSION);
+			db_close(db);
+			goto fail_ro;
+		}
+		db->h = ro;
+		db->readonly = 1;
+		return db;
+	}
+	sqlite3_close(ro);
+
+	rc = sqlite3_open_v2(
+	    path, &db->h,
+	    SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot %s: %s", path, exists ? "open" : "create",
+		         db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	if (exec_const(db, "PRAGMA foreign_keys = ON", "enabling foreign keys") < 0 ||
+	    exec_const(db, "PRAGMA journal_mode = WAL", "switching to WAL") < 0 ||
+	    exec_const(db, "PRAGMA synchronous = FULL", "setting synchronous") < 0) {
+		snprintf(err, errlen, "%s", db->err);
+		goto fail;
+	}
+	if (migrate(db, err, errlen) < 0)
+		goto fail;
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+fail_ro:
+	sqlite3_close(ro);
+	return NULL;
+}
+
+void
+db_close(struct db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	if (db->txn)
+		db_rollback(db);
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(db->stmt[i]);
+	if (db->h != NULL && sqlite3_close(db->h) != SQLITE_OK)
+		log_warnx("pool database %s: close: %s", db->path, sqlite3_errmsg(db->h));
+	xfree(db->path);
+	xfree(db);
+}
+
+const char *
+db_errmsg(struct db *db)
+{
+	return db->err[0] != '\0' ? db->err : "no error";
+}
+
+/* ---- pool ---- */
+
+void
+db_pool_init(struct db_pool *pool)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->ha_reboot_vm_on_internal_shutdown = 1;
+	snprintf(pool->ha_cluster_stack, sizeof(pool->ha_cluster_stack), "corosync");
+}
+
+void
+db_pool_clear(struct db_pool *pool)
+{
+	db_map_clear(&pool->ha_configuration);
+	db_map_clear(&pool->other_config);
+}
+
+int
+db_pool_get(struct db *db, struct db_pool *out)
+{
+	sqlite3_stmt *s = st(db, S_POOL_SELECT);
+	int rc;
+
+	db_pool_init(out);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		db_sql_err(db, "reading the pool");
+		sqlite3_reset(s);
+		return -1;
+	}
+	COL_STR(s, 0, out->uuid);
+	COL_STR(s, 1, out->name_label);
+	COL_STR(s, 2, out->name_description);
+	COL_STR(s, 3, out->master);
+	out->ha_enabled = sqlite3_column_int(s, 4);
+	out->ha_host_failures_to_tolerate = sqlite3_column_int64(s, 5);
+	out->ha_plan_exists_for = sqlite3_column_int64(s, 6);
+	out->ha_allow_overcommit = sqlite3_column_int(s, 7);
+	out->ha_overcommitted = sqlite3_column_int(s, 8);
+	out->ha_reboot_vm_on_internal_shutdown = sqlite3_column_int(s, 9);
+	COL_STR(s, 10, out->ha_cluster_stack);
+	sqlite3_reset(s);
+	if (map_load(db, out->uuid, "ha_configuration", &out->ha_configuration) < 0 ||
+	    map_load(db, out->uuid, "other_config", &out->other_config) < 0) {
+		db_pool_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_pool_put(struct db *db, const struct db_pool *pool)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(pool->uuid)) {
+		db_set_err(db, "%s: pool: invalid uuid", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	/* The maps follow the pool's uuid, which a put may change. */
+	if (run(db, st(db, S_POOL_DELETE_MAPS), "replacing the pool") < 0)
+		goto out;
+	s = st(db, S_POOL_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, pool->uuid);
+	BIND_STR(s, 2, pool->name_label);
+	BIND_STR(s, 3, pool->name_description);
+	BIND_STR(s, 4, pool->master);
+	sqlite3_bind_int(s, 5, !!pool->ha_enabled);
+	sqlite3_bind_int64(s, 6, pool->ha_host_failures_to_tolerate);
+	sqlite3_bind_int64(s, 7, pool->ha_plan_exists_for);
+	sqlite3_bind_int(s, 8, !!pool->ha_allow_overcommit);
+	sqlite3_bind_int(s, 9, !!pool->ha_overcommitted);
+	sqlite3_bind_int(s, 10, !!pool->ha_reboot_vm_on_internal_shutdown);
+	BIND_STR(s, 11, pool->ha_cluster_stack);
+	if (run(db, s, "writing the pool") < 0)
+		goto out;
+	if (map_save(db, pool->uuid, "ha_configuration", &pool->ha_configuration) < 0 ||
+	    map_save(db, pool->uuid, "other_config", &pool->other_config) < 0)
+		goto out;
+	rc = 0;
+out:
+	return write_end(db, rc);
+}
+
+/* ---- hosts ---- */
+
+void
+db_host_init(struct db_host *host)
+{
+	memset(host, 0, sizeof(*host));
+	host->enabled = 1;
+}
+
+void
+db_host_clear(struct db_host *host)
+{
+	db_map_clear(&host->other_config);
+}
+
+void
+db_host_list_free(struct db_host *hosts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		db_host_clear(&hosts[i]);
+	xfree(hosts);
+}
+
+static void
+host_from_row(sqlite3_stmt *s, struct db_host *h)
+{
+	db_host_init(h);
+	COL_STR(s, 0, h->uuid);
+	COL_STR(s, 1, h->name_label);
+	COL_STR(s, 2, h->hostname);
+	COL_STR(s, 3, h->address);
+	h->enabled = sqlite3_column_int(s, 4);
+	h->memory_total = sqlite3_column_int64(s, 5);
+	h->memory_overhead = sqlite3_column_int64(s, 6);
+	h->live = sqlite3_column_int(s, 7);
+	h->memory_free = sqlite3_column_int64(s, 8);
+	h->last_updated = sqlite3_column_int64(s, 9);
+}
+
+int
+db_host_get(struct db *db, const char *uuid, struct db_host *out)
+{
+	sqlite3_stmt *s = st(db, S_HOST_SELECT);
+	int rc;
+
+	db_host_init(out);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		host_from_row(s, out);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a host");
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	if (rc != SQLITE_ROW)
+		return -1;
+	if (map_load(db, out->uuid, "other_config", &out->other_config) < 0)
+		return -1;
+	return 0;
+}
+
+int
+db_host_put(struct db *db, const struct db_host *host)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(host->uuid)) {
+		db_set_err(db, "%s: host: invalid uuid", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_HOST_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, host->uuid);
+	BIND_STR(s, 2, host->name_label);
+	BIND_STR(s, 3, host->hostname);
+	BIND_STR(s, 4, host->address);
+	sqlite3_bind_int(s, 5, !!host->enabled);
+	sqlite3_bind_int64(s, 6, host->memory_total);
+	sqlite3_bind_int64(s, 7, host->memory_overhead);
+	sqlite3_bind_int(s, 8, !!host->live);
+	sqlite3_bind_int64(s, 9, host->memory_free);
+	sqlite3_bind_int64(s, 10, host->last_updated);
+	if (run(db, s, "writing a host") < 0)
+		goto out;
+	if (map_save(db, host->uuid, "other_config", &host->other_config) < 0)
+		goto out;
+	rc = 0;
+out:
+	return write_end(db, rc);
+}
+
+/* Delete the row named `uuid` with statement `id`, and its maps.  0 deleted,
+** 1 absent, -1 error. */
+static int
+delete_row(struct db *db, enum stmt_id id, const char *uuid, const char *what)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, id);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	if (run(db, s, what) < 0)
+		goto out;
+	if (sqlite3_changes(db->h) == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (maps_delete(db, uuid) < 0)
+		goto out;
+	rc = 0;
+out:
+	return write_end(db, rc);
+}
+
+int
+db_host_delete(struct db *db, const char *uuid)
+{
+	return delete_row(db, S_HOST_DELETE, uuid, "deleting a host");
+}
+
+int
+db_host_list(struct db *db, struct db_host **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_HOST_LIST);
+	struct db_host *v = NULL;
+	size_t i, len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		host_from_row(s, &v[len++]);
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing hosts");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < len; i++)
+		if (map_load(db, v[i].uuid, "other_config", &v[i].other_config) < 0)
+			goto fail;
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_host_list_free(v, len);
+	return -1;
+}
+
+/* An UPDATE of the row named by ?1 with statement `s` (already bound);
+** 0 updated, 1 absent, -1 error. */
+static int
+update_row(struct db *db, sqlite3_stmt *s, const char *what)
+{
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	if (write_begin(db) < 0) {
+		sqlite3_reset(s);
+		return -1;
+	}
+	if (run(db, s, what) == 0)
+		rc = sqlite3_changes(db->h) > 0 ? 0 : 1;
+	return write_end(db, rc);
+}
+
+int
+db_host_set_metrics(struct db *db, const char *uuid, int live, int64_t memory_total,
+                    int64_t memory_free, int64_t last_updated)
+{
+	sqlite3_stmt *s = st(db, S_HOST_METRICS);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, !!live);
+	sqlite3_bind_int64(s, 3, memory_total);
+	sqlite3_bind_int64(s, 4, memory_free);
+	sqlite3_bind_int64(s, 5, last_updated);
+	return update_row(db, s, "updating host metrics");
+}
+
+/* ---- VMs ---- */
+
+void
+db_vm_init(struct db_vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->power_state = DB_POWER_HALTED;
+	vm->VCPUs_max = 1;
+}
+
+void
+db_vm_clear(struct db_vm *vm)
+{
+	db_map_clear(&vm->other_config);
+}
+
+void
+db_vm_list_free(struct db_vm *vms, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		db_vm_clear(&vms[i]);
+	xfree(vms);
+}
+
+/* 0, or -1 if a stored enum is not one we know (CHECK makes that unlikely). */
+static int
+vm_from_row(struct db *db, sqlite3_stmt *s, struct db_vm *vm)
+{
+	int power, prio;
+
+	db_vm_init(vm);
+	COL_STR(s, 0, vm->uuid);
+	COL_STR(s, 1, vm->name_label);
+	power = db_power_state_from_name((const char *)sqlite3_column_text(s, 2));
+	COL_STR(s, 3, vm->resident_on);
+	COL_STR(s, 4, vm->affinity);
+	vm->memory_static_max = sqlite3_column_int64(s, 5);
+	vm->memory_overhead = sqlite3_column_int64(s, 6);
+	vm->VCPUs_max = sqlite3_column_int64(s, 7);
+	prio = db_restart_priority_from_name((const char *)sqlite3_column_text(s, 8));
+	vm->ha_always_run = sqlite3_column_int(s, 9);
+	vm->order = sqlite3_column_int64(s, 10);
+	vm->start_delay = sqlite3_column_int64(s, 11);
+	vm->is_control_domain = sqlite3_column_int(s, 12);
+	COL_STR(s, 13, vm->hv_config);
+	if (NEVER(power < 0 || prio < 0)) {
+		db_set_err(db, "%s: vm %s: unknown power state or restart priority", db->path,
+		           vm->uuid);
+		return -1;
+	}
+	vm->power_state = (enum db_power_state)power;
+	vm->ha_restart_priority = (enum db_restart_priority)prio;
+	return 0;
+}
+
+/* Groups and maps of a VM read from its row. */
+static int
+vm_load_extras(struct db *db, struct db_vm *vm)
+{
+	sqlite3_stmt *s = st(db, S_MEMBER_SELECT);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, vm->uuid, -1, SQLITE_STATIC);
+	vm->ngroups = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (NEVER(vm->ngroups == DB_VM_MAX_GROUPS))
+			continue;
+		COL_STR(s, 0, vm->groups[vm->ngroups]);
+		vm->ngroups++;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM's groups");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return map_load(db, vm->uuid, "other_config", &vm->other_config);
+}
+
+int
+db_vm_get(struct db *db, const char *uuid, struct db_vm *out)
+{
+	sqlite3_stmt *s = st(db, S_VM_SELECT);
+	int rc, r = 0;
+
+	db_vm_init(out);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = vm_from_row(db, s, out);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM");
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	if (rc != SQLITE_ROW || r < 0 || vm_load_extras(db, out) < 0) {
+		db_vm_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_vm_put(struct db *db, const struct db_vm *vm)
+{
+	const char *power = db_power_state_name(vm->power_state);
+	const char *prio = db_restart_priority_name(vm->ha_restart_priority);
+	sqlite3_stmt *s;
+	size_t i;
+	int rc = -1;
+
+	if (!id_uuid_valid(vm->uuid)) {
+		db_set_err(db, "%s: vm: invalid uuid", db->path);
+		return -1;
+	}
+	if (power == NULL || prio == NULL || vm->ngroups > DB_VM_MAX_GROUPS) {
+		db_set_err(db, "%s: vm %s: invalid power state, restart priority or groups",
+		           db->path, vm->uuid);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_VM_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, vm->uuid);
+	BIND_STR(s, 2, vm->name_label);
+	sqlite3_bind_text(s, 3, power, -1, SQLITE_STATIC);
+	BIND_REF(s, 4, vm->resident_on);
+	BIND_REF(s, 5, vm->affinity);
+	sqlite3_bind_int64(s, 6, vm->memory_static_max);
+	sqlite3_bind_int64(s, 7, vm->memory_overhead);
+	sqlite3_bind_int64(s, 8, vm->VCPUs_max);
+	sqlite3_bind_text(s, 9, prio, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 10, !!vm->ha_always_run);
+	sqlite3_bind_int64(s, 11, vm->order);
+	sqlite3_bind_int64(s, 12, vm->start_delay);
+	sqlite3_bind_int(s, 13, !!vm->is_control_domain);
+	BIND_STR(s, 14, vm->hv_config);
+	if (run(db, s, "writing a VM") < 0)
+		goto out;
+	if (FAULT("db.vm_put.fail")) {
+		db_set_err(db, "%s: writing a VM: failed (fault db.vm_put.fail)", db->path);
+		goto out;
+	}
+	s = st(db, S_MEMBER_DELETE);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, vm->uuid);
+	if (run(db, s, "writing a VM's groups") < 0)
+		goto out;
+	for (i = 0; i < vm->ngroups; i++) {
+		s = st(db, S_MEMBER_INSERT);
+		if (s == NULL)
+			goto out;
+		BIND_STR(s, 1, vm->uuid);
+		BIND_STR(s, 2, vm->groups[i]);
+		sqlite3_bind_int64(s, 3, (int64_t)i);
+		if (run(db, s, "writing a VM's groups") < 0)
+			goto out;
+	}
+	if (map_save(db, vm->uuid, "other_config", &vm->other_config) < 0)
+		goto out;
+	rc = 0;
+out:
+	return write_end(db, rc);
+}
+
+int
+db_vm_delete(struct db *db, const char *uuid)
+{
+	return delete_row(db, S_VM_DELETE, uuid, "deleting a VM");
+}
+
+static int
+vm_list(struct db *db, sqlite3_stmt *s, struct db_vm **out, size_t *n)
+{
+	struct db_vm *v = NULL;
+	size_t i, len = 0;
+	int rc, bad = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		if (vm_from_row(db, s, &v[len++]) < 0)
+			bad = 1;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing VMs");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE || bad)
+		goto fail;
+	for (i = 0; i < len; i++)
+		if (vm_load_extras(db, &v[i]) < 0)
+			goto fail;
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	db_vm_list_free(v, len);
+	return -1;
+}
+
+int
+db_vm_list(struct db *db, struct db_vm **out, size_t *n)
+{
+	return vm_list(db, st(db, S_VM_LIST), out, n);
+}
+
+int
+db_vm_list_resident(struct db *db, const char *host_uuid, struct db_vm **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_VM_LIST_RESIDENT);
+
+	if (s != NULL)
+		sqlite3_bind_text(s, 1, host_uuid, -1, SQLITE_STATIC);
+	return vm_list(db, s, out, n);
+}
+
+int
+db_vm_set_power(struct db *db, const char *uuid, enum db_power_state state, const char *resident_on)
+{
+	const char *power = db_power_state_name(state);
+	sqlite3_stmt *s;
+
+	if (power == NULL) {
+		db_set_err(db, "%s: vm %s: invalid power state %d", db->path, uuid, (int)state);
+		return -1;
+	}
+	s = st(db, S_VM_SET_POWER);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, power, -1, SQLITE_STATIC);
+	if (resident_on == NULL || resident_on[0] == '\0')
+		sqlite3_bind_null(s, 3);
+	else
+		sqlite3_bind_text(s, 3, resident_on, -1, SQLITE_STATIC);
+	return update_row(db, s, "setting a VM's power state");
+}
+
+/* ---- VM groups ---- */
+
+static int
+group_from_row(struct db *db, sqlite3_stmt *s, struct db_vm_group *g)
+{
+	int p;
+
+	memset(g, 0, sizeof(*g));
+	COL_STR(s, 0, g->uuid);
+	COL_STR(s, 1, g->name_label);
+	COL_STR(s, 2, g->name_description);
+	p = db_placement_from_name((const char *)sqlite3_column_text(s, 3));
+	if (NEVER(p < 0)) {
+		db_set_err(db, "%s: VM group %s: unknown placement", db->path, g->uuid);
+		return -1;
+	}
+	g->placement = (enum db_placement)p;
+	return 0;
+}
+
+int
+db_vm_group_get(struct db *db, const char *uuid, struct db_vm_group *out)
+{
+	sqlite3_stmt *s = st(db, S_GROUP_SELECT);
+	int rc, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = group_from_row(db, s, out);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM group");
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return rc == SQLITE_ROW && r == 0 ? 0 : -1;
+}
+
+int
+db_vm_group_put(struct db *db, const struct db_vm_group *g)
+{
+	const char *placement = db_placement_name(g->placement);
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(g->uuid) || placement == NULL) {
+		db_set_err(db, "%s: VM group: invalid uuid or placement", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_GROUP_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, g->uuid);
+	BIND_STR(s, 2, g->name_label);
+	BIND_STR(s, 3, g->name_description);
+	sqlite3_bind_text(s, 4, placement, -1, SQLITE_STATIC);
+	rc = run(db, s, "writing a VM group");
+out:
+	return write_end(db, rc);
+}
+
+int
+db_vm_group_delete(struct db *db, const char *uuid)
+{
+	return delete_row(db, S_GROUP_DELETE, uuid, "deleting a VM group");
+}
+
+int
+db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_GROUP_LIST);
+	struct db_vm_group *v = NULL;
+	size_t len = 0;
+	int rc, bad = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		if (group_from_row(db, s, &v[len++]) < 0)
+			bad = 1;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing VM groups");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE || bad) {
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- messages ---- */
+
+int
+db_message_add(struct db *db, struct db_message *m)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (m->uuid[0] == '\0')
+		id_uuid_new(m->uuid);
+	if (!id_uuid_valid(m->uuid)) {
+		db_set_err(db, "%s: message: invalid uuid", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_MSG_INSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, m->uuid);
+	BIND_STR(s, 2, m->name);
+	sqlite3_bind_int64(s, 3, m->priority);
+	BIND_STR(s, 4, m->cls);
+	BIND_STR(s, 5, m->obj_uuid);
+	sqlite3_bind_int64(s, 6, m->timestamp);
+	BIND_STR(s, 7, m->body);
+	rc = run(db, s, "storing a message");
+out:
+	return write_end(db, rc);
+}
+
+int
+db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_MSG_LIST);
+	struct db_message *v = NULL, *m;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		m = &v[len++];
+		memset(m, 0, sizeof(*m));
+		COL_STR(s, 0, m->uuid);
+		COL_STR(s, 1, m->name);
+		m->priority = sqlite3_column_int64(s, 2);
+		COL_STR(s, 3, m->cls);
+		COL_STR(s, 4, m->obj_uuid);
+		m->timestamp = sqlite3_column_int64(s, 5);
+		COL_STR(s, 6, m->body);
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing messages");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int
+db_message_delete(struct db *db, const char *uuid)
+{
+	return delete_row(db, S_MSG_DELETE, uuid, "deleting a message");
+}
+
+/* ---- fence records ---- */
+
+int
+db_fence_add(struct db *db, struct db_fence_record *r)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_FENCE_INSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, r->host_uuid);
+	sqlite3_bind_int64(s, 2, r->timestamp);
+	BIND_STR(s, 3, r->reason);
+	BIND_STR(s, 4, r->detail);
+	rc = run(db, s, "storing a fence record");
+	if (rc == 0)
+		r->id = sqlite3_last_insert_rowid(db->h);
+out:
+	return write_end(db, rc);
+}
+
+int
+db_fence_list(struct db *db, const char *host_uuid, struct db_fence_record **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, host_uuid != NULL ? S_FENCE_LIST_HOST : S_FENCE_LIST_ALL);
+	struct db_fence_record *v = NULL, *r;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	if (host_uuid != NULL)
+		sqlite3_bind_text(s, 1, host_uuid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		r = &v[len++];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(s, 0);
+		COL_STR(s, 1, r->host_uuid);
+		r->timestamp = sqlite3_column_int64(s, 2);
+		COL_STR(s, 3, r->reason);
+		COL_STR(s, 4, r->detail);
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing fence records");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* ---- users ---- */
+
+int
+db_user_get(struct db *db, const char *name, struct db_user *out)
+{
+	sqlite3_stmt *s = st(db, S_USER_SELECT);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		COL_STR(s, 0, out->name);
+		COL_STR(s, 1, out->password_hash);
+		COL_STR(s, 2, out->role);
+	} else if (rc != SQLITE_DONE) {
+		db_sql_err(db, "reading a user");
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+db_user_put(struct db *db, const struct db_user *u)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_USER_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, u->name);
+	BIND_STR(s, 2, u->password_hash);
+	BIND_STR(s, 3, u->role);
+	rc = run(db, s, "writing a user");
+out:
+	return write_end(db, rc);
+}
+
+int
+db_user_delete(struct db *db, const char *name)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_USER_DELETE);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (run(db, s, "deleting a user") == 0)
+		rc = sqlite3_changes(db->h) > 0 ? 0 : 1;
+out:
+	return write_end(db, rc);
+}

@@ -1,0 +1,998 @@
+/*
+** The pool database: every record and field round-trips, writes are atomic,
+** data survives close/reopen, and a file that is not ours is refused with a
+** clear message and left byte-for-byte untouched.
+*/
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "hasvc/db.h"
+#include "lib/fault.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+static char tmpdir[64];
+static int seq;
+
+/* A fresh path in the test's temp dir (file not created). */
+static char *
+tmp_path(const char *tag)
+{
+	return xasprintf("%s/%s-%d.db", tmpdir, tag, ++seq);
+}
+
+static int
+file_exists(const char *path, const char *suffix)
+{
+	char *p = xasprintf("%s%s", path, suffix);
+	struct stat sb;
+	int r = stat(p, &sb) == 0;
+
+	xfree(p);
+	return r;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = xmalloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Run constant SQL on `path` with plain SQLite (rollback journal). */
+static void
+sql(const char *path, const char *text)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, text, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
+static int64_t
+sql_int(const char *path, const char *text)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, text, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+static struct db *
+open_new(char **path)
+{
+	char err[512];
+	struct db *db;
+
+	*path = tmp_path("pool");
+	db = db_open(*path, DB_OPEN_CREATE, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("db_open: %s", err);
+	return db;
+}
+
+/* db_open must refuse `path` with a message containing `want`, leave its
+** bytes as they were and create no journal file. */
+static void
+assert_refused(const char *path, int flags, const char *want)
+{
+	char err[512] = "";
+	size_t n0, n1;
+	char *before = slurp(path, &n0), *after;
+	struct db *db = db_open(path, flags, err, sizeof(err));
+
+	if (db != NULL)
+		fail_msg("%s: opened, expected refusal with \"%s\"", path, want);
+	if (strstr(err, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err, want);
+	assert_non_null(strstr(err, path)); /* names the file */
+	after = slurp(path, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	assert_false(file_exists(path, "-wal"));
+	assert_false(file_exists(path, "-shm"));
+	assert_false(file_exists(path, "-journal"));
+	xfree(before);
+	xfree(after);
+}
+
+static void
+remove_db(char *path)
+{
+	char *p;
+
+	unlink(path);
+	p = xasprintf("%s-wal", path);
+	unlink(p);
+	xfree(p);
+	p = xasprintf("%s-shm", path);
+	unlink(p);
+	xfree(p);
+	xfree(path);
+}
+
+static void
+make_host(struct db_host *h, const char *name)
+{
+	db_host_init(h);
+	id_uuid_new(h->uuid);
+	snprintf(h->name_label, sizeof(h->name_label), "%s", name);
+}
+
+static void
+make_vm(struct db_vm *vm, const char *name)
+{
+	db_vm_init(vm);
+	id_uuid_new(vm->uuid);
+	snprintf(vm->name_label, sizeof(vm->name_label), "%s", name);
+}
+
+/* ---- enums and maps ---- */
+
+static void
+test_enum_names(void **state)
+{
+	static const char *const power[] = {"Halted", "Paused", "Running", "Suspended"};
+	static const char *const prio[] = {"", "restart", "best-effort"};
+	static const char *const placement[] = {"normal", "anti_affinity"};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		assert_string_equal(db_power_state_name((enum db_power_state)i), power[i]);
+		assert_int_equal(db_power_state_from_name(power[i]), i);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_string_equal(db_restart_priority_name((enum db_restart_priority)i), prio[i]);
+		assert_int_equal(db_restart_priority_from_name(prio[i]), i);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(db_placement_name((enum db_placement)i), placement[i]);
+		assert_int_equal(db_placement_from_name(placement[i]), i);
+	}
+	assert_int_equal(db_power_state_from_name("running"), -1);
+	assert_int_equal(db_power_state_from_name(""), -1);
+	assert_int_equal(db_power_state_from_name(NULL), -1);
+	assert_int_equal(db_restart_priority_from_name("Restart"), -1);
+	assert_int_equal(db_restart_priority_from_name("best_effort"), -1);
+	assert_int_equal(db_placement_from_name("anti-affinity"), -1);
+	assert_null(db_power_state_name((enum db_power_state)4));
+	assert_null(db_power_state_name((enum db_power_state) - 1));
+	assert_null(db_restart_priority_name((enum db_restart_priority)3));
+	assert_null(db_placement_name((enum db_placement)2));
+}
+
+static void
+test_map_ops(void **state)
+{
+	struct db_map m = {0}, c = {0};
+
+	db_map_set(&m, "b", "2");
+	db_map_set(&m, "c", "3");
+	db_map_set(&m, "a", "1");
+	db_map_set(&m, "b", "two");
+	assert_int_equal(m.n, 3);
+	assert_string_equal(m.kv[0].key, "a");
+	assert_string_equal(m.kv[1].key, "b");
+	assert_string_equal(m.kv[2].key, "c");
+	assert_string_equal(db_map_get(&m, "b"), "two");
+	assert_null(db_map_get(&m, "z"));
+	assert_int_equal(db_map_remove(&m, "z"), -1);
+	assert_int_equal(db_map_remove(&m, "a"), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.kv[0].key, "b");
+	db_map_copy(&c, &m);
+	db_map_clear(&m);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(db_map_get(&c, "c"), "3");
+	db_map_clear(&c);
+	db_map_clear(&c);
+}
+
+/* ---- records ---- */
+
+static void
+test_pool_roundtrip(void **state)
+{
+	struct db_pool p, q;
+	char *path;
+	struct db *db = open_new(&path);
+	char old_uuid[HA_UUID_LEN];
+
+	assert_int_equal(db_pool_get(db, &q), 1);
+	db_pool_clear(&q);
+
+	db_pool_init(&p);
+	assert_int_equal(p.ha_reboot_vm_on_internal_shutdown, 1);
+	assert_string_equal(p.ha_cluster_stack, "corosync");
+	assert_int_equal(db_pool_put(db, &p), -1); /* no uuid */
+	id_uuid_new(p.uuid);
+	strcpy(p.name_label, "pool one");
+	strcpy(p.name_description, "a description");
+	id_uuid_new(p.master);
+	p.ha_enabled = 1;
+	p.ha_host_failures_to_tolerate = 2;
+	p.ha_plan_exists_for = 1;
+	p.ha_allow_overcommit = 1;
+	p.ha_overcommitted = 1;
+	p.ha_reboot_vm_on_internal_shutdown = 0;
+	strcpy(p.ha_cluster_stack, "xhad");
+	db_map_set(&p.ha_configuration, "timeout", "30");
+	db_map_set(&p.ha_configuration, "a", "b");
+	db_map_set(&p.other_config, "k", "v");
+	assert_int_equal(db_pool_put(db, &p), 0);
+
+	assert_int_equal(db_pool_get(db, &q), 0);
+	assert_string_equal(q.uuid, p.uuid);
+	assert_string_equal(q.name_label, "pool one");
+	assert_string_equal(q.name_description, "a description");
+	assert_string_equal(q.master, p.master);
+	assert_int_equal(q.ha_enabled, 1);
+	assert_int_equal(q.ha_host_failures_to_tolerate, 2);
+	assert_int_equal(q.ha_plan_exists_for, 1);
+	assert_int_equal(q.ha_allow_overcommit, 1);
+	assert_int_equal(q.ha_overcommitted, 1);
+	assert_int_equal(q.ha_reboot_vm_on_internal_shutdown, 0);
+	assert_string_equal(q.ha_cluster_stack, "xhad");
+	assert_int_equal(q.ha_configuration.n, 2);
+	assert_string_equal(q.ha_configuration.kv[0].key, "a");
+	assert_string_equal(db_map_get(&q.ha_configuration, "timeout"), "30");
+	assert_int_equal(q.other_config.n, 1);
+	assert_string_equal(db_map_get(&q.other_config, "k"), "v");
+	db_pool_clear(&q);
+
+	/* Update: a new uuid carries the maps, the old uuid keeps none. */
+	memcpy(old_uuid, p.uuid, HA_UUID_LEN);
+	id_uuid_new(p.uuid);
+	p.ha_enabled = 0;
+	db_map_remove(&p.ha_configuration, "a");
+	db_map_clear(&p.other_config);
+	assert_int_equal(db_pool_put(db, &p), 0);
+	assert_int_equal(db_pool_get(db, &q), 0);
+	assert_string_equal(q.uuid, p.uuid);
+	assert_int_equal(q.ha_enabled, 0);
+	assert_int_equal(q.ha_configuration.n, 1);
+	assert_int_equal(q.other_config.n, 0);
+	db_pool_clear(&q);
+	db_close(db);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM pool"), 1);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM map"), 1);
+	db_pool_clear(&p);
+	remove_db(path);
+}
+
+static void
+test_host_roundtrip(void **state)
+{
+	struct db_host a, b, got, *list;
+	size_t n;
+	char *path;
+	struct db *db = open_new(&path);
+
+	make_host(&a, "zeta");
+	strcpy(a.hostname, "zeta.example");
+	strcpy(a.address, "192.0.2.7");
+	a.enabled = 0;
+	a.memory_total = INT64_C(68719476736);
+	a.memory_overhead = 123456;
+	a.live = 1;
+	a.memory_free = 4096;
+	a.last_updated = 1700000000;
+	db_map_set(&a.other_config, "rack", "r1");
+	assert_int_equal(db_host_put(db, &a), 0);
+	make_host(&b, "alpha");
+	assert_int_equal(db_host_put(db, &b), 0);
+
+	assert_int_equal(db_host_get(db, a.uuid, &got), 0);
+	assert_string_equal(got.uuid, a.uuid);
+	assert_string_equal(got.name_label, "zeta");
+	assert_string_equal(got.hostname, "zeta.example");
+	assert_string_equal(got.address, "192.0.2.7");
+	assert_int_equal(got.enabled, 0);
+	assert_int_equal(got.memory_total, INT64_C(68719476736));
+	assert_int_equal(got.memory_overhead, 123456);
+	assert_int_equal(got.live, 1);
+	assert_int_equal(got.memory_free, 4096);
+	assert_int_equal(got.last_updated, 1700000000);
+	assert_string_equal(db_map_get(&got.other_config, "rack"), "r1");
+	db_host_clear(&got);
+
+	/* Metrics only; other fields and the map untouched. */
+	assert_int_equal(db_host_set_metrics(db, a.uuid, 0, 1000, 500, 42), 0);
+	assert_int_equal(db_host_get(db, a.uuid, &got), 0);
+	assert_int_equal(got.live, 0);
+	assert_int_equal(got.memory_total, 1000);
+	assert_int_equal(got.memory_free, 500);
+	assert_int_equal(got.last_updated, 42);
+	assert_string_equal(got.address, "192.0.2.7");
+	assert_int_equal(got.other_config.n, 1);
+	db_host_clear(&got);
+	assert_int_equal(
+	    db_host_set_metrics(db, "00000000-0000-4000-8000-000000000000", 1, 1, 1, 1), 1);
+
+	/* Listed by name_label. */
+	assert_int_equal(db_host_list(db, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name_label, "alpha");
+	assert_string_equal(list[1].name_label, "zeta");
+	assert_string_equal(db_map_get(&list[1].other_config, "rack"), "r1");
+	db_host_list_free(list, n);
+
+	assert_int_equal(db_host_delete(db, a.uuid), 0);
+	assert_int_equal(db_host_delete(db, a.uuid), 1);
+	assert_int_equal(db_host_get(db, a.uuid, &got), 1);
+	db_host_clear(&got);
+	db_close(db);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM map"), 0);
+	db_host_clear(&a);
+	db_host_clear(&b);
+	remove_db(path);
+}
+
+static void
+test_vm_roundtrip(void **state)
+{
+	struct db_host h1, h2;
+	struct db_vm_group g1, g2, gg, *groups;
+	struct db_vm v, w, got, *list;
+	size_t n;
+	char *path;
+	struct db *db = open_new(&path);
+
+	make_host(&h1, "h1");
+	make_host(&h2, "h2");
+	assert_int_equal(db_host_put(db, &h1), 0);
+	assert_int_equal(db_host_put(db, &h2), 0);
+	memset(&g1, 0, sizeof(g1));
+	id_uuid_new(g1.uuid);
+	strcpy(g1.name_label, "web");
+	strcpy(g1.name_description, "web tier");
+	g1.placement = DB_PLACEMENT_ANTI_AFFINITY;
+	g2 = g1;
+	id_uuid_new(g2.uuid);
+	strcpy(g2.name_label, "all");
+	g2.placement = DB_PLACEMENT_NORMAL;
+	assert_int_equal(db_vm_group_put(db, &g1), 0);
+	assert_int_equal(db_vm_group_put(db, &g2), 0);
+	assert_int_equal(db_vm_group_get(db, g1.uuid, &gg), 0);
+	assert_string_equal(gg.name_label, "web");
+	assert_string_equal(gg.name_description, "web tier");
+	assert_int_equal(gg.placement, DB_PLACEMENT_ANTI_AFFINITY);
+
+	make_vm(&v, "web-1");
+	v.power_state = DB_POWER_RUNNING;
+	memcpy(v.resident_on, h1.uuid, HA_UUID_LEN);
+	memcpy(v.affinity, h2.uuid, HA_UUID_LEN);
+	v.memory_static_max = INT64_C(1) << 30;
+	v.memory_overhead = 8 << 20;
+	v.VCPUs_max = 4;
+	v.ha_restart_priority = DB_PRIO_RESTART;
+	v.ha_always_run = 1;
+	v.order = 3;
+	v.start_delay = 10;
+	v.is_control_domain = 1;
+	v.ngroups = 2;
+	memcpy(v.groups[0], g1.uuid, HA_UUID_LEN); /* order kept, not sorted */
+	memcpy(v.groups[1], g2.uuid, HA_UUID_LEN);
+	strcpy(v.hv_config, "name = \"web-1\"\nmemory = 1024\n");
+	db_map_set(&v.other_config, "z", "last");
+	db_map_set(&v.other_config, "a", "first");
+	assert_int_equal(db_vm_put(db, &v), 0);
+
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_string_equal(got.uuid, v.uuid);
+	assert_string_equal(got.name_label, "web-1");
+	assert_int_equal(got.power_state, DB_POWER_RUNNING);
+	assert_string_equal(got.resident_on, h1.uuid);
+	assert_string_equal(got.affinity, h2.uuid);
+	assert_int_equal(got.memory_static_max, INT64_C(1) << 30);
+	assert_int_equal(got.memory_overhead, 8 << 20);
+	assert_int_equal(got.VCPUs_max, 4);
+	assert_int_equal(got.ha_restart_priority, DB_PRIO_RESTART);
+	assert_int_equal(got.ha_always_run, 1);
+	assert_int_equal(got.order, 3);
+	assert_int_equal(got.start_delay, 10);
+	assert_int_equal(got.is_control_domain, 1);
+	assert_int_equal(got.ngroups, 2);
+	assert_string_equal(got.groups[0], g1.uuid);
+	assert_string_equal(got.groups[1], g2.uuid);
+	assert_string_equal(got.hv_config, v.hv_config);
+	assert_int_equal(got.other_config.n, 2);
+	assert_string_equal(got.other_config.kv[0].key, "a");
+	assert_string_equal(got.other_config.kv[1].value, "last");
+	db_vm_clear(&got);
+
+	/* Update: one group, another priority, map replaced. */
+	v.ngroups = 1;
+	memcpy(v.groups[0], g2.uuid, HA_UUID_LEN);
+	v.ha_restart_priority = DB_PRIO_BEST_EFFORT;
+	db_map_remove(&v.other_config, "z");
+	assert_int_equal(db_vm_put(db, &v), 0);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_int_equal(got.ngroups, 1);
+	assert_string_equal(got.groups[0], g2.uuid);
+	assert_int_equal(got.ha_restart_priority, DB_PRIO_BEST_EFFORT);
+	assert_int_equal(got.other_config.n, 1);
+	db_vm_clear(&got);
+
+	/* A second VM on h2, then lists. */
+	make_vm(&w, "db-1");
+	memcpy(w.resident_on, h2.uuid, HA_UUID_LEN);
+	w.power_state = DB_POWER_PAUSED;
+	assert_int_equal(db_vm_put(db, &w), 0);
+	assert_int_equal(db_vm_list(db, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name_label, "db-1");
+	assert_string_equal(list[1].name_label, "web-1");
+	assert_int_equal(list[1].ngroups, 1);
+	assert_int_equal(list[1].other_config.n, 1);
+	db_vm_list_free(list, n);
+	assert_int_equal(db_vm_list_resident(db, h1.uuid, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].uuid, v.uuid);
+	db_vm_list_free(list, n);
+	assert_int_equal(db_vm_list_resident(db, "00000000-0000-4000-8000-000000000000", &list, &n),
+	                 0);
+	assert_int_equal(n, 0);
+	db_vm_list_free(list, n);
+
+	/* set_power: state and residence only. */
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_HALTED, ""), 0);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_int_equal(got.power_state, DB_POWER_HALTED);
+	assert_string_equal(got.resident_on, "");
+	assert_int_equal(got.ha_restart_priority, DB_PRIO_BEST_EFFORT);
+	assert_int_equal(got.ngroups, 1);
+	db_vm_clear(&got);
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_SUSPENDED, h2.uuid), 0);
+	assert_int_equal(db_vm_list_resident(db, h2.uuid, &list, &n), 0);
+	assert_int_equal(n, 2);
+	db_vm_list_free(list, n);
+	assert_int_equal(
+	    db_vm_set_power(db, "00000000-0000-4000-8000-000000000000", DB_POWER_RUNNING, ""), 1);
+	assert_int_equal(db_vm_set_power(db, v.uuid, (enum db_power_state)9, ""), -1);
+
+	/* References are checked: an unknown host or group writes nothing. */
+	make_vm(&got, "bad");
+	id_uuid_new(got.resident_on);
+	assert_int_equal(db_vm_put(db, &got), -1);
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_RUNNING, got.resident_on), -1);
+	got.resident_on[0] = '\0';
+	got.ngroups = 1;
+	id_uuid_new(got.groups[0]);
+	assert_int_equal(db_vm_put(db, &got), -1);
+	assert_int_equal(db_vm_get(db, got.uuid, &w), 1);
+	db_vm_clear(&w);
+	got.ha_restart_priority = (enum db_restart_priority)7;
+	assert_int_equal(db_vm_put(db, &got), -1);
+	db_vm_clear(&got);
+
+	/* Deleting a group drops memberships; deleting a host clears residence. */
+	assert_int_equal(db_vm_group_list(db, &groups, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(groups[0].name_label, "all");
+	xfree(groups);
+	assert_int_equal(db_vm_group_delete(db, g2.uuid), 0);
+	assert_int_equal(db_vm_group_delete(db, g2.uuid), 1);
+	assert_int_equal(db_vm_group_get(db, g2.uuid, &gg), 1);
+	assert_int_equal(db_host_delete(db, h2.uuid), 0);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_int_equal(got.ngroups, 0);
+	assert_string_equal(got.resident_on, "");
+	assert_string_equal(got.affinity, "");
+	db_vm_clear(&got);
+
+	assert_int_equal(db_vm_delete(db, v.uuid), 0);
+	assert_int_equal(db_vm_delete(db, v.uuid), 1);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 1);
+	db_vm_clear(&got);
+	db_close(db);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM map"), 0);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM vm_group_member"), 0);
+	db_vm_clear(&v);
+	db_host_clear(&h1);
+	db_host_clear(&h2);
+	remove_db(path);
+}
+
+static void
+test_messages_fences_users(void **state)
+{
+	struct db_message m, *ml;
+	struct db_fence_record f, *fl;
+	struct db_user u, got;
+	char host[HA_UUID_LEN];
+	size_t n;
+	char *path;
+	struct db *db = open_new(&path);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&m, 0, sizeof(m));
+		snprintf(m.name, sizeof(m.name), "HA_HOST_FAILED");
+		m.priority = 1 + i;
+		strcpy(m.cls, "Host");
+		id_uuid_new(m.obj_uuid);
+		m.timestamp = 300 - 100 * i; /* added newest first */
+		snprintf(m.body, sizeof(m.body), "<body>%d</body>", i);
+		assert_int_equal(db_message_add(db, &m), 0);
+		assert_true(id_uuid_valid(m.uuid));
+	}
+	assert_int_equal(db_message_add(db, &m), -1); /* same uuid again */
+	m.uuid[0] = '\0';
+	m.priority = 9;
+	assert_int_equal(db_message_add(db, &m), -1); /* priority out of range */
+	assert_int_equal(db_message_list(db, 0, &ml, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ml[0].timestamp, 100); /* oldest first */
+	assert_int_equal(ml[2].timestamp, 300);
+	assert_string_equal(ml[0].body, "<body>2</body>");
+	assert_string_equal(ml[0].cls, "Host");
+	assert_string_equal(ml[0].name, "HA_HOST_FAILED");
+	assert_int_equal(ml[0].priority, 3);
+	assert_true(id_uuid_valid(ml[0].obj_uuid));
+	assert_int_equal(db_message_delete(db, ml[0].uuid), 0);
+	assert_int_equal(db_message_delete(db, ml[0].uuid), 1);
+	xfree(ml);
+	assert_int_equal(db_message_list(db, 250, &ml, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ml[0].timestamp, 300);
+	xfree(ml);
+
+	id_uuid_new(host);
+	for (i = 0; i < 3; i++) {
+		memset(&f, 0, sizeof(f));
+		if (i < 2)
+			memcpy(f.host_uuid, host, HA_UUID_LEN);
+		else
+			id_uuid_new(f.host_uuid);
+		f.timestamp = 1000 + i;
+		snprintf(f.reason, sizeof(f.reason), "statefile-lost-%d", i);
+		strcpy(f.detail, "views: {a,b} vs {c}");
+		assert_int_equal(db_fence_add(db, &f), 0);
+		assert_true(f.id > 0);
+	}
+	assert_int_equal(db_fence_list(db, NULL, &fl, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(fl[0].timestamp, 1002); /* newest first */
+	xfree(fl);
+	assert_int_equal(db_fence_list(db, host, &fl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(fl[0].reason, "statefile-lost-1");
+	assert_string_equal(fl[1].reason, "statefile-lost-0");
+	assert_string_equal(fl[1].detail, "views: {a,b} vs {c}");
+	assert_string_equal(fl[1].host_uuid, host);
+	assert_true(fl[0].id > fl[1].id);
+	xfree(fl);
+
+	memset(&u, 0, sizeof(u));
+	strcpy(u.name, "root");
+	strcpy(u.password_hash, "$6$salt$hash");
+	strcpy(u.role, "pool-admin");
+	assert_int_equal(db_user_put(db, &u), 0);
+	assert_int_equal(db_user_get(db, "root", &got), 0);
+	assert_string_equal(got.password_hash, "$6$salt$hash");
+	assert_string_equal(got.role, "pool-admin");
+	strcpy(u.role, "read-only");
+	assert_int_equal(db_user_put(db, &u), 0);
+	assert_int_equal(db_user_get(db, "root", &got), 0);
+	assert_string_equal(got.role, "read-only");
+	assert_int_equal(db_user_get(db, "nobody", &got), 1);
+	assert_int_equal(db_user_delete(db, "root"), 0);
+	assert_int_equal(db_user_delete(db, "root"), 1);
+	u.name[0] = '\0';
+	assert_int_equal(db_user_put(db, &u), -1);
+	db_close(db);
+	remove_db(path);
+}
+
+/* ---- transactions and durability ---- */
+
+static void
+test_transactions(void **state)
+{
+	struct db_vm v, bad, got, *list;
+	struct db_host h, hgot;
+	size_t n;
+	char *path;
+	struct db *db = open_new(&path);
+
+	assert_int_equal(db_commit(db), -1); /* none open */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_begin(db), -1); /* no nesting */
+	make_host(&h, "h");
+	assert_int_equal(db_host_put(db, &h), 0);
+	make_vm(&v, "v");
+	memcpy(v.resident_on, h.uuid, HA_UUID_LEN);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	db_rollback(db);
+	assert_int_equal(db_host_get(db, h.uuid, &hgot), 1);
+	assert_int_equal(db_vm_list(db, &list, &n), 0);
+	assert_int_equal(n, 0);
+	db_vm_list_free(list, n);
+
+	/* A failed write inside a transaction is undone alone. */
+	make_host(&h, "h");
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_put(db, &h), 0);
+	make_vm(&bad, "bad");
+	bad.ngroups = 1;
+	id_uuid_new(bad.groups[0]); /* unknown group: fails after the VM row went in */
+	db_map_set(&bad.other_config, "k", "v");
+	assert_int_equal(db_vm_put(db, &bad), -1);
+	assert_non_null(strstr(db_errmsg(db), "FOREIGN KEY"));
+	memcpy(v.resident_on, h.uuid, HA_UUID_LEN);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(db_vm_get(db, bad.uuid, &got), 1);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	db_vm_clear(&got);
+	db_vm_clear(&bad);
+
+	/* Durable: a batch committed before close is there after reopen. */
+	assert_int_equal(db_begin(db), 0);
+	for (int i = 0; i < 50; i++) {
+		struct db_vm x;
+
+		make_vm(&x, "batch");
+		assert_int_equal(db_vm_put(db, &x), 0);
+	}
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(db_begin(db), 0); /* left open at close: rolled back */
+	assert_int_equal(db_vm_delete(db, v.uuid), 0);
+	db_close(db);
+	assert_false(file_exists(path, "-wal"));
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM vm"), 51);
+	assert_int_equal(sql_int(path, "PRAGMA application_id"), DB_APPLICATION_ID);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	{
+		char err[512];
+
+		db = db_open(path, 0, err, sizeof(err));
+		assert_non_null(db);
+	}
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_string_equal(got.resident_on, h.uuid);
+	db_vm_clear(&got);
+	assert_int_equal(db_host_get(db, h.uuid, &hgot), 0);
+	db_host_clear(&hgot);
+	db_close(db);
+	db_vm_clear(&v);
+	remove_db(path);
+}
+
+static void
+test_pragmas(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	sqlite3 *h;
+	sqlite3_stmt *s;
+
+	/* While open, the journal is WAL. */
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	db_close(db);
+	remove_db(path);
+}
+
+static void
+test_readonly_open(void **state)
+{
+	char err[512];
+	char *path;
+	struct db *db = open_new(&path);
+	struct db_pool p, q;
+	size_t n0, n1;
+	char *before, *after;
+
+	db_pool_init(&p);
+	id_uuid_new(p.uuid);
+	assert_int_equal(db_pool_put(db, &p), 0);
+	db_close(db);
+	before = slurp(path, &n0);
+	db = db_open(path, DB_OPEN_READONLY, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_pool_get(db, &q), 0);
+	assert_string_equal(q.uuid, p.uuid);
+	db_pool_clear(&q);
+	assert_int_equal(db_pool_put(db, &p), -1);
+	db_close(db);
+	after = slurp(path, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	assert_false(file_exists(path, "-wal"));
+	assert_false(file_exists(path, "-shm"));
+	xfree(before);
+	xfree(after);
+	remove_db(path);
+}
+
+/* ---- refusals ---- */
+
+static void
+test_refuse_random_bytes(void **state)
+{
+	char *path = tmp_path("random");
+	unsigned char buf[65536];
+	size_t i;
+
+	srand(42);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)rand();
+	write_file(path, buf, sizeof(buf));
+	assert_refused(path, 0, "not an SQLite database");
+	assert_refused(path, DB_OPEN_CREATE, "not an SQLite database");
+	assert_refused(path, DB_OPEN_READONLY, "not an SQLite database");
+	write_file(path, "hello", 5);
+	assert_refused(path, DB_OPEN_CREATE, "not an SQLite database");
+	remove_db(path);
+}
+
+static void
+test_refuse_foreign(void **state)
+{
+	char *path = tmp_path("foreign");
+
+	sql(path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);"
+	          "INSERT INTO invoices VALUES (1, 9.5);");
+	assert_refused(path, DB_OPEN_CREATE,
+	               "not a hasvc pool database (application_id 0x00000000)");
+	remove_db(path);
+
+	/* Foreign in WAL mode: still no -wal/-shm left. */
+	path = tmp_path("foreign-wal");
+	sql(path, "PRAGMA journal_mode = WAL; CREATE TABLE t (x);");
+	assert_false(file_exists(path, "-wal"));
+	assert_refused(path, 0, "not a hasvc pool database");
+	remove_db(path);
+
+	/* Another application's id, even with no tables. */
+	path = tmp_path("appid");
+	sql(path, "PRAGMA application_id = 305419896;"); /* 0x12345678 */
+	assert_refused(path, DB_OPEN_CREATE,
+	               "not a hasvc pool database (application_id 0x12345678)");
+	remove_db(path);
+}
+
+static void
+test_refuse_newer(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	char want[128];
+
+	db_close(db);
+	sql(path, "PRAGMA user_version = 999;");
+	/* sql() switched nothing: the file is still in WAL mode, as ours are. */
+	snprintf(want, sizeof(want),
+	         "schema version 999 is newer than this hasvcd supports (%d); refusing to open it",
+	         DB_SCHEMA_VERSION);
+	assert_refused(path, 0, want);
+	assert_refused(path, DB_OPEN_CREATE, want);
+	assert_refused(path, DB_OPEN_READONLY, want);
+	remove_db(path);
+}
+
+static void
+test_refuse_damaged(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	size_t len, i;
+	char *buf;
+
+	assert_int_equal(db_begin(db), 0);
+	for (i = 0; i < 300; i++) {
+		struct db_vm v;
+
+		make_vm(&v, "filler-vm-with-a-long-name-to-use-pages");
+		db_map_set(&v.other_config, "k", "some value to fill pages");
+		assert_int_equal(db_vm_put(db, &v), 0);
+		db_vm_clear(&v);
+	}
+	assert_int_equal(db_commit(db), 0);
+	db_close(db);
+	buf = slurp(path, &len);
+	assert_true(len > 16 * 4096);
+
+	/* Truncated to half. */
+	write_file(path, buf, len / 2);
+	assert_refused(path, 0, "damaged");
+	assert_refused(path, DB_OPEN_READONLY, "damaged");
+
+	/* Garbled: the pages after the first two overwritten. */
+	for (i = 2 * 4096; i < len; i++)
+		buf[i] = (char)(0xa5 ^ (i * 7));
+	write_file(path, buf, len);
+	assert_refused(path, 0, "damaged");
+	xfree(buf);
+	remove_db(path);
+}
+
+static void
+test_open_errors(void **state)
+{
+	char err[512];
+	char *path = tmp_path("absent");
+	char *nodir = xasprintf("%s/no/such/dir/pool.db", tmpdir);
+
+	assert_null(db_open(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "no such file"));
+	assert_false(file_exists(path, ""));
+	assert_null(db_open(path, DB_OPEN_READONLY | DB_OPEN_CREATE, err, sizeof(err)));
+	assert_false(file_exists(path, ""));
+	assert_null(db_open(nodir, DB_OPEN_CREATE, err, sizeof(err)));
+	assert_non_null(strstr(err, nodir));
+	assert_null(db_open(tmpdir, DB_OPEN_CREATE, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	db_close(NULL);
+	xfree(nodir);
+	xfree(path);
+}
+
+/* ---- migration ---- */
+
+static void
+test_migrate_from_v0(void **state)
+{
+	char err[512];
+	char *path = tmp_path("v0");
+	struct db *db;
+	struct db_pool p;
+
+	/* An empty file (as `touch` leaves it) is a new version-0 database. */
+	write_file(path, "", 0);
+	db = db_open(path, 0, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	db_pool_init(&p);
+	id_uuid_new(p.uuid);
+	assert_int_equal(db_pool_put(db, &p), 0);
+	db_close(db);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	remove_db(path);
+
+	/* A version-0 file already tagged as ours, in rollback-journal mode. */
+	path = tmp_path("v0-tagged");
+	sql(path, "PRAGMA application_id = 1212240726;"); /* 0x48415356 */
+	db = db_open(path, 0, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(db_pool_get(db, &p), 1);
+	db_close(db);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vm'"), 1);
+	remove_db(path);
+}
+
+#ifdef HASVC_FAULTS
+static void
+test_faults(void **state)
+{
+	char err[512];
+	char *path;
+	struct db *db = open_new(&path);
+	struct db_vm v, got;
+
+	/* Commit fails: the write reports failure and leaves nothing. */
+	make_vm(&v, "v");
+	db_map_set(&v.other_config, "k", "v");
+	assert_int_equal(fault_configure("db.commit.fail:repeat=1"), 0);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	assert_non_null(strstr(db_errmsg(db), "db.commit.fail"));
+	assert_int_equal(fault_fired("db.commit.fail"), 1);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 1);
+
+	/* A write that fails half-way (after the VM row) leaves nothing. */
+	assert_int_equal(fault_configure("db.vm_put.fail:repeat=1"), 0);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 1);
+	assert_int_equal(db_vm_put(db, &v), 0);
+
+	/* An explicit transaction whose commit fails is rolled back. */
+	assert_int_equal(db_vm_delete(db, v.uuid), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	assert_int_equal(fault_configure("db.commit.fail:repeat=1"), 0);
+	assert_int_equal(db_commit(db), -1);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 1);
+	db_close(db);
+	db_vm_clear(&v);
+	remove_db(path);
+
+	/* A failed migration leaves the file at version 0. */
+	path = tmp_path("migrate-fault");
+	sql(path, "PRAGMA application_id = 1212240726;");
+	assert_int_equal(fault_configure("db.migrate.fail:repeat=1"), 0);
+	assert_null(db_open(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "db.migrate.fail"));
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 0);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"), 0);
+	assert_int_equal(fault_configure(""), 0);
+	db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	db_close(db);
+	remove_db(path);
+}
+#endif
+
+static int
+group_setup(void **state)
+{
+	log_init("test_db", 0, LOG_WARNING);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hasvc-test-db.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	return rmdir(tmpdir); /* fails, and so does the run, if a test left a file */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_enum_names),      cmocka_unit_test(test_map_ops),
+	    cmocka_unit_test(test_pool_roundtrip),  cmocka_unit_test(test_host_roundtrip),
+	    cmocka_unit_test(test_vm_roundtrip),    cmocka_unit_test(test_messages_fences_users),
+	    cmocka_unit_test(test_transactions),    cmocka_unit_test(test_pragmas),
+	    cmocka_unit_test(test_readonly_open),   cmocka_unit_test(test_refuse_random_bytes),
+	    cmocka_unit_test(test_refuse_foreign),  cmocka_unit_test(test_refuse_newer),
+	    cmocka_unit_test(test_refuse_damaged),  cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_migrate_from_v0),
+#ifdef HASVC_FAULTS
+	    cmocka_unit_test(test_faults),
+#endif
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
