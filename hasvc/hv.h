@@ -11,8 +11,10 @@
 **
 ** Errors: 0 ok, -1 failure with `errno` set (ENOMEM: does not fit on this host;
 ** EEXIST: already running; ENOENT: no such domain; ETIMEDOUT: backend did not
-** answer in time; ENODEV: backend unusable, e.g. not running on Xen) and a
-** sentence in hv_last_error().
+** answer in time; ENODEV: backend unusable, e.g. not running on Xen;
+** EHOSTDOWN: the (simulated) host is powered off or being reset;
+** ECONNRESET: the connection to the hypervisor is lost) and a sentence in
+** hv->last_error.
 */
 #ifndef HASVC_HASVC_HV_H
 #define HASVC_HASVC_HV_H
@@ -75,15 +77,20 @@ struct hv_ops {
 	int (*shutdown)(struct hv *, const char *uuid); /* clean, asynchronous */
 	int (*destroy)(struct hv *, const char *uuid);  /* hard stop, immediate */
 	/* The host watchdog: once armed, the host is reset unless petted within
-	** timeout_ms.  disarm stops it. */
+	** timeout_ms (a backend may round it down to its granularity, never up).
+	** Pet when not armed fails with EINVAL; disarm when not armed is a no-op;
+	** close does not disarm. */
 	int (*wd_arm)(struct hv *, uint32_t timeout_ms);
 	int (*wd_pet)(struct hv *);
 	int (*wd_disarm)(struct hv *);
-	/* Reset this host at once (self-fence).  Does not return on success. */
+	/* Reset this host at once (self-fence).  Does not return on success; if
+	** the reset has not taken the caller within a bounded wait it returns -1
+	** (EIO) and the caller must stop by itself. */
 	int (*self_reset)(struct hv *, const char *reason);
-	/* A descriptor that becomes readable when events may be pending, or -1 if
-	** the backend must be polled; next_event returns 1 with an event, 0 if
-	** none is pending, -1 on error (connection to the hypervisor lost). */
+	/* A descriptor that is readable while next_event would return non-zero,
+	** or -1 if the backend must be polled; next_event returns 1 with an
+	** event, 0 if none is pending, -1 on error (hypervisor lost).  Backends
+	** without events (hv_xen) diff successive domain lists. */
 	int (*event_fd)(struct hv *);
 	int (*next_event)(struct hv *, struct hv_event *ev);
 	void (*close)(struct hv *);
