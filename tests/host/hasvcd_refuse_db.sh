@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hasvcd refuses a pool database that is corrupt, foreign or from a newer
 # version: it exits non-zero naming the problem, and the file is unchanged.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 HOST=7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5b
 start_simhv h1
 write_conf $HOST h1 5s

@@ -11,7 +11,7 @@
 #  5. after power-on, a new hasvcd restores the protected VMs; SIGTERM makes it
 #     disarm the watchdog and exit 0, and the host is not reset afterwards;
 #  6. the ledger shows no VM on two hosts at once.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 HOST=7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5b
 FOREIGN=0badf00d-0000-4000-8000-000000000001
 

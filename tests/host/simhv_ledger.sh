@@ -4,7 +4,7 @@
 # consistent (exit 0).  A forged line that starts X on A while it runs on B is
 # an overlap (exit 1, naming the VM and both hosts); a garbage line is
 # malformed (exit 2, naming its line number).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 [[ -x $BINDIR/hasvc-simhv ]] || { echo "no $BINDIR/hasvc-simhv"; exit 77; }
 X=0c0ffee0-0000-4000-8000-000000000001
 Y=0c0ffee0-0000-4000-8000-000000000002

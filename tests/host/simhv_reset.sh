@@ -4,7 +4,7 @@
 # watchdog armed for 300 ms and never petted.  Afterwards: the sleep was
 # SIGKILLed, no domain is left, the ledger has two host-reset stops,
 # resets.log names "watchdog timeout", and FILE appears at power-on.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 [[ -x $BINDIR/hasvc-simhv ]] || { echo "no $BINDIR/hasvc-simhv"; exit 77; }
 V1=0c0ffee0-0000-4000-8000-0000000000a1
 V2=0c0ffee0-0000-4000-8000-0000000000a2

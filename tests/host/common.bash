@@ -1,4 +1,4 @@
-# Shared helpers for tests/host/*.sh (sourced, not run).
+# Shared helpers for tests/host/*.sh (sourced, not run; not a test itself).
 #   T        the test's temp dir (removed on exit)
 #   started  PIDs this test started; killed on exit, only these
 set -euo pipefail
