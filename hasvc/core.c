@@ -345,8 +345,9 @@ reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 		t = track_find(c, vm->uuid, 1);
 		if (t->in_flight || now < t->next_try)
 			continue;
-		log_notice("vm %s: protected and not running; starting it (order %lld)",
-			   vm->uuid, (long long)vm->order);
+		log_notice("vm %s: %s and not running; starting it (order %lld)", vm->uuid,
+			   vm->priority == DB_PRIO_RESTART ? "protected" : "best-effort",
+			   (long long)vm->order);
 		t->in_flight = 1;
 		emit_vm(out, CORE_ACT_START_VM, vm->uuid);
 	}

@@ -100,19 +100,23 @@ db pool-param-set ha-enabled=true
 db vm-list | grep -E 'name-label|ha-restart-priority|order|power-state' | paste - - - - |
 	awk '{printf "  %-14s priority=%-12s order=%s  power=%s\n", $2, $4, $6, $8}'
 
+# Show VM names instead of uuids in the log excerpts below.
+names() { sed -f "$W/names.sed"; }
+db vm-list | awk '$1=="uuid:" {u=$2} $1=="name-label:" {printf "s/%s/%s/g\n", u, $2}' >"$W/names.sed"
+
 say "Starting hasvcd: it reconciles the DB with the hypervisor and arms the watchdog (2 s)"
 "$W/start-hasvcd.sh"
 wait_for 20 "9 protected/best-effort domains" have_domains 9
 sleep 0.5
-grep -E 'starting it|Halted|watchdog armed' "$W/hasvcd.log" | sed 's/^.*hasvc\//  /' | cut -c1-110
+grep -E 'starting it|Halted|watchdog armed' "$W/hasvcd.log" | sed 's/^.*hasvc\/[a-z_]*\.c:[0-9]* /  /' | names
 say "Hypervisor now runs $(ndomains) domains; the DB says:"
 db vm-list | grep -E 'name-label|power-state' | paste - - | awk '{printf "  %-14s %s\n", $2, $4}'
 
 victim=$(db vm-list | awk '/^uuid/ {u=$2} /name-label: db-primary/ {print u}')
 say "Fault 1: the protected VM db-primary ($victim) crashes"
-ctl crash "$victim"
+ctl crash "$victim" | names
 wait_for 20 "db-primary to come back" sh -c "'$BIN/hasvc-simhv' ctl '$SOCK' list | grep -q '$victim.*running'"
-grep -E "$victim" "$W/hasvcd.log" | tail -n 3 | sed 's/^.*hasvc\//  /' | cut -c1-110
+grep -E "$victim" "$W/hasvcd.log" | tail -n 4 | sed 's/^.*hasvc\/[a-z_]*\.c:[0-9]* /  /' | names
 echo "  db-primary runs again."
 
 pid=$(cat "$W/hasvcd.pid")
