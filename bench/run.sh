@@ -13,6 +13,7 @@ for b in "$BUILD"/bench/*; do
 	"$b"
 done
 for s in bench/*.sh; do
+	[[ $s == bench/run.sh ]] && continue
 	echo
 	echo "== $(basename "$s" .sh)"
 	bash "$s"
