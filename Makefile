@@ -29,7 +29,7 @@ VARIANT := $(or $(subst $(space),-,$(strip $(VARIANT_PARTS))),release)
 B := build/$(VARIANT)
 BINDIR := $(if $(filter release,$(VARIANT)),bin,$(B)/bin)
 
-PKGS := libqb libxml-2.0 sqlite3 uuid json-c
+PKGS := libqb libxml-2.0 sqlite3 uuid json-c libevent libevent_openssl openssl libcurl
 ifeq ($(XEN),1)
 PKGS += xenlight xencontrol xenstore xentoollog
 endif

@@ -12,6 +12,11 @@ PACKAGES=(
 	uuid-dev                                 # UUIDs
 	libssl-dev                               # HMAC/TLS
 	libjson-c-dev                            # JSON-RPC codec
+	libevent-dev                             # event loop + HTTP server (evhttp, bufferevent_openssl)
+	libcurl4-openssl-dev                     # the hasvc CLI's HTTPS client
+	openssl curl                             # certificates and error-path tests
+	nodejs python3                           # real third-party API clients in the tests
+	wrk                                      # API benchmark
 	libcmocka-dev                            # unit tests
 	libxen-dev                               # hv_xen backend (compile-checked)
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
@@ -31,4 +36,7 @@ fi
 echo "make deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+	echo "make deps: apt-get install failed; retrying verbosely" >&2
+	apt-get install -y --no-install-recommends "${missing[@]}"
+}

@@ -44,7 +44,7 @@ fi
 
 XEN=${XEN:-$(pkg-config --exists xenlight xencontrol xenstore xentoollog 2>/dev/null &&
 	echo 1 || echo 0)}
-PKGS=(libqb libxml-2.0 sqlite3 uuid json-c) # keep in step with the Makefile
+PKGS=(libqb libxml-2.0 sqlite3 uuid json-c libevent libevent_openssl openssl libcurl) # keep in step with the Makefile
 if [[ $XEN == 1 ]]; then
 	PKGS+=(xenlight xencontrol xenstore xentoollog)
 	XEN_EXCLUDE=hasvc/hv_xen_none.c
