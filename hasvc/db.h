@@ -260,4 +260,29 @@ int db_user_get(struct db *db, const char *name, struct db_user *out);
 int db_user_put(struct db *db, const struct db_user *u);
 int db_user_delete(struct db *db, const char *name);
 
+/* ---- change notification ---- */
+
+enum db_table {
+	DB_TABLE_POOL = 0,
+	DB_TABLE_HOST, /* includes its host_metrics */
+	DB_TABLE_VM,
+	DB_TABLE_VM_GROUP,
+	DB_TABLE_MESSAGE,
+	DB_TABLE_USER,
+	DB_TABLE_FENCE,
+};
+
+enum db_change {
+	DB_CHANGE_ADD = 0,
+	DB_CHANGE_MOD,
+	DB_CHANGE_DEL,
+};
+
+/* Called once per changed row after its transaction commits (never for a
+** rolled-back one), in commit order; a row changed twice in one transaction
+** is reported once (add+mod = add, add+del = nothing, mod+del = del). */
+typedef void (*db_change_hook)(void *arg, enum db_table table, const char *uuid,
+			       enum db_change op);
+void db_set_change_hook(struct db *db, db_change_hook fn, void *arg);
+
 #endif

@@ -1,0 +1,58 @@
+/*
+** The XAPI object classes hasvc serves, read from and written to the pool
+** database: pool, host, host_metrics, VM, VM_group, message, task (always
+** empty for now), and the handlers of their methods.
+**
+** Records follow xapi's field names and types (reference/xapi.md §4.6); a
+** ref is "OpaqueRef:<uuid>" of the object's uuid.  Every write goes through
+** the pool database, whose change hook turns it into an event (api_events.h).
+*/
+#ifndef HASVC_HASVC_API_OBJECTS_H
+#define HASVC_HASVC_API_OBJECTS_H
+
+#include <stddef.h>
+
+#include "api/rpc.h"
+#include "api/xval.h"
+#include "hasvc/db.h"
+#include "lib/ids.h"
+
+enum api_class {
+	API_POOL = 0,
+	API_HOST,
+	API_HOST_METRICS,
+	API_VM,
+	API_VM_GROUP,
+	API_MESSAGE,
+	API_TASK,
+	API_NCLASSES
+};
+
+/* The XAPI spelling: "pool", "host", "host_metrics", "VM", "VM_group",
+** "message", "task". */
+const char *api_class_name(enum api_class c);
+/* Case-insensitive (event.from uses lower case); -1 if unknown. */
+int api_class_from_name(const char *name);
+
+/* The whole record of object `uuid`, as get_record returns it; NULL if there
+** is no such object. */
+struct xval *api_record(struct db *db, enum api_class c, const char *uuid);
+
+/* The uuids of every object of class c (xmalloc'd array). */
+int api_list(struct db *db, enum api_class c, char (**uuids)[HA_UUID_LEN], size_t *n);
+
+struct api_ctx {
+	struct db *db;
+	struct rpc *rpc;
+	char host_uuid[HA_UUID_LEN]; /* this host */
+};
+
+/* Register every object method: <class>.get_all, get_all_records,
+** get_record, get_by_uuid, get_<field>; the HA setters of VM and pool;
+** VM_group.create/destroy; message.get_all_records/destroy; pool.enable_ha,
+** disable_ha, ha_prevent_restarts_for, set_ha_host_failures_to_tolerate,
+** set_ha_allow_overcommit, add_to/remove_from/set_other_config; user
+** management (pool-admin). */
+void api_objects_register(struct api_ctx *ctx);
+
+#endif
