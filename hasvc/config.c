@@ -64,6 +64,7 @@ enum elem_id {
 	E_API_PORT,
 	E_API_CERT,
 	E_API_KEY,
+	E_API_ROOT_PW,
 	E_LOG,
 	E_LOG_LEVEL,
 	E_LOG_SYSLOG,
@@ -426,6 +427,7 @@ static const struct elem api_elems[] = {
     LEAF("port", E_API_PORT, 1, 0, parse_port, api_port, NULL),
     LEAF("certificate", E_API_CERT, 1, 0, parse_path, api_certificate, NULL),
     LEAF("key", E_API_KEY, 1, 0, parse_path, api_key, NULL),
+    LEAF("root-password-file", E_API_ROOT_PW, 1, 0, parse_path, api_root_password_file, NULL),
     {NULL},
 };
 

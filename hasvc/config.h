@@ -55,6 +55,9 @@ struct config {
 	uint16_t api_port;                     /* default 443; 1..65535 */
 	char api_certificate[CONFIG_PATH_LEN]; /* default <data_dir>/xapi-ssl.pem */
 	char api_key[CONFIG_PATH_LEN];         /* default <data_dir>/xapi-ssl.key */
+	/* Read once, at a start with no API user, to create "root" (pool-admin);
+	** "" = prompt on a terminal, else no user until one is added. */
+	char api_root_password_file[CONFIG_PATH_LEN];
 
 	int log_level;  /* syslog priority, default LOG_INFO */
 	int log_syslog; /* default 1 */

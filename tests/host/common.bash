@@ -53,9 +53,16 @@ ctl() { local name=$1; shift; "$BINDIR/hasvc-simhv" ctl "$T/$name.sock" "$@"; }
 db() { "$BINDIR/hasvc-db" -d "$T/data/pool.db" "$@"; }
 count_running() { ctl "$1" list | grep -c running || true; }
 
+# The API of the hasvcd a test starts: a random port, user root.
+API_PORT=${API_PORT:-$((20000 + RANDOM % 20000))}
+API_URL=https://127.0.0.1:$API_PORT
+ROOT_PW=hasvc-test-$RANDOM
+
 # write_conf HOST_UUID SIMHV_NAME WD_TIMEOUT
 write_conf() {
 	mkdir -p "$T/data"
+	printf '%s\n' "$ROOT_PW" >"$T/root-pw"
+	chmod 600 "$T/root-pw"
 	cat >"$T/hasvcd.conf" <<EOC
 <?xml version="1.0"?>
 <hasvcd version="1">
@@ -64,7 +71,8 @@ write_conf() {
   <data-dir>$T/data</data-dir>
   <watchdog><driver>sim</driver><timeout>$3</timeout></watchdog>
   <hypervisor><backend>sim</backend><socket>$T/$2.sock</socket></hypervisor>
-  <api><address>127.0.0.1</address><port>8443</port></api>
+  <api><address>127.0.0.1</address><port>$API_PORT</port>
+       <root-password-file>$T/root-pw</root-password-file></api>
   <log><level>debug</level><syslog>false</syslog></log>
 </hasvcd>
 EOC
@@ -74,4 +82,15 @@ start_hasvcd() {
 	"$BINDIR/hasvcd" -c "$T/hasvcd.conf" >>"$T/hasvcd.log" 2>&1 &
 	hasvcd_pid=$!
 	started+=($hasvcd_pid)
+}
+
+# wait_api: until the API answers a TLS connection.
+wait_api() {
+	wait_for 20 "the API on port $API_PORT" curl -ks --max-time 2 -o /dev/null "$API_URL/jsonrpc" -X OPTIONS
+}
+
+# jsonrpc METHOD PARAMS-JSON: one JSON-RPC 2.0 call; prints the reply body.
+jsonrpc() {
+	curl -ks --max-time 10 -H 'Content-Type: application/json' \
+		--data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$API_URL/jsonrpc"
 }
