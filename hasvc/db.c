@@ -198,6 +198,14 @@ enum stmt_id {
 	S_USER_SELECT,
 	S_USER_UPSERT,
 	S_USER_DELETE,
+	/* for the change hook (db_set_change_hook) */
+	S_POOL_UUID,
+	S_HOST_EXISTS,
+	S_VM_RESIDENT,
+	S_GROUP_EXISTS,
+	S_USER_EXISTS,
+	S_VMS_OF_HOST,
+	S_GROUP_MEMBERS,
 	S_COUNT
 };
 
@@ -271,6 +279,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_USER_UPSERT] = "INSERT INTO user (name, password_hash, role) VALUES (?1, ?2, ?3) "
                       "ON CONFLICT (name) DO UPDATE SET password_hash = ?2, role = ?3",
     [S_USER_DELETE] = "DELETE FROM user WHERE name = ?1",
+    [S_POOL_UUID] = "SELECT uuid FROM pool WHERE id = 1",
+    [S_HOST_EXISTS] = "SELECT 1 FROM host WHERE uuid = ?1",
+    [S_VM_RESIDENT] = "SELECT ifnull(resident_on, '') FROM vm WHERE uuid = ?1",
+    [S_GROUP_EXISTS] = "SELECT 1 FROM vm_group WHERE uuid = ?1",
+    [S_USER_EXISTS] = "SELECT 1 FROM user WHERE name = ?1",
+    [S_VMS_OF_HOST] = "SELECT uuid FROM vm WHERE resident_on = ?1 OR affinity = ?1",
+    [S_GROUP_MEMBERS] = "SELECT vm_uuid FROM vm_group_member WHERE group_uuid = ?1",
+};
+
+/* One row change noted by a write, waiting for its transaction to commit.
+** The key is a uuid, a user name, or a fence record id in decimal. */
+struct db_pending {
+	enum db_table table;
+	enum db_change op;
+	int done; /* merged into an earlier entry while delivering */
+	char key[DB_NAME_LEN];
 };
 
 struct db {
@@ -280,6 +304,15 @@ struct db {
 	int txn; /* inside db_begin() */
 	sqlite3_stmt *stmt[S_COUNT];
 	char err[512];
+	/* The change hook.  Changes are noted only while a hook is set, as a
+	** raw append-only log of the open transaction (pend[0..npend)); a write
+	** that fails inside db_begin() truncates the log back to pend_mark, the
+	** length it had when that write started.  Coalescing happens once, on
+	** delivery after COMMIT; a rollback just empties the log. */
+	db_change_hook hook;
+	void *hook_arg;
+	struct db_pending *pend;
+	size_t npend, pend_cap, pend_mark;
 };
 
 static void db_set_err(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -367,6 +400,80 @@ col_str(sqlite3_stmt *s, int i, char *out, size_t size)
 #define COL_STR(s, i, field)  col_str((s), (i), (field), sizeof(field))
 #define BIND_STR(s, i, field) bind_str((s), (i), (field), sizeof(field))
 #define BIND_REF(s, i, field) bind_ref((s), (i), (field), sizeof(field))
+/* Copy a fixed-size string field into a fixed-size buffer, bounded by both. */
+#define BUF_STR(dst, src) snprintf((dst), sizeof(dst), "%.*s", (int)sizeof(src), (src))
+
+/* ---- change notification ---- */
+
+void
+db_set_change_hook(struct db *db, db_change_hook fn, void *arg)
+{
+	db->hook = fn;
+	db->hook_arg = arg;
+}
+
+/* Log that row `key` of `table` changed by `op` in the current write.  A
+** no-op without a hook, so that a database nobody watches pays nothing. */
+static void
+note(struct db *db, enum db_table table, const char *key, enum db_change op)
+{
+	struct db_pending *p;
+
+	if (db->hook == NULL)
+		return;
+	if (db->npend == db->pend_cap) {
+		db->pend_cap = db->pend_cap != 0 ? 2 * db->pend_cap : 16;
+		db->pend = xreallocarray(db->pend, db->pend_cap, sizeof(*db->pend));
+	}
+	p = &db->pend[db->npend++];
+	p->table = table;
+	p->op = op;
+	p->done = 0;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+}
+
+/* The transaction was rolled back: forget what it changed. */
+static void
+changes_drop(struct db *db)
+{
+	db->npend = 0;
+	db->pend_mark = 0;
+}
+
+/* The transaction committed: report each changed row once, in the order of
+** its first change, with the net effect of its changes (db.h): whether it
+** existed before is told by the first change (anything but an add means it
+** did), whether it exists now by the last (anything but a del). */
+static void
+changes_deliver(struct db *db)
+{
+	struct db_pending *p = db->pend;
+	size_t n = db->npend, i, j;
+
+	/* Take the log away first: a hook may write, and so log, again. */
+	db->pend = NULL;
+	db->npend = db->pend_cap = db->pend_mark = 0;
+	for (i = 0; i < n && db->hook != NULL; i++) {
+		enum db_change first = p[i].op, last = p[i].op, op;
+		int before, after;
+
+		if (p[i].done)
+			continue;
+		for (j = i + 1; j < n; j++) {
+			if (p[j].done || p[j].table != p[i].table || strcmp(p[j].key, p[i].key) != 0)
+				continue;
+			last = p[j].op;
+			p[j].done = 1;
+		}
+		before = first != DB_CHANGE_ADD;
+		after = last != DB_CHANGE_DEL;
+		if (!before && !after)
+			continue; /* created and deleted: nobody saw it */
+		op = !before ? DB_CHANGE_ADD : after ? DB_CHANGE_MOD : DB_CHANGE_DEL;
+		db->hook(db->hook_arg, p[i].table, p[i].key, op);
+	}
+	xfree(p);
+}
 
 /* ---- transactions ---- */
 
@@ -393,8 +500,14 @@ write_begin(struct db *db)
 			           db->path);
 			return -1;
 		}
-		return run(db, st(db, S_SAVEPOINT), "starting a write");
+		if (run(db, st(db, S_SAVEPOINT), "starting a write") < 0)
+			return -1;
+		db->pend_mark = db->npend;
+		return 0;
 	}
+	/* Outside db_begin() the log is always empty here (every write ends
+	** by delivering or dropping it); clearing it is belt and braces. */
+	changes_drop(db);
 	return run(db, st(db, S_BEGIN), "starting a transaction");
 }
 
@@ -406,8 +519,13 @@ write_end(struct db *db, int rc)
 	if (db->txn) {
 		if (sqlite3_get_autocommit(db->h))
 			return -1; /* SQLite rolled the whole transaction back */
-		if (rc < 0 && run(db, st(db, S_ROLLBACK_TO), "undoing a failed write") < 0)
-			return -1;
+		if (rc < 0) {
+			/* This write is undone (or the whole transaction is, if
+			** the ROLLBACK TO fails): its changes never happened. */
+			db->npend = db->pend_mark;
+			if (run(db, st(db, S_ROLLBACK_TO), "undoing a failed write") < 0)
+				return -1;
+		}
 		if (run(db, st(db, S_RELEASE), "ending a write") < 0)
 			return -1;
 		return rc;
@@ -420,8 +538,12 @@ write_end(struct db *db, int rc)
 			rc = -1;
 		}
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		rollback_quietly(db);
+		changes_drop(db);
+	} else {
+		changes_deliver(db);
+	}
 	return rc;
 }
 
@@ -435,6 +557,7 @@ db_begin(struct db *db)
 	if (run(db, st(db, S_BEGIN), "starting a transaction") < 0)
 		return -1;
 	db->txn = 1;
+	changes_drop(db);
 	return 0;
 }
 
@@ -450,6 +573,7 @@ db_commit(struct db *db)
 	db->txn = 0;
 	if (sqlite3_get_autocommit(db->h)) {
 		db_set_err(db, "%s: the transaction was rolled back by an earlier error", db->path);
+		changes_drop(db);
 		return -1;
 	}
 	if (FAULT("db.commit.fail")) {
@@ -458,8 +582,12 @@ db_commit(struct db *db)
 	} else if (run(db, st(db, S_COMMIT), "committing") < 0) {
 		rc = -1;
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		rollback_quietly(db);
+		changes_drop(db);
+	} else {
+		changes_deliver(db);
+	}
 	return rc;
 }
 
@@ -470,6 +598,7 @@ db_rollback(struct db *db)
 		return;
 	db->txn = 0;
 	rollback_quietly(db);
+	changes_drop(db);
 }
 
 /* ---- maps ---- */
@@ -1013,6 +1142,7 @@ db_close(struct db *db)
 		sqlite3_finalize(db->stmt[i]);
 	if (db->h != NULL && sqlite3_close(db->h) != SQLITE_OK)
 		log_warnx("pool database %s: close: %s", db->path, sqlite3_errmsg(db->h));
+	xfree(db->pend);
 	xfree(db->path);
 	xfree(db);
 }
@@ -1021,6 +1151,161 @@ const char *
 db_errmsg(struct db *db)
 {
 	return db->err[0] != '\0' ? db->err : "no error";
+}
+
+/* ---- what a write changes, for the change hook ---- */
+
+/* 1 if query `id` with ?1 = key returns a row, 0 if not, -1 on error. */
+static int
+row_exists(struct db *db, enum stmt_id id, const char *key)
+{
+	sqlite3_stmt *s = st(db, id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_sql_err(db, "looking up a row");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Before an upsert of `key`: log an add if the row is new, else a mod. */
+static int
+note_put(struct db *db, enum stmt_id exists, enum db_table table, const char *key)
+{
+	int r;
+
+	if (db->hook == NULL)
+		return 0;
+	r = row_exists(db, exists, key);
+	if (r >= 0)
+		note(db, table, key, r ? DB_CHANGE_MOD : DB_CHANGE_ADD);
+	return r < 0 ? -1 : 0;
+}
+
+/* Log `op` on `table` for each key in the first column of query `id`
+** (?1 = key). */
+static int
+note_rows(struct db *db, enum stmt_id id, const char *key, enum db_table table,
+          enum db_change op)
+{
+	sqlite3_stmt *s = st(db, id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		note(db, table, (const char *)sqlite3_column_text(s, 0), op);
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "finding the rows a write changes");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The references of a VM that other records list back: the host's
+** resident_VMs and each group's VMs (xapi reports a mod of the referenced
+** object when such a reference changes, and so do we). */
+struct vm_links {
+	char resident_on[HA_UUID_LEN];
+	size_t ngroups;
+	char groups[DB_VM_MAX_GROUPS][HA_UUID_LEN];
+};
+
+/* The stored links of VM `uuid`: 0, 1 no such VM (*l empty), -1 error. */
+static int
+vm_links_load(struct db *db, const char *uuid, struct vm_links *l)
+{
+	sqlite3_stmt *s = st(db, S_VM_RESIDENT);
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		COL_STR(s, 0, l->resident_on);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM's host");
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 1 : -1;
+	s = st(db, S_MEMBER_SELECT);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (ALWAYS(l->ngroups < DB_VM_MAX_GROUPS))
+			COL_STR(s, 0, l->groups[l->ngroups++]);
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM's groups");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+links_has_group(const struct vm_links *l, const char *g)
+{
+	size_t i;
+
+	for (i = 0; i < l->ngroups; i++)
+		if (strcmp(l->groups[i], g) == 0)
+			return 1;
+	return 0;
+}
+
+/* Log a mod of every host and group that lists the VM in one of `a`, `b`
+** but not the other. */
+static void
+note_links_diff(struct db *db, const struct vm_links *a, const struct vm_links *b)
+{
+	size_t i;
+
+	if (strcmp(a->resident_on, b->resident_on) != 0) {
+		if (a->resident_on[0] != '\0')
+			note(db, DB_TABLE_HOST, a->resident_on, DB_CHANGE_MOD);
+		if (b->resident_on[0] != '\0')
+			note(db, DB_TABLE_HOST, b->resident_on, DB_CHANGE_MOD);
+	}
+	for (i = 0; i < a->ngroups; i++)
+		if (!links_has_group(b, a->groups[i]))
+			note(db, DB_TABLE_VM_GROUP, a->groups[i], DB_CHANGE_MOD);
+	for (i = 0; i < b->ngroups; i++)
+		if (!links_has_group(a, b->groups[i]))
+			note(db, DB_TABLE_VM_GROUP, b->groups[i], DB_CHANGE_MOD);
+}
+
+/* Before deleting row `uuid` of `table`: log what the delete changes
+** besides the row itself.  A host's VMs lose their resident_on/affinity
+** (ON DELETE SET NULL), a group's members lose the group, a VM's host and
+** groups lose the VM. */
+static int
+note_delete_cascade(struct db *db, enum db_table table, const char *uuid)
+{
+	struct vm_links old, none;
+	int r;
+
+	if (db->hook == NULL)
+		return 0;
+	switch (table) {
+	case DB_TABLE_HOST:
+		return note_rows(db, S_VMS_OF_HOST, uuid, DB_TABLE_VM, DB_CHANGE_MOD);
+	case DB_TABLE_VM_GROUP:
+		return note_rows(db, S_GROUP_MEMBERS, uuid, DB_TABLE_VM, DB_CHANGE_MOD);
+	case DB_TABLE_VM:
+		r = vm_links_load(db, uuid, &old);
+		if (r < 0)
+			return -1;
+		memset(&none, 0, sizeof(none));
+		note_links_diff(db, &old, &none);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* ---- pool ---- */
@@ -1079,6 +1364,35 @@ db_pool_get(struct db *db, struct db_pool *out)
 	return 0;
 }
 
+/* The pool is one row whose uuid a put may change: that is the old pool
+** object deleted and a new one added. */
+static int
+note_pool_put(struct db *db, const char *uuid)
+{
+	sqlite3_stmt *s = st(db, S_POOL_UUID);
+	char old[HA_UUID_LEN] = "";
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		COL_STR(s, 0, old);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading the pool");
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (rc == SQLITE_ROW && strcmp(old, uuid) == 0) {
+		note(db, DB_TABLE_POOL, uuid, DB_CHANGE_MOD);
+		return 0;
+	}
+	if (rc == SQLITE_ROW)
+		note(db, DB_TABLE_POOL, old, DB_CHANGE_DEL);
+	note(db, DB_TABLE_POOL, uuid, DB_CHANGE_ADD);
+	return 0;
+}
+
 int
 db_pool_put(struct db *db, const struct db_pool *pool)
 {
@@ -1091,6 +1405,8 @@ db_pool_put(struct db *db, const struct db_pool *pool)
 	}
 	if (write_begin(db) < 0)
 		return -1;
+	if (db->hook != NULL && note_pool_put(db, pool->uuid) < 0)
+		goto out;
 	/* The maps follow the pool's uuid, which a put may change. */
 	if (run(db, st(db, S_POOL_DELETE_MAPS), "replacing the pool") < 0)
 		goto out;
@@ -1196,6 +1512,8 @@ db_host_put(struct db *db, const struct db_host *host)
 	}
 	if (write_begin(db) < 0)
 		return -1;
+	if (note_put(db, S_HOST_EXISTS, DB_TABLE_HOST, host->uuid) < 0)
+		goto out;
 	s = st(db, S_HOST_UPSERT);
 	if (s == NULL)
 		goto out;
@@ -1221,13 +1539,16 @@ out:
 /* Delete the row named `uuid` with statement `id`, and its maps.  0 deleted,
 ** 1 absent, -1 error. */
 static int
-delete_row(struct db *db, enum stmt_id id, const char *uuid, const char *what)
+delete_row(struct db *db, enum stmt_id id, enum db_table table, const char *uuid,
+           const char *what)
 {
 	sqlite3_stmt *s;
 	int rc = -1;
 
 	if (write_begin(db) < 0)
 		return -1;
+	if (note_delete_cascade(db, table, uuid) < 0)
+		goto out;
 	s = st(db, id);
 	if (s == NULL)
 		goto out;
@@ -1240,6 +1561,7 @@ delete_row(struct db *db, enum stmt_id id, const char *uuid, const char *what)
 	}
 	if (maps_delete(db, uuid) < 0)
 		goto out;
+	note(db, table, uuid, DB_CHANGE_DEL);
 	rc = 0;
 out:
 	return write_end(db, rc);
@@ -1248,7 +1570,7 @@ out:
 int
 db_host_delete(struct db *db, const char *uuid)
 {
-	return delete_row(db, S_HOST_DELETE, uuid, "deleting a host");
+	return delete_row(db, S_HOST_DELETE, DB_TABLE_HOST, uuid, "deleting a host");
 }
 
 int
@@ -1283,11 +1605,15 @@ fail:
 	return -1;
 }
 
-/* An UPDATE of the row named by ?1 with statement `s` (already bound);
-** 0 updated, 1 absent, -1 error. */
+/* An UPDATE of row `uuid` of `table` with statement `s` (already bound,
+** ?1 = uuid); 0 updated, 1 absent, -1 error.  A VM's new resident_on is
+** `resident_on` (NULL for another table): the hosts that gain or lose it
+** change too. */
 static int
-update_row(struct db *db, sqlite3_stmt *s, const char *what)
+update_row(struct db *db, sqlite3_stmt *s, const char *what, enum db_table table,
+           const char *uuid, const char *resident_on)
 {
+	struct vm_links old, new;
 	int rc = -1;
 
 	if (s == NULL)
@@ -1296,8 +1622,24 @@ update_row(struct db *db, sqlite3_stmt *s, const char *what)
 		sqlite3_reset(s);
 		return -1;
 	}
+	if (db->hook != NULL && resident_on != NULL) {
+		int r = vm_links_load(db, uuid, &old);
+
+		if (r < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		if (r == 0) {
+			new = old;
+			snprintf(new.resident_on, sizeof(new.resident_on), "%s", resident_on);
+			note_links_diff(db, &old, &new);
+		}
+	}
 	if (run(db, s, what) == 0)
 		rc = sqlite3_changes(db->h) > 0 ? 0 : 1;
+	if (rc == 0)
+		note(db, table, uuid, DB_CHANGE_MOD);
+out:
 	return write_end(db, rc);
 }
 
@@ -1314,7 +1656,7 @@ db_host_set_metrics(struct db *db, const char *uuid, int live, int64_t memory_to
 	sqlite3_bind_int64(s, 3, memory_total);
 	sqlite3_bind_int64(s, 4, memory_free);
 	sqlite3_bind_int64(s, 5, last_updated);
-	return update_row(db, s, "updating host metrics");
+	return update_row(db, s, "updating host metrics", DB_TABLE_HOST, uuid, NULL);
 }
 
 /* ---- VMs ---- */
@@ -1444,6 +1786,19 @@ db_vm_put(struct db *db, const struct db_vm *vm)
 	}
 	if (write_begin(db) < 0)
 		return -1;
+	if (db->hook != NULL) {
+		struct vm_links old, new;
+		int r = vm_links_load(db, vm->uuid, &old);
+
+		if (r < 0)
+			goto out;
+		memset(&new, 0, sizeof(new));
+		BUF_STR(new.resident_on, vm->resident_on);
+		for (i = 0; i < vm->ngroups; i++)
+			BUF_STR(new.groups[new.ngroups++], vm->groups[i]);
+		note(db, DB_TABLE_VM, vm->uuid, r == 0 ? DB_CHANGE_MOD : DB_CHANGE_ADD);
+		note_links_diff(db, &old, &new);
+	}
 	s = st(db, S_VM_UPSERT);
 	if (s == NULL)
 		goto out;
@@ -1493,7 +1848,7 @@ out:
 int
 db_vm_delete(struct db *db, const char *uuid)
 {
-	return delete_row(db, S_VM_DELETE, uuid, "deleting a VM");
+	return delete_row(db, S_VM_DELETE, DB_TABLE_VM, uuid, "deleting a VM");
 }
 
 static int
@@ -1563,7 +1918,8 @@ db_vm_set_power(struct db *db, const char *uuid, enum db_power_state state, cons
 		sqlite3_bind_null(s, 3);
 	else
 		sqlite3_bind_text(s, 3, resident_on, -1, SQLITE_STATIC);
-	return update_row(db, s, "setting a VM's power state");
+	return update_row(db, s, "setting a VM's power state", DB_TABLE_VM, uuid,
+	                  resident_on != NULL ? resident_on : "");
 }
 
 /* ---- VM groups ---- */
@@ -1620,6 +1976,8 @@ db_vm_group_put(struct db *db, const struct db_vm_group *g)
 	}
 	if (write_begin(db) < 0)
 		return -1;
+	if (note_put(db, S_GROUP_EXISTS, DB_TABLE_VM_GROUP, g->uuid) < 0)
+		goto out;
 	s = st(db, S_GROUP_UPSERT);
 	if (s == NULL)
 		goto out;
@@ -1635,7 +1993,7 @@ out:
 int
 db_vm_group_delete(struct db *db, const char *uuid)
 {
-	return delete_row(db, S_GROUP_DELETE, uuid, "deleting a VM group");
+	return delete_row(db, S_GROUP_DELETE, DB_TABLE_VM_GROUP, uuid, "deleting a VM group");
 }
 
 int
@@ -1694,6 +2052,8 @@ db_message_add(struct db *db, struct db_message *m)
 	sqlite3_bind_int64(s, 6, m->timestamp);
 	BIND_STR(s, 7, m->body);
 	rc = run(db, s, "storing a message");
+	if (rc == 0)
+		note(db, DB_TABLE_MESSAGE, m->uuid, DB_CHANGE_ADD);
 out:
 	return write_end(db, rc);
 }
@@ -1738,7 +2098,7 @@ db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n
 int
 db_message_delete(struct db *db, const char *uuid)
 {
-	return delete_row(db, S_MSG_DELETE, uuid, "deleting a message");
+	return delete_row(db, S_MSG_DELETE, DB_TABLE_MESSAGE, uuid, "deleting a message");
 }
 
 /* ---- fence records ---- */
@@ -1759,8 +2119,13 @@ db_fence_add(struct db *db, struct db_fence_record *r)
 	BIND_STR(s, 3, r->reason);
 	BIND_STR(s, 4, r->detail);
 	rc = run(db, s, "storing a fence record");
-	if (rc == 0)
+	if (rc == 0) {
+		char key[24];
+
 		r->id = sqlite3_last_insert_rowid(db->h);
+		snprintf(key, sizeof(key), "%" PRId64, r->id);
+		note(db, DB_TABLE_FENCE, key, DB_CHANGE_ADD);
+	}
 out:
 	return write_end(db, rc);
 }
@@ -1835,6 +2200,8 @@ db_user_put(struct db *db, const struct db_user *u)
 
 	if (write_begin(db) < 0)
 		return -1;
+	if (note_put(db, S_USER_EXISTS, DB_TABLE_USER, u->name) < 0)
+		goto out;
 	s = st(db, S_USER_UPSERT);
 	if (s == NULL)
 		goto out;
@@ -1860,6 +2227,8 @@ db_user_delete(struct db *db, const char *name)
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	if (run(db, s, "deleting a user") == 0)
 		rc = sqlite3_changes(db->h) > 0 ? 0 : 1;
+	if (rc == 0)
+		note(db, DB_TABLE_USER, name, DB_CHANGE_DEL);
 out:
 	return write_end(db, rc);
 }

@@ -280,7 +280,17 @@ enum db_change {
 
 /* Called once per changed row after its transaction commits (never for a
 ** rolled-back one), in commit order; a row changed twice in one transaction
-** is reported once (add+mod = add, add+del = nothing, mod+del = del). */
+** is reported once (add+mod = add, add+del = nothing, mod+del = del,
+** del+add = mod).  A write outside db_begin() is its own transaction; a
+** write that fails inside one reports nothing.  `uuid` is the row's uuid,
+** a user's name, or a fence record's id in decimal.  Besides the rows
+** written, a write reports the records that list them back: a VM whose
+** resident_on changes is a mod of the old and new host (resident_VMs), a VM
+** joining or leaving a group a mod of the group (VMs); deleting a host is a
+** mod of the VMs resident on or affine to it, deleting a group a mod of its
+** members, deleting a VM a mod of its host and groups.  The hook may call
+** db_* functions, writes included (reported in turn).  Without a hook,
+** nothing is recorded. */
 typedef void (*db_change_hook)(void *arg, enum db_table table, const char *uuid,
 			       enum db_change op);
 void db_set_change_hook(struct db *db, db_change_hook fn, void *arg);

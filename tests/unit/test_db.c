@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "hasvc/db.h"
+#include "lib/check.h"
 #include "lib/fault.h"
 #include "lib/ids.h"
 #include "lib/log.h"
@@ -912,6 +913,417 @@ test_migrate_from_v0(void **state)
 	remove_db(path);
 }
 
+
+/* ---- the change hook ---- */
+
+struct hook_event {
+	enum db_table table;
+	enum db_change op;
+	char key[DB_NAME_LEN];
+};
+
+struct hook_rec {
+	size_t n;
+	struct hook_event e[64];
+};
+
+static void
+rec_hook(void *arg, enum db_table table, const char *key, enum db_change op)
+{
+	struct hook_rec *r = arg;
+
+	assert_true(r->n < ARRAY_SIZE(r->e));
+	r->e[r->n].table = table;
+	r->e[r->n].op = op;
+	snprintf(r->e[r->n].key, sizeof(r->e[r->n].key), "%s", key);
+	r->n++;
+}
+
+static const char *const table_names[] = {"pool", "host", "vm", "group", "message", "user",
+                                          "fence"};
+static const char *const op_names[] = {"add", "mod", "del"};
+
+/* The hook must have seen exactly `n` changes, in this order, given as
+** (enum db_table, enum db_change, const char *key) triples; then forget them. */
+static void
+rec_expect(struct hook_rec *r, size_t n, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		enum db_table t = va_arg(ap, enum db_table);
+		enum db_change op = va_arg(ap, enum db_change);
+		const char *key = va_arg(ap, const char *);
+
+		if (i >= r->n)
+			fail_msg("change %zu: missing, expected %s %s %s", i, table_names[t],
+			         op_names[op], key);
+		if (r->e[i].table != t || r->e[i].op != op || strcmp(r->e[i].key, key) != 0)
+			fail_msg("change %zu: got %s %s %s, expected %s %s %s", i,
+			         table_names[r->e[i].table], op_names[r->e[i].op], r->e[i].key,
+			         table_names[t], op_names[op], key);
+	}
+	va_end(ap);
+	if (r->n != n)
+		fail_msg("%zu changes reported, expected %zu (first extra: %s %s %s)", r->n, n,
+		         table_names[r->e[n].table], op_names[r->e[n].op], r->e[n].key);
+	r->n = 0;
+}
+
+static void
+test_hook_accessors(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct hook_rec r = {0};
+	struct db_pool pool;
+	struct db_host h, h2;
+	struct db_vm v;
+	struct db_vm_group g;
+	struct db_message m;
+	struct db_fence_record f;
+	struct db_user u;
+	char old_pool[HA_UUID_LEN], key[24], bogus[HA_UUID_LEN];
+
+	db_set_change_hook(db, rec_hook, &r);
+	id_uuid_new(bogus);
+
+	/* pool: add, mod, and a new uuid is the old pool gone and a new one */
+	db_pool_init(&pool);
+	id_uuid_new(pool.uuid);
+	assert_int_equal(db_pool_put(db, &pool), 0);
+	rec_expect(&r, 1, DB_TABLE_POOL, DB_CHANGE_ADD, pool.uuid);
+	pool.ha_enabled = 1;
+	assert_int_equal(db_pool_put(db, &pool), 0);
+	rec_expect(&r, 1, DB_TABLE_POOL, DB_CHANGE_MOD, pool.uuid);
+	snprintf(old_pool, sizeof(old_pool), "%s", pool.uuid);
+	id_uuid_new(pool.uuid);
+	assert_int_equal(db_pool_put(db, &pool), 0);
+	rec_expect(&r, 2, DB_TABLE_POOL, DB_CHANGE_DEL, old_pool, DB_TABLE_POOL, DB_CHANGE_ADD,
+	           pool.uuid);
+
+	/* hosts, their metrics */
+	make_host(&h, "h1");
+	make_host(&h2, "h2");
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(db_host_put(db, &h2), 0);
+	rec_expect(&r, 2, DB_TABLE_HOST, DB_CHANGE_ADD, h.uuid, DB_TABLE_HOST, DB_CHANGE_ADD,
+	           h2.uuid);
+	h.enabled = 0;
+	assert_int_equal(db_host_put(db, &h), 0);
+	rec_expect(&r, 1, DB_TABLE_HOST, DB_CHANGE_MOD, h.uuid);
+	assert_int_equal(db_host_set_metrics(db, h.uuid, 1, 100, 50, 7), 0);
+	rec_expect(&r, 1, DB_TABLE_HOST, DB_CHANGE_MOD, h.uuid);
+	assert_int_equal(db_host_set_metrics(db, bogus, 1, 100, 50, 7), 1);
+	rec_expect(&r, 0);
+
+	/* groups and VMs: a VM's groups and host are listed back by them */
+	memset(&g, 0, sizeof(g));
+	id_uuid_new(g.uuid);
+	assert_int_equal(db_vm_group_put(db, &g), 0);
+	rec_expect(&r, 1, DB_TABLE_VM_GROUP, DB_CHANGE_ADD, g.uuid);
+	snprintf(g.name_label, sizeof(g.name_label), "renamed");
+	assert_int_equal(db_vm_group_put(db, &g), 0);
+	rec_expect(&r, 1, DB_TABLE_VM_GROUP, DB_CHANGE_MOD, g.uuid);
+	make_vm(&v, "v");
+	assert_int_equal(db_vm_put(db, &v), 0);
+	rec_expect(&r, 1, DB_TABLE_VM, DB_CHANGE_ADD, v.uuid);
+	v.order = 3;
+	assert_int_equal(db_vm_put(db, &v), 0);
+	rec_expect(&r, 1, DB_TABLE_VM, DB_CHANGE_MOD, v.uuid);
+	v.ngroups = 1;
+	snprintf(v.groups[0], sizeof(v.groups[0]), "%s", g.uuid);
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", h.uuid);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	rec_expect(&r, 3, DB_TABLE_VM, DB_CHANGE_MOD, v.uuid, DB_TABLE_HOST, DB_CHANGE_MOD, h.uuid,
+	           DB_TABLE_VM_GROUP, DB_CHANGE_MOD, g.uuid);
+	assert_int_equal(db_vm_put(db, &v), 0); /* same links: only the VM */
+	rec_expect(&r, 1, DB_TABLE_VM, DB_CHANGE_MOD, v.uuid);
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_RUNNING, h2.uuid), 0);
+	rec_expect(&r, 3, DB_TABLE_HOST, DB_CHANGE_MOD, h.uuid, DB_TABLE_HOST, DB_CHANGE_MOD,
+	           h2.uuid, DB_TABLE_VM, DB_CHANGE_MOD, v.uuid);
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_RUNNING, h2.uuid), 0);
+	rec_expect(&r, 1, DB_TABLE_VM, DB_CHANGE_MOD, v.uuid);
+	assert_int_equal(db_vm_set_power(db, bogus, DB_POWER_HALTED, ""), 1);
+	rec_expect(&r, 0);
+	/* a write refused by a foreign key reports nothing */
+	assert_int_equal(db_vm_set_power(db, v.uuid, DB_POWER_RUNNING, bogus), -1);
+	snprintf(v.affinity, sizeof(v.affinity), "%s", bogus);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	rec_expect(&r, 0);
+	v.affinity[0] = '\0';
+
+	/* messages, fence records, users */
+	memset(&m, 0, sizeof(m));
+	snprintf(m.name, sizeof(m.name), "HA_HOST_FAILED");
+	m.priority = 1;
+	assert_int_equal(db_message_add(db, &m), 0);
+	rec_expect(&r, 1, DB_TABLE_MESSAGE, DB_CHANGE_ADD, m.uuid);
+	m.priority = 9; /* refused by CHECK */
+	m.uuid[0] = '\0';
+	assert_int_equal(db_message_add(db, &m), -1);
+	rec_expect(&r, 0);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.host_uuid, sizeof(f.host_uuid), "%s", h.uuid);
+	assert_int_equal(db_fence_add(db, &f), 0);
+	snprintf(key, sizeof(key), "%lld", (long long)f.id);
+	rec_expect(&r, 1, DB_TABLE_FENCE, DB_CHANGE_ADD, key);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "alice");
+	assert_int_equal(db_user_put(db, &u), 0);
+	assert_int_equal(db_user_put(db, &u), 0);
+	assert_int_equal(db_user_delete(db, "alice"), 0);
+	assert_int_equal(db_user_delete(db, "alice"), 1);
+	rec_expect(&r, 3, DB_TABLE_USER, DB_CHANGE_ADD, "alice", DB_TABLE_USER, DB_CHANGE_MOD,
+	           "alice", DB_TABLE_USER, DB_CHANGE_DEL, "alice");
+
+	/* deletes; deleting what is not there reports nothing */
+	assert_int_equal(db_message_delete(db, m.uuid), 1); /* the refused one */
+	rec_expect(&r, 0);
+	assert_int_equal(db_vm_delete(db, bogus), 1);
+	assert_int_equal(db_host_delete(db, bogus), 1);
+	assert_int_equal(db_vm_group_delete(db, bogus), 1);
+	rec_expect(&r, 0);
+
+	db_close(db);
+	db_pool_clear(&pool);
+	db_host_clear(&h);
+	db_host_clear(&h2);
+	db_vm_clear(&v);
+	remove_db(path);
+}
+
+static void
+test_hook_transactions(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct hook_rec r = {0};
+	struct db_host a, b, c;
+	struct db_vm v;
+
+	make_host(&a, "a");
+	make_host(&b, "b");
+	make_host(&c, "c");
+	assert_int_equal(db_host_put(db, &c), 0); /* before the hook: unseen */
+	db_set_change_hook(db, rec_hook, &r);
+
+	/* Nothing before COMMIT; then one change per row, in first-change
+	** order: add+mod = add, mod+del = del. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_put(db, &b), 0);
+	assert_int_equal(db_host_put(db, &c), 0);
+	assert_int_equal(db_host_set_metrics(db, b.uuid, 1, 1, 1, 1), 0);
+	assert_int_equal(db_host_delete(db, c.uuid), 0);
+	rec_expect(&r, 0);
+	assert_int_equal(db_commit(db), 0);
+	rec_expect(&r, 2, DB_TABLE_HOST, DB_CHANGE_ADD, b.uuid, DB_TABLE_HOST, DB_CHANGE_DEL,
+	           c.uuid);
+
+	/* add+del = nothing; del+add = mod */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_put(db, &a), 0);
+	assert_int_equal(db_host_delete(db, a.uuid), 0);
+	assert_int_equal(db_host_delete(db, b.uuid), 0);
+	assert_int_equal(db_host_put(db, &b), 0);
+	assert_int_equal(db_commit(db), 0);
+	rec_expect(&r, 1, DB_TABLE_HOST, DB_CHANGE_MOD, b.uuid);
+
+	/* A rolled-back transaction reports nothing, and the next write only
+	** itself. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_put(db, &a), 0);
+	assert_int_equal(db_host_delete(db, b.uuid), 0);
+	db_rollback(db);
+	rec_expect(&r, 0);
+	assert_int_equal(db_host_set_metrics(db, b.uuid, 0, 1, 1, 2), 0);
+	rec_expect(&r, 1, DB_TABLE_HOST, DB_CHANGE_MOD, b.uuid);
+
+	/* A write that fails inside a transaction is undone alone: its own
+	** changes (here: the VM and its host, before the bad affinity) are not
+	** reported, the others are. */
+	make_vm(&v, "v");
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", b.uuid);
+	id_uuid_new(v.affinity);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_put(db, &a), 0);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	assert_int_equal(db_commit(db), 0);
+	rec_expect(&r, 1, DB_TABLE_HOST, DB_CHANGE_ADD, a.uuid);
+
+	/* db_close() with an open transaction rolls it back silently. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_delete(db, a.uuid), 0);
+	db_close(db);
+	rec_expect(&r, 0);
+
+	db_host_clear(&a);
+	db_host_clear(&b);
+	db_host_clear(&c);
+	db_vm_clear(&v);
+	remove_db(path);
+}
+
+static void
+test_hook_cascades(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct hook_rec r = {0};
+	struct db_host h, h2;
+	struct db_vm v1, v2, v3;
+	struct db_vm_group g1, g2;
+
+	make_host(&h, "h");
+	make_host(&h2, "h2");
+	memset(&g1, 0, sizeof(g1));
+	memset(&g2, 0, sizeof(g2));
+	id_uuid_new(g1.uuid);
+	id_uuid_new(g2.uuid);
+	make_vm(&v1, "v1"); /* on h, in g1 and g2 */
+	make_vm(&v2, "v2"); /* affine to h, in g1 */
+	make_vm(&v3, "v3"); /* on h2 */
+	snprintf(v1.resident_on, sizeof(v1.resident_on), "%s", h.uuid);
+	snprintf(v2.affinity, sizeof(v2.affinity), "%s", h.uuid);
+	snprintf(v3.resident_on, sizeof(v3.resident_on), "%s", h2.uuid);
+	v1.ngroups = 2;
+	snprintf(v1.groups[0], sizeof(v1.groups[0]), "%s", g1.uuid);
+	snprintf(v1.groups[1], sizeof(v1.groups[1]), "%s", g2.uuid);
+	v2.ngroups = 1;
+	snprintf(v2.groups[0], sizeof(v2.groups[0]), "%s", g1.uuid);
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(db_host_put(db, &h2), 0);
+	assert_int_equal(db_vm_group_put(db, &g1), 0);
+	assert_int_equal(db_vm_group_put(db, &g2), 0);
+	assert_int_equal(db_vm_put(db, &v1), 0);
+	assert_int_equal(db_vm_put(db, &v2), 0);
+	assert_int_equal(db_vm_put(db, &v3), 0);
+	db_set_change_hook(db, rec_hook, &r);
+
+	/* Deleting a group: its members lose it. */
+	assert_int_equal(db_vm_group_delete(db, g2.uuid), 0);
+	rec_expect(&r, 2, DB_TABLE_VM, DB_CHANGE_MOD, v1.uuid, DB_TABLE_VM_GROUP, DB_CHANGE_DEL,
+	           g2.uuid);
+
+	/* Deleting a host: VMs resident on it or affine to it lose it; v3,
+	** on another host, is untouched.  (Order: as SQLite returns them.) */
+	assert_int_equal(db_host_delete(db, h.uuid), 0);
+	assert_int_equal(r.n, 3);
+	assert_true((strcmp(r.e[0].key, v1.uuid) == 0 && strcmp(r.e[1].key, v2.uuid) == 0) ||
+	            (strcmp(r.e[0].key, v2.uuid) == 0 && strcmp(r.e[1].key, v1.uuid) == 0));
+	assert_int_equal(r.e[0].table, DB_TABLE_VM);
+	assert_int_equal(r.e[0].op, DB_CHANGE_MOD);
+	assert_int_equal(r.e[1].table, DB_TABLE_VM);
+	assert_int_equal(r.e[1].op, DB_CHANGE_MOD);
+	assert_int_equal(r.e[2].table, DB_TABLE_HOST);
+	assert_int_equal(r.e[2].op, DB_CHANGE_DEL);
+	assert_string_equal(r.e[2].key, h.uuid);
+	r.n = 0;
+	{
+		struct db_vm got;
+
+		assert_int_equal(db_vm_get(db, v1.uuid, &got), 0);
+		assert_string_equal(got.resident_on, "");
+		db_vm_clear(&got);
+	}
+
+	/* Deleting a VM: its host and groups no longer list it. */
+	assert_int_equal(db_vm_delete(db, v3.uuid), 0);
+	rec_expect(&r, 2, DB_TABLE_HOST, DB_CHANGE_MOD, h2.uuid, DB_TABLE_VM, DB_CHANGE_DEL,
+	           v3.uuid);
+	assert_int_equal(db_vm_delete(db, v2.uuid), 0);
+	rec_expect(&r, 2, DB_TABLE_VM_GROUP, DB_CHANGE_MOD, g1.uuid, DB_TABLE_VM, DB_CHANGE_DEL,
+	           v2.uuid);
+
+	/* In one transaction, a cascade coalesces with the rows' own changes:
+	** a VM added then orphaned by its group's delete is still one add. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_vm_put(db, &v2), -1); /* its group and host are gone */
+	v2.ngroups = 0;
+	v2.affinity[0] = '\0';
+	snprintf(v2.groups[0], sizeof(v2.groups[0]), "%s", g1.uuid);
+	v2.ngroups = 1;
+	assert_int_equal(db_vm_put(db, &v2), 0);
+	assert_int_equal(db_vm_group_delete(db, g1.uuid), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.e[0].table, DB_TABLE_VM);
+	assert_int_equal(r.e[0].op, DB_CHANGE_ADD);
+	assert_string_equal(r.e[0].key, v2.uuid);
+	/* g1: mod (v2 joined) then del = del; v1 lost g1: mod */
+	assert_int_equal(r.e[1].table, DB_TABLE_VM_GROUP);
+	assert_int_equal(r.e[1].op, DB_CHANGE_DEL);
+	assert_string_equal(r.e[1].key, g1.uuid);
+	assert_int_equal(r.e[2].table, DB_TABLE_VM);
+	assert_int_equal(r.e[2].op, DB_CHANGE_MOD);
+	assert_string_equal(r.e[2].key, v1.uuid);
+	r.n = 0;
+
+	db_close(db);
+	db_host_clear(&h);
+	db_host_clear(&h2);
+	db_vm_clear(&v1);
+	db_vm_clear(&v2);
+	db_vm_clear(&v3);
+	remove_db(path);
+}
+
+/* A hook that writes: its write is its own transaction, reported in turn. */
+static struct db *reentrant_db;
+
+static void
+reentrant_hook(void *arg, enum db_table table, const char *key, enum db_change op)
+{
+	struct hook_rec *r = arg;
+
+	rec_hook(arg, table, key, op);
+	if (table == DB_TABLE_HOST && r->n == 1) {
+		struct db_message m;
+
+		memset(&m, 0, sizeof(m));
+		snprintf(m.name, sizeof(m.name), "HOST_ADDED");
+		m.priority = 5;
+		assert_int_equal(db_message_add(reentrant_db, &m), 0);
+	}
+}
+
+static void
+test_hook_none(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct hook_rec r = {0};
+	struct db_host h;
+
+	/* No hook: writes work and nothing is recorded anywhere. */
+	make_host(&h, "h");
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_host_set_metrics(db, h.uuid, 1, 1, 1, 1), 0);
+	assert_int_equal(db_commit(db), 0);
+
+	/* Set then cleared: nothing reported. */
+	db_set_change_hook(db, rec_hook, &r);
+	db_set_change_hook(db, NULL, NULL);
+	assert_int_equal(db_host_delete(db, h.uuid), 0);
+	assert_int_equal(r.n, 0);
+
+	/* A hook may write; that write is reported after the one that caused it. */
+	reentrant_db = db;
+	db_set_change_hook(db, reentrant_hook, &r);
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.e[0].table, DB_TABLE_HOST);
+	assert_int_equal(r.e[1].table, DB_TABLE_MESSAGE);
+	assert_int_equal(r.e[1].op, DB_CHANGE_ADD);
+
+	db_close(db);
+	db_host_clear(&h);
+	remove_db(path);
+}
+
 #ifdef HASVC_FAULTS
 static void
 test_faults(void **state)
@@ -961,6 +1373,36 @@ test_faults(void **state)
 	db_close(db);
 	remove_db(path);
 }
+
+static void
+test_hook_faults(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct hook_rec r = {0};
+	struct db_vm v;
+
+	db_set_change_hook(db, rec_hook, &r);
+	make_vm(&v, "v");
+	/* A commit that fails reports nothing, alone or in a transaction. */
+	assert_int_equal(fault_configure("db.commit.fail:repeat=1"), 0);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(fault_configure("db.vm_put.fail:repeat=1"), 0);
+	assert_int_equal(db_vm_put(db, &v), -1);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	assert_int_equal(fault_configure("db.commit.fail:repeat=1"), 0);
+	assert_int_equal(db_commit(db), -1);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(fault_configure(""), 0);
+	assert_int_equal(db_vm_put(db, &v), 0);
+	rec_expect(&r, 1, DB_TABLE_VM, DB_CHANGE_ADD, v.uuid);
+	db_close(db);
+	db_vm_clear(&v);
+	remove_db(path);
+}
 #endif
 
 static int
@@ -988,9 +1430,11 @@ main(void)
 	    cmocka_unit_test(test_readonly_open),   cmocka_unit_test(test_refuse_random_bytes),
 	    cmocka_unit_test(test_refuse_foreign),  cmocka_unit_test(test_refuse_newer),
 	    cmocka_unit_test(test_refuse_damaged),  cmocka_unit_test(test_open_errors),
-	    cmocka_unit_test(test_migrate_from_v0),
+	    cmocka_unit_test(test_migrate_from_v0), cmocka_unit_test(test_hook_accessors),
+	    cmocka_unit_test(test_hook_transactions), cmocka_unit_test(test_hook_cascades),
+	    cmocka_unit_test(test_hook_none),
 #ifdef HASVC_FAULTS
-	    cmocka_unit_test(test_faults),
+	    cmocka_unit_test(test_faults),          cmocka_unit_test(test_hook_faults),
 #endif
 	};
 
