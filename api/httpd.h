@@ -14,6 +14,9 @@
 ** close), keep-alive idle time, and a cap on concurrent connections (beyond
 ** it new connections are closed at once).  A client that speaks plain HTTP
 ** to the TLS port fails the handshake and is closed.
+**
+** The process must ignore SIGPIPE (hasvcd does): OpenSSL writes to sockets
+** with write(2), and a client that vanishes mid-reply must not kill us.
 */
 #ifndef HASVC_API_HTTPD_H
 #define HASVC_API_HTTPD_H
@@ -64,6 +67,7 @@ unsigned httpd_connections(const struct httpd *h);
 /* Request accessors; strings live until httpd_reply(). */
 const char *httpd_req_method(const struct httpd_req *r); /* "POST", "GET", "OPTIONS", ... */
 const char *httpd_req_path(const struct httpd_req *r);   /* without the query string */
+const char *httpd_req_query(const struct httpd_req *r);  /* raw, after '?'; NULL if none */
 const char *httpd_req_header(const struct httpd_req *r, const char *name); /* NULL if absent */
 const char *httpd_req_body(const struct httpd_req *r, size_t *len); /* NUL-terminated copy */
 const char *httpd_req_peer(const struct httpd_req *r); /* "ADDR" of the client */
