@@ -92,6 +92,20 @@ void rpc_free(struct rpc *rpc);
 /* The httpd handler: pass rpc as its arg. */
 void rpc_handle_http(void *rpc, struct httpd_req *req);
 
+/* Exactly rpc_handle_http's path without HTTP, for tests and the CLI: the
+** answer (status, content type, body; borrowed for the callback only) goes
+** to done(arg, ...), now or later, once -- or never if the request is
+** aborted first.  body need not be NUL-terminated. */
+void rpc_handle_raw(struct rpc *rpc, const char *http_method, const char *path, const char *body,
+		    size_t len, const char *peer,
+		    void (*done)(void *arg, int status, const char *content_type,
+				 const char *body, size_t len),
+		    void *arg);
+/* The raw client(s) that passed `arg` went away, as a closed connection
+** does for rpc_handle_http: their pending calls are aborted and done is
+** not called for them. */
+void rpc_raw_abort(struct rpc *rpc, void *arg);
+
 /* ---- the method table ---- */
 
 typedef void (*rpc_handler)(void *arg, struct rpc_call *call);
@@ -109,6 +123,9 @@ struct rpc_method {
 	enum rpc_role role; /* least role allowed to call it */
 	rpc_handler fn;
 	void *arg;
+	/* Optional NULL-terminated names of the params after the session, for
+	** FIELD_TYPE_ERROR [name]; without them the error names the index. */
+	const char *const *param_names;
 };
 
 /* Register a method (the struct is copied; name must stay valid).  -1 if
