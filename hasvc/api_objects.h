@@ -55,4 +55,22 @@ struct api_ctx {
 ** management (pool-admin). */
 void api_objects_register(struct api_ctx *ctx);
 
+/* rpc_register with arg = ctx and param names (NULL-terminated, for
+** FIELD_TYPE_ERROR); a name taken already is logged and skipped.  `name`
+** must outlive ctx->rpc. */
+void api_register_method(struct api_ctx *ctx, const char *name, int min_params, int max_params,
+			 unsigned flags, enum rpc_role role, rpc_handler fn,
+			 const char *const *param_names);
+
+/* The hasvc_user.* methods (a hasvc extension: xapi has external auth and
+** subjects instead): add, remove, set_role, set_password, get_record.
+** Called by api_objects_register(). */
+void api_users_register(struct api_ctx *ctx);
+
+/* The rpc_hooks.user_lookup callback, arg = struct api_ctx *: 0 found (hash
+** and role filled), 1 unknown user, -1 error (db failure, a hash longer than
+** hashlen, or a role name that is not one of rpc_role_name's). */
+int api_user_lookup(void *arg, const char *user, char *hash, size_t hashlen,
+		    enum rpc_role *role);
+
 #endif

@@ -204,6 +204,7 @@ enum stmt_id {
 	S_VM_RESIDENT,
 	S_GROUP_EXISTS,
 	S_USER_EXISTS,
+	S_USER_LIST,
 	S_VMS_OF_HOST,
 	S_GROUP_MEMBERS,
 	S_COUNT
@@ -284,6 +285,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_VM_RESIDENT] = "SELECT ifnull(resident_on, '') FROM vm WHERE uuid = ?1",
     [S_GROUP_EXISTS] = "SELECT 1 FROM vm_group WHERE uuid = ?1",
     [S_USER_EXISTS] = "SELECT 1 FROM user WHERE name = ?1",
+    [S_USER_LIST] = "SELECT name, password_hash, role FROM user ORDER BY name",
     [S_VMS_OF_HOST] = "SELECT uuid FROM vm WHERE resident_on = ?1 OR affinity = ?1",
     [S_GROUP_MEMBERS] = "SELECT vm_uuid FROM vm_group_member WHERE group_uuid = ?1",
 };
@@ -2190,6 +2192,38 @@ db_user_get(struct db *db, const char *name, struct db_user *out)
 	if (rc == SQLITE_DONE)
 		return 1;
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+db_user_list(struct db *db, struct db_user **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_USER_LIST);
+	struct db_user *v = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		memset(&v[len], 0, sizeof(*v));
+		COL_STR(s, 0, v[len].name);
+		COL_STR(s, 1, v[len].password_hash);
+		COL_STR(s, 2, v[len].role);
+		len++;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing users");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
 }
 
 int

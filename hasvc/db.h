@@ -259,6 +259,9 @@ int db_fence_list(struct db *db, const char *host_uuid, struct db_fence_record *
 int db_user_get(struct db *db, const char *name, struct db_user *out);
 int db_user_put(struct db *db, const struct db_user *u);
 int db_user_delete(struct db *db, const char *name);
+/* Every user, by name; free the array with xfree (it holds hashes: callers
+** must not pass them on). */
+int db_user_list(struct db *db, struct db_user **out, size_t *n);
 
 /* ---- change notification ---- */
 
