@@ -1,33 +1,814 @@
 /*
-** hasvc: the xe-style command-line client.
+** hasvc: the xe-style command-line client of the XAPI-compatible API.
 **
-**     hasvc COMMAND [key=value ...] [--flag ...]
+**     hasvc [-s HOST] [-p PORT] [-u USER] [-pw PASS | -pwf FILE]
+**           [--no-verify | --cacert FILE] COMMAND [key=value ...] [--minimal] [--json]
 **
-** Commands are rows of one table (name, synopsis, handler).  The commands
-** that call the XAPI-compatible API join the table with the API work; today
-** the CLI carries its own help and version.
+** Commands are rows of one table (name, class, synopsis, what it does,
+** handler); the per-class parameter tables and the output formats live in
+** cli_format.c, the transport in client.c.  The client logs in lazily, at a
+** command's first call, so that a usage error never needs a server, and logs
+** out at exit.
+**
+** Exit status: 0 done; 1 the server answered with a XAPI error (printed
+** like xe: code and parameters on stderr); 2 a usage error; 3 the server
+** could not be reached or its TLS certificate was refused.
 */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "api/cli_format.h"
 #include "api/cliargs.h"
+#include "api/client.h"
 #include "lib/check.h"
+#include "lib/ids.h"
+#include "lib/xmalloc.h"
 
 #define HASVC_VERSION "0.1.0"
+#define EXIT_API      1
+#define EXIT_USAGE    2
+#define EXIT_CONN     3
+
+/* event-watch: each event.from waits this long; the HTTP timeout is longer. */
+#define EVENT_WAIT_S         30.0
+#define EVENT_HTTP_TIMEOUT_S 90L
+
+#define PASSWORD_MAX 1024
+
+struct gopts {
+	const char *host;
+	int port;
+	const char *user;
+	const char *pw;
+	const char *pwf;
+	const char *cacert;
+	int no_verify;
+};
+
+struct command;
+
+struct cli {
+	struct cliargs *args;
+	const struct gopts *g;
+	const struct command *cmd;
+	struct client *cl; /* NULL until the first call */
+};
 
 struct command {
 	const char *name;
+	const char *cls; /* the class a generic handler works on, or NULL */
 	const char *synopsis;
-	int (*run)(struct cliargs *args);
+	const char *what;
+	int (*run)(struct cli *x);
 };
 
-static int cmd_help(struct cliargs *args);
-static int cmd_version(struct cliargs *args);
+static volatile sig_atomic_t interrupted;
+
+static int usage(struct cli *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage(struct cli *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hasvc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: hasvc %s\n", x->cmd->synopsis);
+	return EXIT_USAGE;
+}
+
+static int
+check_known(struct cli *x)
+{
+	if (cliargs_check_known(x->args) < 0)
+		return usage(x, "%s", x->args->err);
+	return 0;
+}
+
+/* The first line of `path` without its newline, into buf.  -1 with errno set
+** on failure (ENODATA for an empty file). */
+static int
+read_first_line(FILE *f, char *buf, size_t size)
+{
+	size_t len;
+
+	if (fgets(buf, (int)size, f) == NULL) {
+		errno = ferror(f) ? EIO : ENODATA;
+		return -1;
+	}
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	if (len == 0) {
+		errno = ENODATA;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_file_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	int rc, saved;
+
+	if (f == NULL)
+		return -1;
+	rc = read_first_line(f, buf, size);
+	saved = errno;
+	fclose(f);
+	errno = saved;
+	return rc;
+}
+
+/* A password from the terminal without echo, or the first line of a
+** non-terminal stdin. */
+static int
+read_password_stdin(const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	int rc, tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	rc = read_first_line(stdin, buf, size);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return rc;
+}
+
+/* Log in on first use.  Returns an exit status, having printed the reason. */
+static int
+connect_login(struct cli *x)
+{
+	struct client_opts o = {0};
+	char pw[PASSWORD_MAX];
+	const char *env;
+	int rc;
+
+	if (x->g->pw != NULL) {
+		snprintf(pw, sizeof(pw), "%s", x->g->pw);
+	} else if (x->g->pwf != NULL) {
+		if (read_file_line(x->g->pwf, pw, sizeof(pw)) < 0) {
+			fprintf(stderr, "hasvc: cannot read a password from %s: %s\n", x->g->pwf,
+			        errno == ENODATA ? "its first line is empty" : strerror(errno));
+			return EXIT_USAGE;
+		}
+	} else if ((env = getenv("HASVC_PASSWORD")) != NULL && env[0] != '\0') {
+		snprintf(pw, sizeof(pw), "%s", env);
+	} else {
+		fprintf(stderr, "hasvc: no password: give -pwf FILE or set HASVC_PASSWORD\n");
+		return EXIT_USAGE;
+	}
+	o.host = x->g->host;
+	o.port = x->g->port;
+	o.cacert = x->g->cacert;
+	o.verify = !x->g->no_verify;
+	x->cl = client_new(&o);
+	if (x->cl == NULL) {
+		explicit_bzero(pw, sizeof(pw));
+		fprintf(stderr, "hasvc: cannot initialise libcurl\n");
+		return EXIT_CONN;
+	}
+	rc = client_login(x->cl, x->g->user, pw);
+	explicit_bzero(pw, sizeof(pw));
+	switch (rc) {
+	case CLIENT_OK:
+		return 0;
+	case CLIENT_EAPI:
+		clifmt_error(stderr, client_error(x->cl));
+		return EXIT_API;
+	default:
+		fprintf(stderr, "hasvc: %s\n", client_errmsg(x->cl));
+		return EXIT_CONN;
+	}
+}
+
+/* One call with the session in front of `params` (taken).  Returns an exit
+** status, having printed any error like xe. */
+static int
+call(struct cli *x, const char *method, struct xval *params, struct xval **result)
+{
+	int rc;
+
+	*result = NULL;
+	if (x->cl == NULL && (rc = connect_login(x)) != 0) {
+		xval_free(params);
+		return rc;
+	}
+	switch (client_call(x->cl, method, params, result)) {
+	case CLIENT_OK:
+		return 0;
+	case CLIENT_EAPI:
+		clifmt_error(stderr, client_error(x->cl));
+		return EXIT_API;
+	case CLIENT_EABORT:
+		return EXIT_API;
+	default:
+		fprintf(stderr, "hasvc: %s\n", client_errmsg(x->cl));
+		return EXIT_CONN;
+	}
+}
+
+static struct xval *
+params1(struct xval *a)
+{
+	struct xval *p = xval_new_array();
+
+	if (a != NULL)
+		xval_array_append(p, a);
+	return p;
+}
+
+static struct xval *
+params2(struct xval *a, struct xval *b)
+{
+	struct xval *p = params1(a);
+
+	xval_array_append(p, b);
+	return p;
+}
+
+static struct xval *
+params3(struct xval *a, struct xval *b, struct xval *c)
+{
+	struct xval *p = params2(a, b);
+
+	xval_array_append(p, c);
+	return p;
+}
+
+static const char *
+method_name(char *buf, size_t size, const struct clifmt_class *c, const char *m)
+{
+	snprintf(buf, size, "%s.%s", c->xapi, m);
+	return buf;
+}
+
+/* The records of a get_all_records answer ({ref: record}, or an array of
+** records) as borrowed pointers into `all`. */
+static const struct xval **
+records_of(const struct xval *all, size_t *n)
+{
+	const struct xval **recs;
+	size_t i, k = 0;
+
+	*n = 0;
+	if (!xval_is(all, XVAL_STRUCT) && !xval_is(all, XVAL_ARRAY))
+		return xcalloc(1, sizeof(*recs));
+	recs = xcalloc(xval_len(all) + 1, sizeof(*recs));
+	for (i = 0; i < xval_len(all); i++) {
+		const struct xval *r =
+		    xval_is(all, XVAL_STRUCT) ? xval_struct_value(all, i) : xval_array_get(all, i);
+
+		if (xval_is(r, XVAL_STRUCT))
+			recs[k++] = r;
+	}
+	*n = k;
+	return recs;
+}
+
+/* Show records as the flags ask: --minimal, --json, else xe blocks. */
+static void
+show(const struct clifmt_field *const *sel, size_t nsel, const struct xval *const *recs, size_t n,
+     int minimal, int json)
+{
+	size_t i;
+
+	if (minimal)
+		clifmt_minimal(stdout, sel[0], recs, n);
+	else if (json)
+		clifmt_json(stdout, sel, nsel, recs, n);
+	else
+		for (i = 0; i < n; i++)
+			clifmt_record(stdout, sel, nsel, recs[i]);
+}
+
+/* <class>-list [params=a,b|all] [field=value ...] [--minimal] [--json] */
+static int
+cmd_list(struct cli *x)
+{
+	const struct clifmt_class *c = clifmt_class_find(x->cmd->cls);
+	const struct clifmt_field **sel = NULL;
+	struct clifmt_filter *filters = NULL;
+	const struct xval **recs = NULL, **keep = NULL;
+	struct xval *all = NULL;
+	char m[128], err[256];
+	size_t nsel, nf, n, k = 0, i;
+	int minimal, json, hide_templates, rc;
+	const char *params;
+
+	ha_assert(c != NULL);
+	params = cliargs_get(x->args, "params");
+	minimal = cliargs_flag(x->args, "minimal");
+	json = cliargs_flag(x->args, "json");
+	clifmt_filters_take(c, x->args, &filters, &nf);
+	if ((rc = check_known(x)) != 0)
+		goto out;
+	if (minimal && json) {
+		rc = usage(x, "--minimal and --json exclude each other");
+		goto out;
+	}
+	if (clifmt_select(c, params, &sel, &nsel, err, sizeof(err)) < 0) {
+		rc = usage(x, "%s", err);
+		goto out;
+	}
+	/* As xe, vm-list lists VMs, not templates, unless asked about them. */
+	hide_templates = strcmp(c->name, "vm") == 0;
+	for (i = 0; i < nf; i++)
+		if (strcmp(filters[i].field->xapi, "is_a_template") == 0)
+			hide_templates = 0;
+
+	if ((rc = call(x, method_name(m, sizeof(m), c, "get_all_records"), NULL, &all)) != 0)
+		goto out;
+	recs = records_of(all, &n);
+	keep = xcalloc(n + 1, sizeof(*keep));
+	for (i = 0; i < n; i++) {
+		const struct xval *t = xval_struct_get(recs[i], "is_a_template");
+
+		if (hide_templates && xval_is(t, XVAL_BOOL) && xval_bool(t))
+			continue;
+		if (clifmt_match(recs[i], filters, nf))
+			keep[k++] = recs[i];
+	}
+	show(sel, nsel, keep, k, minimal, json);
+out:
+	xfree(keep);
+	xfree(recs);
+	xval_free(all);
+	xfree(sel);
+	xfree(filters);
+	return rc;
+}
+
+/* The ref of the object the command names: uuid=, or for the pool (of
+** which there is one) nothing.  Returns an exit status; *ref is malloc'd. */
+static int
+object_ref(struct cli *x, const struct clifmt_class *c, const char *uuid, char **ref)
+{
+	struct xval *r = NULL;
+	char m[128];
+	int rc;
+
+	*ref = NULL;
+	if (uuid != NULL)
+		rc = call(x, method_name(m, sizeof(m), c, "get_by_uuid"),
+		          params1(xval_new_string(uuid)), &r);
+	else
+		rc = call(x, method_name(m, sizeof(m), c, "get_all"), NULL, &r);
+	if (rc != 0)
+		return rc;
+	if (xval_is(r, XVAL_ARRAY) && xval_len(r) > 0)
+		*ref = xval_is(xval_array_get(r, 0), XVAL_STRING)
+		           ? xstrdup(xval_string(xval_array_get(r, 0)))
+		           : NULL;
+	else if (xval_is(r, XVAL_STRING))
+		*ref = xstrdup(xval_string(r));
+	xval_free(r);
+	if (*ref == NULL) {
+		fprintf(stderr, "hasvc: the server has no %s to act on\n", c->name);
+		return EXIT_API;
+	}
+	return 0;
+}
+
+/* <class>-param-get uuid=UUID param-name=NAME [param-key=KEY] */
+static int
+cmd_param_get(struct cli *x)
+{
+	const struct clifmt_class *c = clifmt_class_find(x->cmd->cls);
+	const struct clifmt_field *f;
+	const struct xval *v;
+	struct xval *rec = NULL;
+	const char *uuid, *name, *key;
+	char m[128], *ref = NULL, *val;
+	int rc;
+
+	ha_assert(c != NULL);
+	uuid = cliargs_get(x->args, "uuid");
+	name = cliargs_get(x->args, "param-name");
+	key = cliargs_get(x->args, "param-key");
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (uuid == NULL && strcmp(c->name, "pool") != 0)
+		return usage(x, "uuid= is required");
+	if (name == NULL)
+		return usage(x, "param-name= is required");
+	f = clifmt_field_by_name(c, name);
+	if (f == NULL)
+		return usage(x, "%s has no parameter '%s'", c->name, name);
+	if (key != NULL && !(f->flags & CLIFMT_MAP))
+		return usage(x, "param-key= needs a map parameter; %s is not one", name);
+
+	if ((rc = object_ref(x, c, uuid, &ref)) != 0)
+		goto out;
+	if ((rc = call(x, method_name(m, sizeof(m), c, "get_record"), params1(xval_new_string(ref)),
+	               &rec)) != 0)
+		goto out;
+	v = xval_struct_get(rec, f->xapi);
+	if (v == NULL) {
+		fprintf(stderr, "hasvc: the server's %s record has no field %s\n", c->xapi,
+		        f->xapi);
+		rc = EXIT_API;
+		goto out;
+	}
+	if (key != NULL) {
+		v = xval_struct_get(v, key);
+		if (v == NULL) {
+			fprintf(stderr, "hasvc: key %s is not in the map %s\n", key, name);
+			rc = EXIT_API;
+			goto out;
+		}
+	}
+	val = clifmt_value(v, f->flags);
+	printf("%s\n", val);
+	xfree(val);
+out:
+	xval_free(rec);
+	xfree(ref);
+	return rc;
+}
+
+/* <class>-param-set uuid=UUID field=value ...: every RW field of the class's
+** table.  All values are converted before the first call, so that a typo
+** changes nothing; the setters then run in table order. */
+static int
+cmd_param_set(struct cli *x)
+{
+	const struct clifmt_class *c = clifmt_class_find(x->cmd->cls);
+	const struct clifmt_field *f;
+	struct xval *vals[32] = {0}, *r = NULL;
+	const struct clifmt_field *flds[32];
+	const char *uuid, *s;
+	char *ref = NULL;
+	size_t i, n = 0;
+	int64_t iv;
+	int bv, rc = 0;
+
+	ha_assert(c != NULL && c->nfields <= ARRAY_SIZE(vals));
+	uuid = cliargs_get(x->args, "uuid");
+	for (i = 0; i < c->nfields; i++) {
+		f = &c->fields[i];
+		if (!(f->flags & CLIFMT_RW) || f->setter == NULL)
+			continue;
+		switch (f->kind) {
+		case CLIFMT_STRING:
+			if ((s = cliargs_get(x->args, f->name)) == NULL)
+				continue;
+			vals[n] = xval_new_string(s);
+			break;
+		case CLIFMT_INT:
+			rc = cliargs_get_int(x->args, f->name, INT64_MIN, INT64_MAX, &iv);
+			if (rc == 1)
+				continue;
+			if (rc < 0) {
+				rc = usage(x, "%s", x->args->err);
+				goto out;
+			}
+			vals[n] = xval_new_int(iv);
+			break;
+		case CLIFMT_BOOL:
+			rc = cliargs_get_bool(x->args, f->name, &bv);
+			if (rc == 1)
+				continue;
+			if (rc < 0) {
+				rc = usage(x, "%s", x->args->err);
+				goto out;
+			}
+			vals[n] = xval_new_bool(bv);
+			break;
+		}
+		flds[n++] = f;
+	}
+	rc = 0;
+	if ((rc = check_known(x)) != 0)
+		goto out;
+	if (uuid == NULL && strcmp(c->name, "pool") != 0) {
+		rc = usage(x, "uuid= is required");
+		goto out;
+	}
+	if (n == 0) {
+		rc = usage(x, "nothing to set");
+		goto out;
+	}
+	if ((rc = object_ref(x, c, uuid, &ref)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		rc = call(x, flds[i]->setter, params2(xval_new_string(ref), vals[i]), &r);
+		vals[i] = NULL;
+		xval_free(r);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	for (i = 0; i < n; i++)
+		xval_free(vals[i]);
+	xfree(ref);
+	return rc;
+}
+
+/* pool-ha-enable [ha-config:KEY=VALUE ...]: pool.enable_ha with no SRs (the
+** server chooses, as xapi does) and the configuration map. */
+static int
+cmd_ha_enable(struct cli *x)
+{
+	struct xval *conf = xval_new_struct(), *r = NULL;
+	struct cliarg *a;
+	const char *key;
+	int64_t t;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < x->args->n; i++) {
+		a = &x->args->v[i];
+		if (a->value == NULL || strncmp(a->key, "ha-config:", 10) != 0)
+			continue;
+		key = a->key + 10;
+		if (key[0] == '\0') {
+			xval_free(conf);
+			return usage(x, "ha-config: needs a key, as in ha-config:timeout=30");
+		}
+		/* The one key xapi reads; a typo here would silently give the
+		** default timeout, so check it now. */
+		if (strcmp(key, "timeout") == 0 &&
+		    (cliargs_get_int(x->args, a->key, 1, 3600, &t) < 0)) {
+			xval_free(conf);
+			return usage(x, "%s", x->args->err);
+		}
+		a->used = 1;
+		xval_struct_add(conf, key, xval_new_string(a->value));
+	}
+	if ((rc = check_known(x)) != 0) {
+		xval_free(conf);
+		return rc;
+	}
+	rc = call(x, "pool.enable_ha", params2(xval_new_array(), conf), &r);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_ha_disable(struct cli *x)
+{
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	rc = call(x, "pool.disable_ha", NULL, &r);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_ha_compute_max(struct cli *x)
+{
+	static const char method[] = "pool.ha_compute_max_host_failures_to_tolerate";
+	struct xval *r = NULL;
+	int64_t v;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (x->cl == NULL && (rc = connect_login(x)) != 0)
+		return rc;
+	switch (client_call(x->cl, method, NULL, &r)) {
+	case CLIENT_OK:
+		break;
+	case CLIENT_EAPI:
+		if (strcmp(client_error_code(x->cl), "MESSAGE_METHOD_UNKNOWN") == 0)
+			fprintf(stderr,
+			        "hasvc: the server at %s has no failover planner yet (%s is "
+			        "MESSAGE_METHOD_UNKNOWN there)\n",
+			        client_host(x->cl), method);
+		else
+			clifmt_error(stderr, client_error(x->cl));
+		return EXIT_API;
+	default:
+		fprintf(stderr, "hasvc: %s\n", client_errmsg(x->cl));
+		return EXIT_CONN;
+	}
+	if (xval_get_int64(r, &v) < 0) {
+		fprintf(stderr, "hasvc: %s answered a %s, not an integer\n", method,
+		        xval_type_name(r->type));
+		xval_free(r);
+		return EXIT_API;
+	}
+	printf("%" PRId64 "\n", v);
+	xval_free(r);
+	return 0;
+}
+
+static void
+on_interrupt(int sig)
+{
+	interrupted = 1;
+}
+
+/* Print one event as "class operation uuid". */
+static void
+print_event(const struct xval *ev)
+{
+	const struct xval *cls = xval_struct_get(ev, "class");
+	const struct xval *op = xval_struct_get(ev, "operation");
+	const struct xval *ref = xval_struct_get(ev, "ref");
+	const struct xval *uuid = xval_struct_get(xval_struct_get(ev, "snapshot"), "uuid");
+	char u[HA_UUID_LEN];
+	const char *id = "-";
+
+	if (xval_is(uuid, XVAL_STRING))
+		id = xval_string(uuid);
+	else if (xval_is(ref, XVAL_STRING) && id_ref_to_uuid(xval_string(ref), u) == 0)
+		id = u; /* a deleted object has no snapshot; its ref holds the uuid */
+	else if (xval_is(ref, XVAL_STRING))
+		id = xval_string(ref);
+	printf("%s %s %s\n", xval_is(cls, XVAL_STRING) ? xval_string(cls) : "?",
+	       xval_is(op, XVAL_STRING) ? xval_string(op) : "?", id);
+	fflush(stdout);
+}
+
+/* event-watch [class=vm,host,...]: loop event.from until SIGINT/SIGTERM.
+** Only changes after the start are printed: the first event.from (timeout
+** 0) gives the current token and its batch is dropped. */
+static int
+cmd_event_watch(struct cli *x)
+{
+	const char *classes = cliargs_get(x->args, "class");
+	struct sigaction sa = {0};
+	struct xval *cls, *r = NULL;
+	char *list, *tok, *save = NULL, *token = xstrdup("");
+	const struct xval *evs, *t;
+	int rc, first = 1;
+	size_t i;
+
+	if ((rc = check_known(x)) != 0)
+		goto out;
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: stop waiting at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (x->cl == NULL && (rc = connect_login(x)) != 0)
+		goto out;
+	client_set_abort(x->cl, &interrupted);
+	client_set_timeout(x->cl, EVENT_HTTP_TIMEOUT_S);
+
+	while (!interrupted) {
+		list = xstrdup(classes != NULL ? classes : "*");
+		cls = xval_new_array();
+		for (tok = strtok_r(list, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save))
+			xval_array_append(cls, xval_new_string(tok));
+		xfree(list);
+		rc = call(x, "event.from",
+		          params3(cls, xval_new_string(token),
+		                  xval_new_double(first ? 0.0 : EVENT_WAIT_S)),
+		          &r);
+		if (rc != 0)
+			break;
+		evs = xval_struct_get(r, "events");
+		t = xval_struct_get(r, "token");
+		if (!xval_is(evs, XVAL_ARRAY) || !xval_is(t, XVAL_STRING)) {
+			fprintf(stderr, "hasvc: event.from answered without events and token\n");
+			rc = EXIT_API;
+			break;
+		}
+		for (i = 0; !first && i < xval_len(evs); i++)
+			print_event(xval_array_get(evs, i));
+		xfree(token);
+		token = xstrdup(xval_string(t));
+		xval_free(r);
+		r = NULL;
+		first = 0;
+	}
+	if (interrupted)
+		rc = 0;
+out:
+	xval_free(r);
+	xfree(token);
+	return rc;
+}
+
+/* user-add name=NAME role=ROLE [password-file=FILE]: the new user's password
+** is the file's first line, or read from stdin (without echo on a
+** terminal); never an argument, which any local user could read in ps. */
+static int
+cmd_user_add(struct cli *x)
+{
+	const char *name = cliargs_get(x->args, "name");
+	const char *role = cliargs_get(x->args, "role");
+	const char *pwfile = cliargs_get(x->args, "password-file");
+	struct xval *p, *r = NULL;
+	char pw[PASSWORD_MAX];
+	int rc;
+
+	if (cliargs_get(x->args, "password") != NULL)
+		return usage(x, "the password is never an argument; use password-file= or stdin");
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (name == NULL || name[0] == '\0' || role == NULL)
+		return usage(x, "name= and role= are required");
+	if (pwfile != NULL ? read_file_line(pwfile, pw, sizeof(pw)) < 0
+	                   : read_password_stdin("Password for the new user: ", pw, sizeof(pw)) < 0)
+		return usage(x, "cannot read the new password from %s: %s",
+		             pwfile != NULL ? pwfile : "stdin",
+		             errno == ENODATA ? "empty" : strerror(errno));
+	p = params3(xval_new_string(name), xval_new_string(pw), xval_new_string(role));
+	explicit_bzero(pw, sizeof(pw));
+	rc = call(x, "hasvc_user.add", p, &r);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_user_remove(struct cli *x)
+{
+	const char *name = cliargs_get(x->args, "name");
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (name == NULL)
+		return usage(x, "name= is required");
+	rc = call(x, "hasvc_user.remove", params1(xval_new_string(name)), &r);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_user_set_role(struct cli *x)
+{
+	const char *name = cliargs_get(x->args, "name");
+	const char *role = cliargs_get(x->args, "role");
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (name == NULL || role == NULL)
+		return usage(x, "name= and role= are required");
+	rc = call(x, "hasvc_user.set_role", params2(xval_new_string(name), xval_new_string(role)),
+	          &r);
+	xval_free(r);
+	return rc;
+}
+
+static int cmd_help(struct cli *x);
+static int cmd_version(struct cli *x);
+
+#define LIST_OPTS "[params=a,b|all] [FIELD=VALUE ...] [--minimal] [--json]"
 
 static const struct command commands[] = {
-	{"help", "help [command=NAME]            describe the commands", cmd_help},
-	{"version", "version                         print the version of this client",
-	 cmd_version},
+    {"help", NULL, "help [command=NAME]", "describe the commands, or one of them", cmd_help},
+    {"version", NULL, "version", "print the version of this client", cmd_version},
+    {"pool-list", "pool", "pool-list " LIST_OPTS, "list the pool", cmd_list},
+    {"pool-param-get", "pool", "pool-param-get [uuid=UUID] param-name=NAME [param-key=KEY]",
+     "print one parameter of the pool", cmd_param_get},
+    {"pool-param-set", "pool",
+     "pool-param-set [uuid=UUID] [name-label=S] [name-description=S] "
+     "[ha-allow-overcommit=BOOL] [ha-host-failures-to-tolerate=N]",
+     "change the pool's settable parameters", cmd_param_set},
+    {"pool-ha-enable", NULL, "pool-ha-enable [ha-config:timeout=SECONDS ...]",
+     "turn HA on (pool.enable_ha; the configuration map from the ha-config: keys)", cmd_ha_enable},
+    {"pool-ha-disable", NULL, "pool-ha-disable", "turn HA off (pool.disable_ha)", cmd_ha_disable},
+    {"pool-ha-compute-max-host-failures-to-tolerate", NULL,
+     "pool-ha-compute-max-host-failures-to-tolerate",
+     "print how many host failures the pool can tolerate with every protected VM restarted",
+     cmd_ha_compute_max},
+    {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},
+    {"host-param-get", "host", "host-param-get uuid=UUID param-name=NAME [param-key=KEY]",
+     "print one parameter of a host", cmd_param_get},
+    {"vm-list", "vm", "vm-list " LIST_OPTS, "list the VMs (templates only with is-a-template=true)",
+     cmd_list},
+    {"vm-param-get", "vm", "vm-param-get uuid=UUID param-name=NAME [param-key=KEY]",
+     "print one parameter of a VM", cmd_param_get},
+    {"vm-param-set", "vm",
+     "vm-param-set uuid=UUID [ha-restart-priority=restart|best-effort|] [order=N] "
+     "[start-delay=N] [ha-always-run=BOOL]",
+     "change a VM's HA policy", cmd_param_set},
+    {"message-list", "message", "message-list " LIST_OPTS, "list the alerts", cmd_list},
+    {"event-watch", NULL, "event-watch [class=vm,host,pool,message,...]",
+     "print each change as 'class operation uuid' until interrupted", cmd_event_watch},
+    {"user-list", "user", "user-list " LIST_OPTS, "list the API users and their roles", cmd_list},
+    {"user-add", NULL,
+     "user-add name=NAME role=pool-admin|pool-operator|read-only [password-file=FILE]",
+     "add an API user; the password is read from the file or stdin", cmd_user_add},
+    {"user-remove", NULL, "user-remove name=NAME", "remove an API user", cmd_user_remove},
+    {"user-set-role", NULL, "user-set-role name=NAME role=ROLE", "change a user's role",
+     cmd_user_set_role},
 };
 
 static const struct command *
@@ -41,71 +822,171 @@ lookup(const char *name)
 	return NULL;
 }
 
-static int
-cmd_help(struct cliargs *args)
+static void
+print_global_usage(FILE *f)
 {
-	const char *name = cliargs_get(args, "command");
-	const struct command *c;
-	size_t i;
+	fprintf(f, "usage: hasvc [-s HOST] [-p PORT] [-u USER] [-pw PASS | -pwf FILE]\n"
+	           "             [--no-verify | --cacert FILE] COMMAND [key=value ...]\n"
+	           "The password comes from -pwf FILE (first line) or $HASVC_PASSWORD.\n");
+}
 
-	if (cliargs_check_known(args) < 0) {
-		fprintf(stderr, "hasvc: %s\n", args->err);
-		return 2;
-	}
+static int
+cmd_help(struct cli *x)
+{
+	const char *name = cliargs_get(x->args, "command");
+	const struct command *c;
+	const struct clifmt_class *cls;
+	size_t i;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
 	if (name != NULL) {
 		c = lookup(name);
 		if (c == NULL) {
 			fprintf(stderr, "hasvc: unknown command '%s'\n", name);
-			return 2;
+			return EXIT_USAGE;
 		}
-		printf("usage: hasvc %s\n", c->synopsis);
+		printf("usage: hasvc %s\n  %s\n", c->synopsis, c->what);
+		cls = c->cls != NULL ? clifmt_class_find(c->cls) : NULL;
+		if (cls != NULL) {
+			printf("parameters of %s:", cls->name);
+			for (i = 0; i < cls->nfields; i++)
+				printf(" %s%s", cls->fields[i].name,
+				       (cls->fields[i].flags & CLIFMT_RW) ? "(RW)" : "");
+			printf("\n");
+		}
 		return 0;
 	}
-	printf("usage: hasvc COMMAND [key=value ...]\n\ncommands:\n");
+	print_global_usage(stdout);
+	printf("\ncommands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		printf("  %s\n", commands[i].synopsis);
+		printf("  %-46s %s\n", commands[i].name, commands[i].what);
+	printf("\n'hasvc help command=NAME' shows a command's parameters.\n");
 	return 0;
 }
 
 static int
-cmd_version(struct cliargs *args)
+cmd_version(struct cli *x)
 {
-	if (cliargs_check_known(args) < 0) {
-		fprintf(stderr, "hasvc: %s\n", args->err);
-		return 2;
-	}
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
 	printf("hasvc %s\n", HASVC_VERSION);
+	return 0;
+}
+
+/* Take the global options out of argv (they may come before or after the
+** command, as with xe); the rest is left in rest[0..*nrest).  0, or -1 with
+** the reason printed. */
+static int
+parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
+{
+	static const char *const with_value[] = {"-s", "-p", "-u", "-pw", "-pwf", "--cacert"};
+	const char *v;
+	char *end;
+	long port;
+	int i, k;
+
+	*nrest = 0;
+	for (i = 1; i < argc; i++) {
+		for (k = 0; k < (int)ARRAY_SIZE(with_value); k++)
+			if (strcmp(argv[i], with_value[k]) == 0)
+				break;
+		if (strcmp(argv[i], "--no-verify") == 0) {
+			g->no_verify = 1;
+			continue;
+		}
+		if (k == (int)ARRAY_SIZE(with_value)) {
+			if (argv[i][0] == '-' && argv[i][1] != '-') {
+				fprintf(stderr, "hasvc: unknown option %s\n", argv[i]);
+				return -1;
+			}
+			rest[(*nrest)++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "hasvc: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		v = argv[++i];
+		switch (k) {
+		case 0:
+			g->host = v;
+			break;
+		case 1:
+			errno = 0;
+			port = strtol(v, &end, 10);
+			if (v[0] == '\0' || *end != '\0' || errno != 0 || port < 1 ||
+			    port > 65535) {
+				fprintf(stderr, "hasvc: -p %s: not a port (1..65535)\n", v);
+				return -1;
+			}
+			g->port = (int)port;
+			break;
+		case 2:
+			g->user = v;
+			break;
+		case 3:
+			g->pw = v;
+			break;
+		case 4:
+			g->pwf = v;
+			break;
+		case 5:
+			g->cacert = v;
+			break;
+		}
+	}
+	if (g->pw != NULL && g->pwf != NULL) {
+		fprintf(stderr, "hasvc: give -pw or -pwf, not both\n");
+		return -1;
+	}
+	if (g->no_verify && g->cacert != NULL) {
+		fprintf(stderr, "hasvc: give --no-verify or --cacert, not both\n");
+		return -1;
+	}
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+	struct gopts g = {"localhost", 443, "root", NULL, NULL, NULL, 0};
 	struct cliargs args;
-	const struct command *c;
-	int rc;
+	struct cli x = {0};
+	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	int nrest, rc;
 
-	if (argc < 2) {
-		static char help[] = "help";
-		char *hargv[] = {help};
-
-		cliargs_parse(&args, 1, hargv);
-		rc = cmd_help(&args);
-		cliargs_clear(&args);
-		return rc == 0 ? 2 : rc;
+	if (parse_globals(argc, argv, &g, rest, &nrest) < 0) {
+		print_global_usage(stderr);
+		xfree(rest);
+		return EXIT_USAGE;
 	}
-	if (cliargs_parse(&args, argc - 1, argv + 1) < 0) {
+	if (nrest == 0) {
+		print_global_usage(stderr);
+		fprintf(stderr, "Try 'hasvc help' for the commands.\n");
+		xfree(rest);
+		return EXIT_USAGE;
+	}
+	if (cliargs_parse(&args, nrest, rest) < 0) {
 		fprintf(stderr, "hasvc: %s\n", args.err);
-		cliargs_clear(&args);
-		return 2;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	c = lookup(args.command);
-	if (c == NULL) {
+	x.cmd = lookup(args.command);
+	if (x.cmd == NULL) {
 		fprintf(stderr, "hasvc: unknown command '%s' (try 'hasvc help')\n", args.command);
-		cliargs_clear(&args);
-		return 2;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	rc = c->run(&args);
+	x.args = &args;
+	x.g = &g;
+	rc = x.cmd->run(&x);
+out:
+	client_free(x.cl); /* logs out */
 	cliargs_clear(&args);
+	xfree(rest);
 	return rc;
 }

@@ -21,4 +21,12 @@ expect 2 "unknown command 'nope'" help command=nope
 expect 2 'not of the form key=value' help banana
 expect 2 'unknown parameter colour' version colour=blue
 expect 2 'usage' # no command at all
+expect 2 'not a port' -p 70000 pool-list
+expect 2 'unknown option -x' -x pool-list
+expect 2 'needs a value' pool-list -s
+expect 2 'not both' --no-verify --cacert /dev/null pool-list
+expect 2 'unknown parameter colour' vm-list colour=blue   # found before any connection
+expect 2 'never an argument' user-add name=a role=read-only password=x
+# No password anywhere: a usage error, and no connection is tried.
+HASVC_PASSWORD= expect 2 'no password' -p 1 pool-list
 exit $fail
