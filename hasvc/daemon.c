@@ -7,24 +7,33 @@
 ** its master, as xapi does on first boot), open the hypervisor backend, and
 ** hand the core CORE_EV_START.
 **
-** Loop: poll(signalfd, hypervisor event fd) with the core's next deadline as
-** the timeout; every wake-up becomes one core event, and every action the
+** Loop: one libevent event_base carries the signals, the hypervisor's event
+** descriptor, a timer set to the core's next deadline, and the HTTPS API.
+** Every wake-up for the core becomes one core event, and every action the
 ** core returns is carried out here.  Actions that produce an answer
 ** (QUERY_DOMAINS, START_VM) queue that answer as the next event, so one
-** wake-up runs the core to quiescence.
+** wake-up runs the core to quiescence.  API calls run on the same loop
+** between core events: nothing in them blocks (password checks run on a
+** worker thread), so the API cannot starve the watchdog.
 */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "api/httpd.h"
+#include "api/passwd.h"
+#include "api/rpc.h"
+#include "api/tlscert.h"
+#include "hasvc/api_events.h"
+#include "hasvc/api_objects.h"
 #include "hasvc/core.h"
 #include "hasvc/daemon.h"
 #include "hasvc/db.h"
@@ -44,7 +53,10 @@ struct daemon {
 	struct hv *hv;
 	struct core *core;
 	struct core_actions actions;
-	int sigfd;
+	struct event_base *base;
+	struct event *ev_timer;
+	struct event *ev_hv;
+	struct event *ev_sig[3];
 	int lockfd;
 	int exiting;
 	int exit_code;
@@ -55,6 +67,13 @@ struct daemon {
 	/* Storage behind the last CORE_EV_DOMAINS event. */
 	struct core_vm_view *views;
 	struct hv_domain *doms;
+
+	/* The API. */
+	struct api_ctx actx;
+	struct rpc *rpc;
+	struct api_events *events;
+	struct httpd *httpd;
+	char master_addr[DB_ADDR_LEN];
 };
 
 static void
@@ -238,6 +257,22 @@ execute(struct daemon *d, const struct core_action *a)
 	}
 }
 
+/* Arm the timer for the core's next deadline. */
+static void
+reschedule(struct daemon *d)
+{
+	uint64_t now = clock_mono_ms(), deadline = core_next_deadline(d->core, now);
+	struct timeval tv;
+
+	if (deadline == UINT64_MAX) {
+		evtimer_del(d->ev_timer);
+		return;
+	}
+	tv.tv_sec = (time_t)((deadline - now) / 1000);
+	tv.tv_usec = (suseconds_t)((deadline - now) % 1000) * 1000;
+	evtimer_add(d->ev_timer, &tv);
+}
+
 /* Feed `ev` and every event its actions produce to the core. */
 static void
 feed(struct daemon *d, const struct core_event *first)
@@ -264,6 +299,10 @@ feed(struct daemon *d, const struct core_event *first)
 		memmove(d->pending, d->pending + 1, --d->npending * sizeof(d->pending[0]));
 	}
 	d->npending = 0;
+	if (d->exiting)
+		event_base_loopbreak(d->base);
+	else
+		reschedule(d);
 }
 
 static int
@@ -295,20 +334,6 @@ ensure_rows(struct daemon *d)
 	struct db_host host;
 	int rc;
 
-	rc = db_pool_get(d->db, &pool);
-	if (rc < 0)
-		fatalx("pool database: reading the pool failed: %s", db_errmsg(d->db));
-	if (rc > 0) {
-		db_pool_init(&pool);
-		id_uuid_new(pool.uuid);
-		memcpy(pool.master, d->cfg->host_uuid, HA_UUID_LEN);
-		if (db_pool_put(d->db, &pool) < 0)
-			fatalx("pool database: creating the pool failed: %s", db_errmsg(d->db));
-		log_notice("pool %s: created with host %s as master", pool.uuid,
-			   d->cfg->host_uuid);
-	}
-	db_pool_clear(&pool);
-
 	rc = db_host_get(d->db, d->cfg->host_uuid, &host);
 	if (rc < 0)
 		fatalx("pool database: reading host %s failed: %s", d->cfg->host_uuid,
@@ -327,6 +352,28 @@ ensure_rows(struct daemon *d)
 		log_notice("host %s: added to the pool database", d->cfg->host_uuid);
 	}
 	db_host_clear(&host);
+
+	rc = db_pool_get(d->db, &pool);
+	if (rc < 0)
+		fatalx("pool database: reading the pool failed: %s", db_errmsg(d->db));
+	if (rc > 0) {
+		db_pool_init(&pool);
+		id_uuid_new(pool.uuid);
+		memcpy(pool.master, d->cfg->host_uuid, HA_UUID_LEN);
+		if (db_pool_put(d->db, &pool) < 0)
+			fatalx("pool database: creating the pool failed: %s", db_errmsg(d->db));
+		log_notice("pool %s: created with host %s as master", pool.uuid,
+			   d->cfg->host_uuid);
+	} else if (pool.master[0] == '\0') {
+		/* A pool seeded without a master (hasvc-db init): the host that
+		** starts first in it takes the role.  The cluster protocol will
+		** make this an election. */
+		memcpy(pool.master, d->cfg->host_uuid, HA_UUID_LEN);
+		if (db_pool_put(d->db, &pool) < 0)
+			fatalx("pool database: recording the master failed: %s", db_errmsg(d->db));
+		log_notice("pool %s: host %s is master", pool.uuid, d->cfg->host_uuid);
+	}
+	db_pool_clear(&pool);
 }
 
 static struct hv *
@@ -344,46 +391,34 @@ open_backend(const struct config *cfg)
 	return hv;
 }
 
-static int
-open_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		fatal("signalfd");
-	signal(SIGPIPE, SIG_IGN);
-	return fd;
-}
-
 static void
-read_signal(struct daemon *d)
+on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct signalfd_siginfo si;
+	struct daemon *d = arg;
 	struct core_event ev = {.type = CORE_EV_STOP};
 
-	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_info("host %s: SIGHUP ignored (configuration is read at start)",
-				 d->cfg->host_uuid);
-			continue;
-		}
-		log_notice("host %s: signal %u received; stopping", d->cfg->host_uuid,
-			   si.ssi_signo);
-		feed(d, &ev);
+	if (sig == SIGHUP) {
+		log_info("host %s: SIGHUP ignored (configuration is read at start)",
+			 d->cfg->host_uuid);
+		return;
 	}
+	log_notice("host %s: signal %d received; stopping", d->cfg->host_uuid, (int)sig);
+	feed(d, &ev);
 }
 
 static void
-read_hv_events(struct daemon *d)
+on_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *d = arg;
+	struct core_event ev = {.type = CORE_EV_TICK};
+
+	feed(d, &ev);
+}
+
+static void
+on_hv(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
 	struct core_event ev;
 	int rc;
 
@@ -398,6 +433,7 @@ read_hv_events(struct daemon *d)
 			ev.type = CORE_EV_HV_LOST;
 			snprintf(ev.u.lost.reason, sizeof(ev.u.lost.reason), "%s",
 				 d->hv->last_error);
+			event_del(d->ev_hv);
 			feed(d, &ev);
 			return;
 		}
@@ -408,39 +444,188 @@ read_hv_events(struct daemon *d)
 }
 
 static void
-loop(struct daemon *d)
+setup_loop(struct daemon *d)
 {
-	while (!d->exiting) {
-		struct pollfd pfd[2];
-		uint64_t now = clock_mono_ms(), deadline = core_next_deadline(d->core, now);
-		int timeout, nfds = 1, hvfd = d->hv->ops->event_fd(d->hv), rc;
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	int hvfd = d->hv->ops->event_fd(d->hv);
+	size_t i;
 
-		timeout = deadline == UINT64_MAX ? -1
-			  : deadline - now > INT_MAX ? INT_MAX
-						     : (int)(deadline - now);
-		pfd[0].fd = d->sigfd;
-		pfd[0].events = POLLIN;
-		if (hvfd >= 0) {
-			pfd[1].fd = hvfd;
-			pfd[1].events = POLLIN;
-			nfds = 2;
-		}
-		rc = poll(pfd, (nfds_t)nfds, timeout);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		if (pfd[0].revents)
-			read_signal(d);
-		if (!d->exiting && nfds == 2 && pfd[1].revents)
-			read_hv_events(d);
-		if (!d->exiting && clock_mono_ms() >= core_next_deadline(d->core, clock_mono_ms())) {
-			struct core_event ev = {.type = CORE_EV_TICK};
+	signal(SIGPIPE, SIG_IGN);
+	d->base = event_base_new();
+	if (d->base == NULL)
+		fatalx("cannot create the event loop");
+	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
+		d->ev_sig[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (d->ev_sig[i] == NULL || evsignal_add(d->ev_sig[i], NULL) < 0)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	d->ev_timer = evtimer_new(d->base, on_timer, d);
+	if (hvfd >= 0) {
+		d->ev_hv = event_new(d->base, hvfd, EV_READ | EV_PERSIST, on_hv, d);
+		if (d->ev_hv == NULL || event_add(d->ev_hv, NULL) < 0)
+			fatalx("cannot watch the hypervisor's event descriptor");
+	}
+}
 
-			feed(d, &ev);
+/* ---- the API ---- */
+
+/* NULL when this host is the pool master, else the master's address. */
+static const char *
+master_address(void *arg)
+{
+	struct daemon *d = arg;
+	struct db_pool pool;
+	struct db_host host;
+	const char *addr = NULL;
+
+	if (db_pool_get(d->db, &pool) != 0)
+		return NULL;
+	if (pool.master[0] != '\0' && strcmp(pool.master, d->cfg->host_uuid) != 0 &&
+	    db_host_get(d->db, pool.master, &host) == 0) {
+		snprintf(d->master_addr, sizeof(d->master_addr), "%s", host.address);
+		addr = d->master_addr;
+		db_host_clear(&host);
+	}
+	db_pool_clear(&pool);
+	return addr;
+}
+
+static int
+user_lookup(void *arg, const char *user, char *hash, size_t hashlen, enum rpc_role *role)
+{
+	struct daemon *d = arg;
+
+	return api_user_lookup(&d->actx, user, hash, hashlen, role);
+}
+
+/* Read a password: the first line of `path`, or twice from the terminal. */
+static int
+read_root_password(const char *path, char *pw, size_t len)
+{
+	struct termios old, quiet;
+	char again[256];
+	FILE *f;
+	size_t n;
+
+	if (path[0] != '\0') {
+		f = fopen(path, "re");
+		if (f == NULL) {
+			log_err("cannot read the root password file %s", path);
+			return -1;
+		}
+		if (fgets(pw, (int)len, f) == NULL)
+			pw[0] = '\0';
+		fclose(f);
+	} else {
+		if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) < 0)
+			return 1;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		fprintf(stderr, "hasvcd: no API user yet; choose a password for root: ");
+		if (fgets(pw, (int)len, stdin) == NULL)
+			pw[0] = '\0';
+		fprintf(stderr, "\nhasvcd: again: ");
+		if (fgets(again, sizeof(again), stdin) == NULL)
+			again[0] = '\0';
+		fprintf(stderr, "\n");
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		if (strcmp(pw, again) != 0) {
+			log_errx("the two passwords differ");
+			return -1;
 		}
 	}
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (n == 0) {
+		log_errx("the root password is empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* At a start with no user "root", create it (pool-admin) from the password
+** file or the terminal.  The password itself is never logged. */
+static void
+ensure_root_user(struct daemon *d)
+{
+	struct db_user u;
+	char pw[256];
+	int rc;
+
+	if (db_user_get(d->db, "root", &u) == 0)
+		return;
+	rc = read_root_password(d->cfg->api_root_password_file, pw, sizeof(pw));
+	if (rc > 0) {
+		log_warnx("the API has no user root and no root password file is configured: "
+			  "every login will be refused");
+		return;
+	}
+	if (rc < 0)
+		fatalx("cannot create the API user root (see above)");
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "root");
+	snprintf(u.role, sizeof(u.role), "pool-admin");
+	if (passwd_hash(pw, PASSWD_MIN_ITERATIONS, u.password_hash, sizeof(u.password_hash)) < 0)
+		fatalx("cannot hash the root password");
+	explicit_bzero(pw, sizeof(pw));
+	if (db_user_put(d->db, &u) < 0)
+		fatalx("pool database: storing user root failed: %s", db_errmsg(d->db));
+	log_notice("API user root created (pool-admin)");
+}
+
+static void
+start_api(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	struct httpd_config hc;
+	struct rpc_config rc;
+	struct rpc_hooks hooks = {.arg = d, .user_lookup = user_lookup,
+				  .master_address = master_address};
+	const char *sans[CONFIG_MAX_ADDRS + 2];
+	char hostname[256] = "localhost", err[512];
+	size_t nsans = 0, i;
+
+	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+		snprintf(hostname, sizeof(hostname), "localhost");
+	for (i = 0; i < cfg->naddrs; i++)
+		sans[nsans++] = cfg->management_address[i];
+	sans[nsans++] = hostname;
+	if (tlscert_ensure(cfg->api_certificate, cfg->api_key, hostname, sans, nsans, err,
+			   sizeof(err)) < 0)
+		fatalx("API certificate: %s", err);
+	ensure_root_user(d);
+
+	rpc_config_defaults(&rc);
+	d->rpc = rpc_new(d->base, &rc, &hooks);
+	d->actx.db = d->db;
+	d->actx.rpc = d->rpc;
+	memcpy(d->actx.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	api_objects_register(&d->actx);
+	d->events = api_events_new(d->base, &d->actx);
+	api_events_register(d->events);
+	db_set_change_hook(d->db, api_events_db_hook, d->events);
+
+	memset(&hc, 0, sizeof(hc));
+	hc.address = cfg->api_address;
+	hc.port = cfg->api_port;
+	hc.cert_path = cfg->api_certificate;
+	hc.key_path = cfg->api_key;
+	httpd_config_defaults(&hc);
+	d->httpd = httpd_new(d->base, &hc, rpc_handle_http, d->rpc, err, sizeof(err));
+	if (d->httpd == NULL)
+		fatalx("API on %s port %u: %s", cfg->api_address, cfg->api_port, err);
+	log_notice("host %s: API listening on https://%s:%u/", cfg->host_uuid, cfg->api_address,
+		   httpd_port(d->httpd));
+}
+
+static void
+stop_api(struct daemon *d)
+{
+	httpd_free(d->httpd);
+	db_set_change_hook(d->db, NULL, NULL);
+	api_events_free(d->events);
+	rpc_free(d->rpc);
 }
 
 int
@@ -451,6 +636,7 @@ daemon_run(const struct config *cfg)
 	struct core_event ev = {.type = CORE_EV_START};
 	struct db_pool pool;
 	char path[CONFIG_PATH_LEN + 32], err[512];
+	size_t i;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
@@ -468,7 +654,7 @@ daemon_run(const struct config *cfg)
 		fatalx("%s", err);
 	ensure_rows(&d);
 	d.hv = open_backend(cfg);
-	d.sigfd = open_signals();
+	setup_loop(&d);
 
 	core_config_defaults(&cc);
 	memcpy(cc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
@@ -482,16 +668,25 @@ daemon_run(const struct config *cfg)
 	log_notice("host %s: hasvcd %d running (backend %s, watchdog %s %u ms)", cfg->host_uuid,
 		   (int)getpid(), d.hv->ops->name, config_watchdog_driver_name(cfg->watchdog_driver),
 		   cfg->watchdog_timeout_ms);
+	start_api(&d);
 	feed(&d, &ev);
-	loop(&d);
+	if (!d.exiting)
+		event_base_dispatch(d.base);
 
+	stop_api(&d);
 	core_free(d.core);
 	core_actions_free(&d.actions);
 	xfree(d.views);
 	xfree(d.doms);
 	hv_close(d.hv);
 	db_close(d.db);
-	close(d.sigfd);
+	for (i = 0; i < ARRAY_SIZE(d.ev_sig); i++)
+		if (d.ev_sig[i] != NULL)
+			event_free(d.ev_sig[i]);
+	if (d.ev_hv != NULL)
+		event_free(d.ev_hv);
+	event_free(d.ev_timer);
+	event_base_free(d.base);
 	close(d.lockfd);
 	return d.exit_code;
 }
