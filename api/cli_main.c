@@ -766,6 +766,98 @@ cmd_user_set_role(struct cli *x)
 	return rc;
 }
 
+/* A whole PEM file, at most 1 MiB, NUL-terminated (xmalloc'd); NULL with
+** errno set on failure. */
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf = xmalloc((1u << 20) + 1);
+	n = fread(buf, 1, 1u << 20, f);
+	if (ferror(f) || !feof(f)) {
+		fclose(f);
+		xfree(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* host-server-certificate-install certificate=FILE private-key=FILE
+** [certificate-chain=FILE] [host-uuid=UUID]: replace a host's API
+** certificate (host.install_server_certificate); the host checks the pair
+** and keeps its old one on any problem.  Default host: the pool master. */
+static int
+cmd_cert_install(struct cli *x)
+{
+	const char *cert = cliargs_get(x->args, "certificate");
+	const char *key = cliargs_get(x->args, "private-key");
+	const char *chain = cliargs_get(x->args, "certificate-chain");
+	const char *host = cliargs_get(x->args, "host-uuid");
+	char *pem[3] = {NULL, NULL, NULL};
+	const char *paths[3];
+	struct xval *r = NULL, *p, *href = NULL;
+	char ref[HA_REF_LEN];
+	int rc, i;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (cert == NULL || key == NULL)
+		return usage(x, "certificate= and private-key= are required");
+	paths[0] = cert;
+	paths[1] = key;
+	paths[2] = chain;
+	for (i = 0; i < 3; i++) {
+		if (paths[i] == NULL)
+			continue;
+		pem[i] = read_pem(paths[i]);
+		if (pem[i] == NULL) {
+			rc = usage(x, "cannot read %s: %s", paths[i], strerror(errno));
+			goto out;
+		}
+	}
+	if (host != NULL) {
+		id_ref_from_uuid(ref, host);
+		href = xval_new_string(ref);
+	} else {
+		struct xval *pools = NULL;
+
+		if ((rc = call(x, "pool.get_all", NULL, &pools)) != 0)
+			goto out;
+		if (!xval_is(pools, XVAL_ARRAY) || xval_len(pools) != 1) {
+			xval_free(pools);
+			rc = usage(x, "the server has no single pool; give host-uuid=");
+			goto out;
+		}
+		rc = call(x, "pool.get_master", params1(xval_copy(xval_array_get(pools, 0))),
+			  &href);
+		xval_free(pools);
+		if (rc != 0)
+			goto out;
+	}
+	p = params2(href, xval_new_string(pem[0]));
+	href = NULL;
+	xval_array_append(p, xval_new_string(pem[1]));
+	xval_array_append(p, xval_new_string(pem[2] != NULL ? pem[2] : ""));
+	rc = call(x, "host.install_server_certificate", p, &r);
+out:
+	xval_free(href);
+	xval_free(r);
+	for (i = 0; i < 3; i++) {
+		if (pem[i] != NULL)
+			explicit_bzero(pem[i], strlen(pem[i]));
+		xfree(pem[i]);
+	}
+	return rc;
+}
+
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 
@@ -809,6 +901,11 @@ static const struct command commands[] = {
     {"user-remove", NULL, "user-remove name=NAME", "remove an API user", cmd_user_remove},
     {"user-set-role", NULL, "user-set-role name=NAME role=ROLE", "change a user's role",
      cmd_user_set_role},
+    {"host-server-certificate-install", NULL,
+     "host-server-certificate-install certificate=FILE private-key=FILE "
+     "[certificate-chain=FILE] [host-uuid=UUID]",
+     "replace a host's API certificate (checked against its key; the old one is kept on failure)",
+     cmd_cert_install},
 };
 
 static const struct command *

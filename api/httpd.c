@@ -501,6 +501,11 @@ httpd_reply(struct httpd_req *r, int status, const char *content_type, const cha
 	if (content_type)
 		evhttp_add_header(hdr, "Content-Type", content_type);
 	evhttp_add_header(hdr, "Access-Control-Allow-Origin", "*");
+	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
+		/* A CORS preflight: say what the API endpoints accept. */
+		evhttp_add_header(hdr, "Access-Control-Allow-Methods", "POST, OPTIONS");
+		evhttp_add_header(hdr, "Access-Control-Allow-Headers", "Content-Type");
+	}
 	if (len)
 		evbuffer_add(out, body, len);
 	c->pending = NULL;

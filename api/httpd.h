@@ -73,7 +73,8 @@ const char *httpd_req_body(const struct httpd_req *r, size_t *len); /* NUL-termi
 const char *httpd_req_peer(const struct httpd_req *r); /* "ADDR" of the client */
 
 /* Answer and release the request.  `body` is copied.  Adds
-** Access-Control-Allow-Origin: *, as xapi does. */
+** Access-Control-Allow-Origin: *, as xapi does, and to an OPTIONS request
+** Access-Control-Allow-Methods/-Headers for a CORS preflight. */
 void httpd_reply(struct httpd_req *r, int status, const char *content_type, const char *body,
 		 size_t len);
 

@@ -574,6 +574,41 @@ ensure_root_user(struct daemon *d)
 	log_notice("API user root created (pool-admin)");
 }
 
+/* host.install_server_certificate(host, certificate, private_key,
+** certificate_chain): check the new pair, replace the files atomically and
+** serve new connections with it; on any problem the old pair stays. */
+static void
+h_install_certificate(void *arg, struct rpc_call *c)
+{
+	struct daemon *d = arg;
+	char host[HA_UUID_LEN], err[512];
+	const char *cert, *key, *chain;
+
+	if (rpc_param_ref(c, 0, "host", host) < 0 || rpc_param_string(c, 1, &cert) < 0 ||
+	    rpc_param_string(c, 2, &key) < 0 || rpc_param_string(c, 3, &chain) < 0)
+		return;
+	if (strcmp(host, d->cfg->host_uuid) != 0) {
+		/* Until the pool forwards calls, a host installs only its own. */
+		rpc_fail(c, "INVALID_VALUE", "host", "call this on the host whose certificate it is",
+			 NULL);
+		return;
+	}
+	if (tlscert_install(d->cfg->api_certificate, d->cfg->api_key, cert, key,
+			    chain[0] != '\0' ? chain : NULL, err, sizeof(err)) < 0) {
+		rpc_fail(c, "SERVER_CERTIFICATE_INVALID", err, NULL);
+		return;
+	}
+	if (httpd_reload_cert(d->httpd, err, sizeof(err)) < 0) {
+		log_errx("host %s: new API certificate installed but not loaded: %s",
+			 d->cfg->host_uuid, err);
+		rpc_fail(c, "INTERNAL_ERROR", err, NULL);
+		return;
+	}
+	log_notice("host %s: API certificate replaced by %s", d->cfg->host_uuid,
+		   rpc_call_session(c)->user);
+	rpc_reply(c, xval_new_string(""));
+}
+
 static void
 start_api(struct daemon *d)
 {
@@ -615,6 +650,16 @@ start_api(struct daemon *d)
 	d->httpd = httpd_new(d->base, &hc, rpc_handle_http, d->rpc, err, sizeof(err));
 	if (d->httpd == NULL)
 		fatalx("API on %s port %u: %s", cfg->api_address, cfg->api_port, err);
+	{
+		static const char *const names[] = {"host", "certificate", "private_key",
+						    "certificate_chain", NULL};
+		struct rpc_method m = {.name = "host.install_server_certificate",
+				       .min_params = 4, .max_params = 4, .flags = RPC_WRITE,
+				       .role = RPC_ROLE_POOL_ADMIN, .fn = h_install_certificate,
+				       .arg = d, .param_names = names};
+
+		rpc_register(d->rpc, &m);
+	}
 	log_notice("host %s: API listening on https://%s:%u/", cfg->host_uuid, cfg->api_address,
 		   httpd_port(d->httpd));
 }
