@@ -60,6 +60,12 @@ echo \$! >"$W/hasvcd.pid"
 EOF
 chmod +x "$W/start-hasvcd.sh"
 
+PORT=$((20000 + RANDOM % 20000))
+printf 'demo-%s\n' "$RANDOM$RANDOM" >"$W/root-pw"
+chmod 600 "$W/root-pw"
+# The xe-style CLI, talking to hasvcd's XAPI-compatible API over HTTPS.
+xe() { "$BIN/hasvc" -s 127.0.0.1 -p "$PORT" -pwf "$W/root-pw" --no-verify "$@"; }
+
 cat >"$W/hasvcd.conf" <<EOF
 <?xml version="1.0"?>
 <hasvcd version="1">
@@ -68,7 +74,8 @@ cat >"$W/hasvcd.conf" <<EOF
   <data-dir>$W/data</data-dir>
   <watchdog><driver>sim</driver><timeout>2s</timeout></watchdog>
   <hypervisor><backend>sim</backend><socket>$SOCK</socket></hypervisor>
-  <api><address>127.0.0.1</address><port>8443</port></api>
+  <api><address>127.0.0.1</address><port>$PORT</port>
+       <root-password-file>$W/root-pw</root-password-file></api>
   <log><level>info</level><syslog>false</syslog></log>
 </hasvcd>
 EOF
@@ -111,6 +118,13 @@ sleep 0.5
 grep -E 'starting it|Halted|watchdog armed' "$W/hasvcd.log" | sed 's/^.*hasvc\/[a-z_]*\.c:[0-9]* /  /' | names
 say "Hypervisor now runs $(ndomains) domains; the DB says:"
 db vm-list | grep -E 'name-label|power-state' | paste - - | awk '{printf "  %-14s %s\n", $2, $4}'
+
+say "An admin asks the API (hasvc, the xe-style CLI, over HTTPS + JSON-RPC) and protects dev-1"
+xe vm-list params=name-label,power-state,ha-restart-priority name-label=dev-1 | sed 's/^/  /'
+dev1=$(xe vm-list name-label=dev-1 --minimal)
+xe vm-param-set uuid="$dev1" ha-restart-priority=restart ha-always-run=true
+xe vm-param-get uuid="$dev1" param-name=ha-restart-priority | sed 's/^/  dev-1 ha-restart-priority: /'
+echo "  (dev-1 is Halted, so it stays halted until started; its policy now protects it)"
 
 victim=$(db vm-list | awk '/^uuid/ {u=$2} /name-label: db-primary/ {print u}')
 say "Fault 1: the protected VM db-primary ($victim) crashes"
