@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <event2/buffer.h>
@@ -247,6 +248,15 @@ conn_adopt(struct conn *c)
 		          h->nconns, h->cfg.max_connections);
 		conn_close(c);
 		return;
+	}
+	/* TLS writes a reply as several records; with Nagle on, the last one
+	** waits for the client's delayed ACK (40 ms per call).  Send at once. */
+	{
+		int one = 1;
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		conn_arm(c, CONN_RECEIVING, h->cfg.request_timeout_ms);

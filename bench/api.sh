@@ -87,7 +87,7 @@ for n in 100 2000; do
 		echo "<?xml version=\"1.0\"?><methodCall><methodName>VM.$m</methodName><params>$xp</params></methodCall>" >"$W/x"
 		j=$(measure "" /jsonrpc application/json "$W/j")
 		x=$(measure "" / text/xml "$W/x")
-		printf '%-40s %14s %14s %8s\n' "VM.$m, $n VMs" "$j" "$x" "$(awk -v a="$j" -v b="$x" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')"
+		printf '%-40s %14s %14s %8s\n' "VM.$m, $n VMs" "$j" "$x" "$(awk -v a="$j" -v b="$x" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
 	done
 done
 

@@ -22,10 +22,19 @@ PACKAGES=(
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
 )
 
+# Commands that some Node.js packagings ship inside another package: Debian's
+# nodejs has no npm (it is the npm package), NodeSource's nodejs includes it
+# and conflicts with Debian's npm.  Install the package only if the command
+# is missing.
+COMMANDS=(npm:npm)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+for c in "${COMMANDS[@]}"; do
+	command -v "${c%%:*}" >/dev/null 2>&1 || missing+=("${c#*:}")
 done
 ((${#missing[@]} == 0)) && exit 0
 
