@@ -131,8 +131,11 @@ enc_value(struct sbuf *b, const struct xval *v)
 		                  : "<value><boolean>0</boolean></value>");
 		break;
 	case XVAL_INT:
-		/* xapi carries int64 as an untyped (string) value. */
-		snprintf(num, sizeof(num), "<value>%" PRId64 "</value>", v->u.i);
+		/* xapi carries int64 as an untyped (string) value, int32 as <i4>. */
+		if (v->int32)
+			snprintf(num, sizeof(num), "<value><i4>%" PRId64 "</i4></value>", v->u.i);
+		else
+			snprintf(num, sizeof(num), "<value>%" PRId64 "</value>", v->u.i);
 		sb_puts(b, num);
 		break;
 	case XVAL_DOUBLE:

@@ -45,6 +45,15 @@ xval_new_int(int64_t i)
 }
 
 struct xval *
+xval_new_int32(int32_t i)
+{
+	struct xval *v = xval_new_int(i);
+
+	v->int32 = 1;
+	return v;
+}
+
+struct xval *
 xval_new_double(double d)
 {
 	struct xval *v = xval_alloc(XVAL_DOUBLE);
@@ -189,6 +198,7 @@ xval_copy(const struct xval *v)
 	default:
 		c = xval_alloc(v->type);
 		c->u = v->u;
+		c->int32 = v->int32;
 		return c;
 	}
 }

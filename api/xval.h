@@ -54,6 +54,10 @@ struct xval_member {
 
 struct xval {
 	enum xval_type type;
+	/* XVAL_INT only: an int32 in XAPI's data model (e.g. valid_ref_counts),
+	** which XML-RPC sends typed as <i4>; every other int is an int64, sent
+	** untyped.  Decoders never set it; xval_equal ignores it. */
+	int int32;
 	union {
 		int b;
 		int64_t i;
@@ -88,6 +92,8 @@ void xval_reply_clear(struct xval_reply *reply);
 struct xval *xval_new_nil(void);
 struct xval *xval_new_bool(int b);
 struct xval *xval_new_int(int64_t i);
+/* An int32 of XAPI's model: `i` must fit in 32 bits. */
+struct xval *xval_new_int32(int32_t i);
 struct xval *xval_new_double(double d);
 struct xval *xval_new_string(const char *s);
 struct xval *xval_new_stringn(const char *s, size_t n);

@@ -429,7 +429,7 @@ valid_ref_counts(struct api_events *ev)
 			continue;
 		xfree(uuids);
 		class_lower((enum api_class)c, lc, sizeof(lc));
-		xval_struct_add(counts, lc, xval_new_int((int64_t)n));
+		xval_struct_add(counts, lc, xval_new_int32((int32_t)n));
 	}
 	return counts;
 }

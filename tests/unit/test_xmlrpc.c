@@ -191,6 +191,7 @@ test_exact_bytes(void **state)
 
 	st = xval_new_struct();
 	xval_struct_add(st, "memory_total", xval_new_int(8589934592LL));
+	xval_struct_add(st, "task", xval_new_int32(3)); /* valid_ref_counts: <i4> */
 	xval_struct_add(st, "live", xval_new_bool(1));
 	xval_struct_add(st, "timeout", xval_new_double(60.1));
 	xval_struct_add(st, "big", xval_new_double(1.3262e9));
@@ -201,6 +202,7 @@ test_exact_bytes(void **state)
 	expect_bytes(xmlrpc_encode_bare(st, NULL), HEAD
 	             "<value><struct>"
 	             "<member><name>memory_total</name><value>8589934592</value></member>"
+	             "<member><name>task</name><value><i4>3</i4></value></member>"
 	             "<member><name>live</name><value><boolean>1</boolean></value></member>"
 	             "<member><name>timeout</name><value><double>60.1</double></value></member>"
 	             "<member><name>big</name><value><double>1326200000</double></value>"
