@@ -577,7 +577,7 @@ httpd_config_defaults(struct httpd_config *cfg)
 	if (!cfg->address)
 		cfg->address = "0.0.0.0";
 	if (!cfg->max_body)
-		cfg->max_body = 16u << 20;
+		cfg->max_body = 1u << 20;
 	if (!cfg->request_timeout_ms)
 		cfg->request_timeout_ms = 10000;
 	if (!cfg->idle_timeout_ms)

@@ -33,7 +33,7 @@ struct httpd_config {
 	uint16_t port;             /* 0 = any free port (tests); see httpd_port() */
 	const char *cert_path;     /* PEM certificate (+ chain) */
 	const char *key_path;      /* PEM private key */
-	size_t max_body;           /* default 16 MiB */
+	size_t max_body;           /* default 1 MiB */
 	unsigned request_timeout_ms; /* whole request must arrive within this; default 10 s */
 	unsigned idle_timeout_ms;  /* keep-alive idle; default 60 s */
 	unsigned max_connections;  /* default 256 */

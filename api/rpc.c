@@ -105,6 +105,7 @@ struct rpc_login {
 	char peer[64];
 	enum rpc_role role;
 	int known;
+	int stale; /* the user changed meanwhile: the lookup is out of date */
 };
 
 struct rpc_call {
@@ -138,6 +139,8 @@ struct rpc {
 	unsigned npeers;
 	struct rpc_call *calls;
 	struct rpc_login *logins;
+	unsigned nlogins;   /* on logins */
+	int logins_logged;  /* "too many checks" logged since the last one ended */
 	struct event *sweep;
 };
 
@@ -178,7 +181,8 @@ rpc_config_defaults(struct rpc_config *cfg)
 	cfg->max_sessions = 400;
 	cfg->login_failures = 5;
 	cfg->login_window_s = 60;
-	cfg->max_body = 16u << 20;
+	cfg->max_body = 1u << 20;
+	cfg->max_logins = 64;
 }
 
 /* ---- answers ---- */
@@ -600,12 +604,18 @@ void
 rpc_sessions_drop_user(struct rpc *rpc, const char *user)
 {
 	struct rpc_session *s, *next;
+	struct rpc_login *l;
 
 	for (s = rpc->shead; s; s = next) {
 		next = s->next;
 		if (strcmp(s->info.user, user) == 0)
 			rpc_session_drop(rpc, s, "user changed or removed");
 	}
+	/* A login being checked was looked up before the change: it must not
+	** open a session with the old password or role once the check ends. */
+	for (l = rpc->logins; l; l = l->next)
+		if (strcmp(l->user, user) == 0)
+			l->stale = 1;
 }
 
 unsigned
@@ -733,6 +743,9 @@ rpc_login_unlink(struct rpc *rpc, struct rpc_login *l)
 	if (l->next)
 		l->next->prev = l->prev;
 	l->prev = l->next = NULL;
+	ha_assert(rpc->nlogins > 0);
+	rpc->nlogins--;
+	rpc->logins_logged = 0;
 }
 
 static void
@@ -763,7 +776,10 @@ rpc_login_done(void *arg, int result)
 		p->inflight--;
 	if (l->known && result < 0)
 		log_errx("user %s: stored password hash is malformed; login refused", l->user);
-	if (!l->known || result != 1 || l->role == RPC_ROLE_NONE) {
+	if (l->stale)
+		log_notice("user %s: changed while a login from %s was being checked; login refused",
+		           l->user, l->peer);
+	if (!l->known || result != 1 || l->role == RPC_ROLE_NONE || l->stale) {
 		log_notice("user %s: failed login from %s", l->user, l->peer);
 		if (p) {
 			rpc_peer_roll(rpc, p, now);
@@ -816,6 +832,19 @@ rpc_builtin_login(void *arg, struct rpc_call *c)
 		rpc_fail(c, RPC_AUTH_FAILED, user, RPC_AUTH_MESSAGE, NULL);
 		return;
 	}
+	/* The per-address limit alone does not bound the checks: a check
+	** outlives its client, and addresses beyond the table are not
+	** counted.  Without this cap the worker queue (and its memory) grows
+	** with every login sent from enough addresses. */
+	if (rpc->nlogins >= rpc->cfg.max_logins) {
+		if (!rpc->logins_logged)
+			log_warnx("client %s: %u password checks already pending; refusing logins "
+			          "until one ends",
+			          c->peer, rpc->nlogins);
+		rpc->logins_logged = 1;
+		rpc_fail(c, RPC_AUTH_FAILED, user, RPC_AUTH_MESSAGE, NULL);
+		return;
+	}
 
 	l = xcalloc(1, sizeof(*l));
 	snprintf(l->user, sizeof(l->user), "%s", user);
@@ -844,6 +873,7 @@ rpc_builtin_login(void *arg, struct rpc_call *c)
 	if (rpc->logins)
 		rpc->logins->prev = l;
 	rpc->logins = l;
+	rpc->nlogins++;
 	rpc_call_on_abort(c, rpc_login_abort, l);
 }
 
@@ -1133,6 +1163,8 @@ rpc_new(struct event_base *base, const struct rpc_config *cfg, const struct rpc_
 		rpc->cfg.login_window_s = def.login_window_s;
 	if (!rpc->cfg.max_body)
 		rpc->cfg.max_body = def.max_body;
+	if (!rpc->cfg.max_logins)
+		rpc->cfg.max_logins = def.max_logins;
 	if (hooks)
 		rpc->hooks = *hooks;
 	for (i = 0; i < ARRAY_SIZE(rpc_builtins); i++) {

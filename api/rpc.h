@@ -79,7 +79,9 @@ struct rpc_config {
 	unsigned max_sessions;      /* default 400, as xapi */
 	unsigned login_failures;    /* failed logins allowed per address ... */
 	unsigned login_window_s;    /* ... per this window before refusing; defaults 5 / 60 */
-	size_t max_body;            /* decode cap, default 16 MiB */
+	size_t max_body;            /* decode cap, default 1 MiB */
+	unsigned max_logins;        /* password checks queued or running, all clients
+				    ** together (default 64); beyond it logins fail at once */
 };
 
 void rpc_config_defaults(struct rpc_config *cfg);
@@ -164,7 +166,9 @@ int rpc_param_ref(struct rpc_call *c, size_t i, const char *cls, char uuid[HA_UU
 
 /* ---- sessions, for the layer above ---- */
 
-/* Drop every session of `user` (user removed or password changed). */
+/* Drop every session of `user` (user removed, role or password changed), and
+** refuse the logins of `user` whose password is still being checked: they
+** were looked up before the change. */
 void rpc_sessions_drop_user(struct rpc *rpc, const char *user);
 unsigned rpc_session_count(const struct rpc *rpc);
 

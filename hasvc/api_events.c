@@ -6,7 +6,7 @@
 ** ring of the last `cap` entries.  Generations are consecutive, so the
 ** entry of generation g sits in slot g % cap and the ring holds exactly the
 ** generations cur - n + 1 .. cur.  A host's change is two entries, host and
-** host_metrics (whose uuid is the host's, api_objects.c); users and fence
+** host_metrics (api_host_metrics_uuid of the host's); users and fence
 ** records are not API classes and make none.
 **
 ** Generations.  The first one of a run is the wall clock in microseconds at
@@ -126,10 +126,14 @@ api_events_db_hook(void *arg, enum db_table table, const char *uuid, enum db_cha
 	case DB_TABLE_POOL:
 		ring_push(ev, API_POOL, uuid, op);
 		break;
-	case DB_TABLE_HOST:
+	case DB_TABLE_HOST: {
+		char m[HA_UUID_LEN];
+
+		api_host_metrics_uuid(uuid, m);
 		ring_push(ev, API_HOST, uuid, op);
-		ring_push(ev, API_HOST_METRICS, uuid, op);
+		ring_push(ev, API_HOST_METRICS, m, op);
 		break;
+	}
 	case DB_TABLE_VM:
 		ring_push(ev, API_VM, uuid, op);
 		break;

@@ -24,7 +24,8 @@
 **   - a failed validation writes nothing.
 **
 ** host_metrics has no table of its own: the metrics of host H are the
-** object whose uuid is H's uuid (host.metrics = "OpaqueRef:<H's uuid>").
+** object whose uuid is api_host_metrics_uuid(H's uuid), loaded from H's row
+** with the uuid rewritten (the class has no setter, so it is never stored).
 ** Messages have no keyed lookup in db.h, so a message is found by scanning
 ** the message list; there are few of them and this is only the by-ref path.
 ** No task exists yet: task.get_all is [] and every task ref is invalid.
@@ -247,10 +248,29 @@ get_vm_groups(struct db *db, const union api_rec *rec)
 	return a;
 }
 
+/* The uuid's first node digit with its high bit flipped: an involution
+** that always changes the uuid and keeps it a well-formed uuid. */
+void
+api_host_metrics_uuid(const char *uuid, char out[HA_UUID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *d;
+
+	snprintf(out, HA_UUID_LEN, "%s", uuid);
+	if (strlen(out) != HA_UUID_LEN - 1)
+		return;
+	d = strchr(hex, out[24] >= 'A' && out[24] <= 'F' ? out[24] - 'A' + 'a' : out[24]);
+	if (d != NULL && *d != '\0')
+		out[24] = hex[(d - hex) ^ 8];
+}
+
 static struct xval *
 get_host_metrics_ref(struct db *db, const union api_rec *rec)
 {
-	return xval_ref(rec->host.uuid);
+	char m[HA_UUID_LEN];
+
+	api_host_metrics_uuid(rec->host.uuid, m);
+	return xval_ref(m);
 }
 
 /* A getter cannot fail the call: on a db error the set is empty and the
@@ -466,15 +486,18 @@ static const struct api_field pool_fields[] = {
     FBOOL("ha_enabled", struct db_pool, ha_enabled),
     FMAP("ha_configuration", struct db_pool, ha_configuration),
     FCONST("ha_statefiles", K_SET),
+    /* The pool HA settings are pool-admin's (docs/api.md, Roles). */
     {.name = "ha_host_failures_to_tolerate",
      .type = F_INT,
      .off = offsetof(struct db_pool, ha_host_failures_to_tolerate),
-     .set = set_nonneg_int},
+     .set = set_nonneg_int,
+     .role = RPC_ROLE_POOL_ADMIN},
     FINT("ha_plan_exists_for", struct db_pool, ha_plan_exists_for),
     {.name = "ha_allow_overcommit",
      .type = F_BOOL,
      .off = offsetof(struct db_pool, ha_allow_overcommit),
-     .set = set_bool},
+     .set = set_bool,
+     .role = RPC_ROLE_POOL_ADMIN},
     FBOOL("ha_overcommitted", struct db_pool, ha_overcommitted),
     FSTR("ha_cluster_stack", struct db_pool, ha_cluster_stack, NULL),
     FBOOL("ha_reboot_vm_on_internal_shutdown", struct db_pool, ha_reboot_vm_on_internal_shutdown),
@@ -656,6 +679,43 @@ host_free_all(void *recs, size_t n)
 	db_host_list_free(recs, n);
 }
 
+/* A host's row under its metrics uuid (see api_host_metrics_uuid). */
+static void
+metrics_rename(struct db_host *h)
+{
+	char m[HA_UUID_LEN];
+
+	api_host_metrics_uuid(h->uuid, m);
+	memcpy(h->uuid, m, HA_UUID_LEN);
+}
+
+static int
+metrics_load(struct db *db, const char *uuid, union api_rec *rec)
+{
+	char host[HA_UUID_LEN];
+	int rc;
+
+	api_host_metrics_uuid(uuid, host);
+	rc = db_host_get(db, host, &rec->host);
+	if (rc == 0)
+		metrics_rename(&rec->host);
+	return rc;
+}
+
+static int
+metrics_load_all(struct db *db, void **recs, size_t *n)
+{
+	struct db_host *hosts;
+	size_t i;
+
+	if (db_host_list(db, &hosts, n) < 0)
+		return -1;
+	for (i = 0; i < *n; i++)
+		metrics_rename(&hosts[i]);
+	*recs = hosts;
+	return 0;
+}
+
 static int
 vm_load(struct db *db, const char *uuid, union api_rec *rec)
 {
@@ -794,7 +854,7 @@ static const struct api_classdef classes[API_NCLASSES] = {
     [API_HOST] = {"host", host_fields, ARRAY_SIZE(host_fields), sizeof(struct db_host), host_load,
                   host_load_all, host_free_all, host_store, offsetof(struct db_host, other_config)},
     [API_HOST_METRICS] = {"host_metrics", host_metrics_fields, ARRAY_SIZE(host_metrics_fields),
-                          sizeof(struct db_host), host_load, host_load_all, host_free_all, NULL,
+                          sizeof(struct db_host), metrics_load, metrics_load_all, host_free_all, NULL,
                           NO_OTHER_CONFIG},
     [API_VM] = {"VM", vm_fields, ARRAY_SIZE(vm_fields), sizeof(struct db_vm), vm_load, vm_load_all,
                 vm_free_all, vm_store, offsetof(struct db_vm, other_config)},
@@ -1319,7 +1379,7 @@ h_pool_prevent_restarts(void *arg, struct rpc_call *c)
 	static const struct api_field seconds = {.name = "seconds"};
 	struct db_pool pool;
 	char buf[32];
-	int64_t s;
+	int64_t s, now;
 
 	if (rpc_param_int(c, 0, &s) < 0)
 		return;
@@ -1332,7 +1392,11 @@ h_pool_prevent_restarts(void *arg, struct rpc_call *c)
 	if (s == 0) {
 		db_map_remove(&pool.other_config, API_PREVENT_RESTARTS_KEY);
 	} else {
-		snprintf(buf, sizeof(buf), "%lld", (long long)(clock_wall_s() + s));
+		/* A huge count means "for ever": saturate rather than overflow
+		** into a deadline in the past, which would unblock restarts. */
+		now = clock_wall_s();
+		snprintf(buf, sizeof(buf), "%lld",
+		         (long long)(s > INT64_MAX - now ? INT64_MAX : now + s));
 		db_map_set(&pool.other_config, API_PREVENT_RESTARTS_KEY, buf);
 	}
 	store_reply(ctx, c, API_POOL, (const union api_rec *)&pool);

@@ -41,6 +41,13 @@ struct xval *api_record(struct db *db, enum api_class c, const char *uuid);
 /* The uuids of every object of class c (xmalloc'd array). */
 int api_list(struct db *db, enum api_class c, char (**uuids)[HA_UUID_LEN], size_t *n);
 
+/* host_metrics has no table: the metrics of host H are served under a uuid
+** derived from H's, which this function computes -- and, being its own
+** inverse, H's uuid from the metrics uuid.  The two must differ: XAPI refs
+** are unique across classes, and clients (Xen Orchestra) key every object
+** by its ref alone. */
+void api_host_metrics_uuid(const char *uuid, char out[HA_UUID_LEN]);
+
 struct api_ctx {
 	struct db *db;
 	struct rpc *rpc;

@@ -61,6 +61,14 @@ code=$(curl -ks -o /dev/null -w '%{http_code}' --max-time 60 -H 'Content-Type: a
 rm -f "$T/big"
 passed "100 MiB body refused (HTTP $code)"
 
+# A request is refused above 1 MiB, before it is decoded: a decoded JSON array
+# costs ~40 times its text, so a 16 MiB body cost 700 MB of RSS, unauthenticated.
+python3 -c 'import sys; sys.stdout.write("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"VM.get_all\",\"params\":[" + ",".join(["1"] * (1 << 20)) + "]}")' >"$T/big"
+code=$(curl -ks -o /dev/null -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' --data-binary @"$T/big" "$API_URL/jsonrpc" || true)
+[[ $code == 413 || $code == 000 ]] || die "2 MiB body: HTTP $code"
+rm -f "$T/big"
+passed "2 MiB body refused (HTTP $code)"
+
 # slowloris: one header byte per second through a TLS client; the server must
 # close it long before the headers could ever complete, and serve others meanwhile.
 (

@@ -30,6 +30,9 @@
 #define T_POOL "11111111-0000-4000-8000-000000000000"
 #define T_H1   "22222222-0000-4000-8000-000000000001"
 #define T_H2   "22222222-0000-4000-8000-000000000002"
+/* their host_metrics (api_host_metrics_uuid) */
+#define T_M1   "22222222-0000-4000-8000-800000000001"
+#define T_M2   "22222222-0000-4000-8000-800000000002"
 #define T_VM1  "33333333-0000-4000-8000-000000000001"
 #define T_VM2  "33333333-0000-4000-8000-000000000002"
 #define T_G1   "44444444-0000-4000-8000-000000000001"
@@ -414,7 +417,8 @@ test_record_host_and_metrics(void **state)
 	assert_string_equal(field_str(r, "name_label"), "host1");
 	assert_string_equal(field_str(r, "address"), "10.0.0.1");
 	assert_true(field_bool(r, "enabled"));
-	assert_string_equal(field_str(r, "metrics"), REF(T_H1));
+	/* Not the host's own ref: refs are unique across classes. */
+	assert_string_equal(field_str(r, "metrics"), REF(T_M1));
 	v = field_of(r, "resident_VMs", XVAL_ARRAY);
 	assert_int_equal(xval_len(v), 1);
 	assert_string_equal(xval_string(xval_array_get(v, 0)), REF(T_VM1));
@@ -422,9 +426,10 @@ test_record_host_and_metrics(void **state)
 	assert_int_equal(xval_len(field_of(r, "ha_network_peers", XVAL_ARRAY)), 0);
 	xval_free(r);
 
-	r = api_record(db, API_HOST_METRICS, T_H1);
+	assert_null(api_record(db, API_HOST_METRICS, T_H1));
+	r = api_record(db, API_HOST_METRICS, T_M1);
 	assert_non_null(r);
-	assert_string_equal(field_str(r, "uuid"), T_H1);
+	assert_string_equal(field_str(r, "uuid"), T_M1);
 	assert_true(field_bool(r, "live"));
 	assert_int_equal(field_int(r, "memory_total"), 8LL << 30);
 	assert_int_equal(field_int(r, "memory_free"), 6LL << 30);
@@ -432,7 +437,7 @@ test_record_host_and_metrics(void **state)
 	assert_string_equal(xval_string(v), "20231114T22:13:20Z");
 	xval_free(r);
 
-	r = api_record(db, API_HOST_METRICS, T_H2);
+	r = api_record(db, API_HOST_METRICS, T_M2);
 	assert_false(field_bool(r, "live"));
 	xval_free(r);
 }
@@ -523,6 +528,8 @@ test_record_group_message_task(void **state)
 	xfree(uuids);
 	assert_int_equal(api_list(db, API_HOST_METRICS, &uuids, &n), 0);
 	assert_int_equal(n, 2);
+	assert_string_equal(uuids[0], T_M1);
+	assert_string_equal(uuids[1], T_M2);
 	xfree(uuids);
 	assert_int_equal(api_list(db, API_VM, &uuids, &n), 0);
 	assert_int_equal(n, 2);
@@ -583,6 +590,8 @@ test_get_all_records(void **state)
 	r = call("host_metrics.get_all_records", "\"%s\"", s_ro);
 	v = ok(&r);
 	assert_int_equal(xval_len(v), 2);
+	assert_non_null(xval_struct_get(v, REF(T_M1)));
+	assert_null(xval_struct_get(v, REF(T_H1)));
 	xval_reply_clear(&r);
 
 	r = call("VM_group.get_all_records", "\"%s\"", s_ro);
@@ -631,12 +640,16 @@ test_get_by_uuid_record_field(void **state)
 	assert_int_equal(xval_int(ok(&r)), 1LL << 30);
 	xval_reply_clear(&r);
 	r = call("host.get_metrics", "\"%s\",\"%s\"", s_ro, REF(T_H2));
-	assert_string_equal(xval_string(ok(&r)), REF(T_H2));
+	assert_string_equal(xval_string(ok(&r)), REF(T_M2));
 	xval_reply_clear(&r);
-	r = call("host_metrics.get_live", "\"%s\",\"%s\"", s_ro, REF(T_H2));
+	r = call("host_metrics.get_live", "\"%s\",\"%s\"", s_ro, REF(T_M2));
 	assert_false(xval_bool(ok(&r)));
 	xval_reply_clear(&r);
-	r = call("host_metrics.get_last_updated", "\"%s\",\"%s\"", s_ro, REF(T_H1));
+	CALL_FAILS("HANDLE_INVALID", "host_metrics.get_live", "\"%s\",\"%s\"", s_ro, REF(T_H2));
+	r = call("host_metrics.get_by_uuid", "\"%s\",\"%s\"", s_ro, T_M1);
+	assert_string_equal(xval_string(ok(&r)), REF(T_M1));
+	xval_reply_clear(&r);
+	r = call("host_metrics.get_last_updated", "\"%s\",\"%s\"", s_ro, REF(T_M1));
 	/* a DateTime is a string in JSON */
 	assert_string_equal(xval_string(ok(&r)), "20231114T22:13:20Z");
 	xval_reply_clear(&r);
@@ -674,7 +687,7 @@ test_xmlrpc_record(void **state)
 	size_t len;
 
 	xval_array_append(params, xval_new_string(s_ro));
-	xval_array_append(params, xval_new_string(REF(T_H1)));
+	xval_array_append(params, xval_new_string(REF(T_M1)));
 	body = xmlrpc_encode_call("host_metrics.get_record", params, &len);
 	xval_free(params);
 	rpc_handle_raw(rpc, "POST", "/", body, len, "127.0.0.1", on_done, &a);
@@ -855,9 +868,20 @@ test_pool_setters(void **state)
 	struct db_pool pool;
 	struct xval_reply r;
 
-	CALL_VOID("pool.set_ha_allow_overcommit", "\"%s\",\"%s\",true", s_op, REF(T_POOL));
-	CALL_VOID("pool.set_ha_host_failures_to_tolerate", "\"%s\",\"%s\",2", s_op, REF(T_POOL));
-	r = call("pool.set_ha_host_failures_to_tolerate", "\"%s\",\"%s\",-1", s_op, REF(T_POOL));
+	/* The pool HA settings are pool-admin's; the operator only reads them. */
+	CALL_FAILS("RBAC_PERMISSION_DENIED", "pool.set_ha_allow_overcommit", "\"%s\",\"%s\",true",
+	           s_op, REF(T_POOL));
+	CALL_FAILS("RBAC_PERMISSION_DENIED", "pool.set_ha_host_failures_to_tolerate",
+	           "\"%s\",\"%s\",2", s_op, REF(T_POOL));
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_false(pool.ha_allow_overcommit);
+	assert_int_equal(pool.ha_host_failures_to_tolerate, 0);
+	db_pool_clear(&pool);
+	CALL_VOID("pool.set_ha_allow_overcommit", "\"%s\",\"%s\",true", s_admin, REF(T_POOL));
+	CALL_VOID("pool.set_ha_host_failures_to_tolerate", "\"%s\",\"%s\",2", s_admin,
+	          REF(T_POOL));
+	r = call("pool.set_ha_host_failures_to_tolerate", "\"%s\",\"%s\",-1", s_admin,
+	         REF(T_POOL));
 	expect_error(&r, "INVALID_VALUE", "ha_host_failures_to_tolerate", "-1", NULL);
 	CALL_VOID("pool.set_name_label", "\"%s\",\"%s\",\"prod\"", s_op, REF(T_POOL));
 	CALL_VOID("pool.set_name_description", "\"%s\",\"%s\",\"the pool\"", s_op, REF(T_POOL));
@@ -927,6 +951,14 @@ test_pool_ha(void **state)
 	CALL_VOID("pool.ha_prevent_restarts_for", "\"%s\",0", s_admin);
 	assert_int_equal(db_pool_get(db, &pool), 0);
 	assert_null(db_map_get(&pool.other_config, "hasvc:ha_prevent_restarts_until"));
+	db_pool_clear(&pool);
+	/* The largest int64 blocks restarts for ever; it must not wrap into
+	** a deadline in the past. */
+	CALL_VOID("pool.ha_prevent_restarts_for", "\"%s\",9223372036854775807", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	until = db_map_get(&pool.other_config, "hasvc:ha_prevent_restarts_until");
+	assert_non_null(until);
+	assert_string_equal(until, "9223372036854775807");
 	db_pool_clear(&pool);
 }
 

@@ -895,6 +895,81 @@ test_login_aborted(void **state)
 	assert_int_equal(rpc_session_count(f->rpc), 0);
 }
 
+/* The password checks in flight are capped for all clients together: a
+** check outlives its client, so without the cap logins sent from many
+** addresses (each under its own limit) and dropped at once would queue
+** checks without bound. */
+static void
+test_login_cap(void **state)
+{
+	struct rpc_config cfg;
+	struct fx *f;
+	struct reply r[4], late;
+	char peer[32];
+	int i;
+	const char *body = "{\"jsonrpc\":\"2.0\",\"method\":\"session.login_with_password\","
+	                   "\"params\":[\"root\",\"guess\"],\"id\":1}";
+
+	rpc_config_defaults(&cfg);
+	cfg.max_logins = 2;
+	f = fx_new(&cfg);
+	for (i = 0; i < 4; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		snprintf(peer, sizeof(peer), "198.51.100.%d", i + 1);
+		rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), peer, on_done,
+		               &r[i]);
+	}
+	/* Two are being checked; the others were refused at once, unchecked. */
+	assert_int_equal(r[0].done, 0);
+	assert_int_equal(r[1].done, 0);
+	assert_int_equal(r[2].done, 1);
+	assert_int_equal(r[3].done, 1);
+	assert_int_equal(f->lookups, 2);
+	expect_json_error(&r[2], "SESSION_AUTHENTICATION_FAILED",
+	                  "\"root\",\"Authentication failure\"");
+	/* A client that went away still holds its slot until its check ends. */
+	rpc_raw_abort(f->rpc, &r[0]);
+	memset(&late, 0, sizeof(late));
+	rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), "198.51.100.9", on_done,
+	               &late);
+	assert_int_equal(late.done, 1);
+	reply_clear(&late);
+	wait_done(f, &r[1]);
+	/* Once the checks are over, logins work again. */
+	for (i = 0; i < 100 && rpc_session_count(f->rpc) == 0; i++) {
+		json_from(f, "198.51.100.10", "session.login_with_password",
+		          "\"root\",\"rootpw\"", &late);
+		reply_clear(&late);
+		if (rpc_session_count(f->rpc) == 0)
+			fx_run(f, 50); /* the aborted check still holds its slot */
+	}
+	assert_int_equal(rpc_session_count(f->rpc), 1);
+	for (i = 1; i < 4; i++)
+		reply_clear(&r[i]);
+	assert_int_equal(r[0].done, 0);
+	fx_free(f);
+}
+
+/* A user changed (removed, demoted, new password) while its login is being
+** checked: the login was looked up before the change and must not open a
+** session with the old role or password. */
+static void
+test_login_user_changed(void **state)
+{
+	struct fx *f = *state;
+	struct reply r = {0};
+	const char *body = "{\"jsonrpc\":\"2.0\",\"method\":\"session.login_with_password\","
+	                   "\"params\":[\"root\",\"rootpw\"],\"id\":1}";
+
+	rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), "192.0.2.1", on_done, &r);
+	assert_int_equal(r.done, 0);
+	rpc_sessions_drop_user(f->rpc, "root");
+	wait_done(f, &r);
+	expect_json_error(&r, "SESSION_AUTHENTICATION_FAILED", "\"root\",\"Authentication failure\"");
+	reply_clear(&r);
+	assert_int_equal(rpc_session_count(f->rpc), 0);
+}
+
 /* rpc_free while a password check runs: the check reports into nothing. */
 static void
 test_free_during_login(void **state)
@@ -1253,6 +1328,8 @@ main(void)
 	    cmocka_unit_test(test_rate_limit_window),
 	    cmocka_unit_test_setup_teardown(test_rate_limit_parallel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_login_aborted, setup, teardown),
+	    cmocka_unit_test(test_login_cap),
+	    cmocka_unit_test_setup_teardown(test_login_user_changed, setup, teardown),
 	    cmocka_unit_test(test_free_during_login),
 	    cmocka_unit_test(test_idle_expiry),
 	    cmocka_unit_test(test_session_cap),
