@@ -513,6 +513,16 @@ read_root_password(const char *path, char *pw, size_t len)
 			log_err("cannot read the root password file %s", path);
 			return -1;
 		}
+		{
+			struct stat st;
+
+			/* Not fatal (the file is read once, then may be
+			** deleted), but the admin should know. */
+			if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+				log_warnx("the root password file %s is readable by others "
+					  "(mode %03o); make it 0600 or delete it after the first "
+					  "start", path, (unsigned)(st.st_mode & 0777));
+		}
 		if (fgets(pw, (int)len, f) == NULL)
 			pw[0] = '\0';
 		fclose(f);
