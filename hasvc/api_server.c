@@ -1,0 +1,252 @@
+/*
+** The API side of hasvcd: the HTTPS listener, the XAPI call mechanics, the
+** object and event handlers, and what only the daemon knows -- which host is
+** master (for HOST_IS_SLAVE), where the users live, the first root user, and
+** the certificate files.  Everything runs on the daemon's event loop.
+*/
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "api/httpd.h"
+#include "api/passwd.h"
+#include "api/rpc.h"
+#include "api/tlscert.h"
+#include "hasvc/api_events.h"
+#include "hasvc/api_objects.h"
+#include "hasvc/api_server.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+struct api_server {
+	struct db *db;
+	const struct config *cfg;
+	struct api_ctx actx;
+	struct rpc *rpc;
+	struct api_events *events;
+	struct httpd *httpd;
+	char master_addr[DB_ADDR_LEN];
+};
+
+/* NULL when this host is the pool master, else the master's address. */
+static const char *
+master_address(void *arg)
+{
+	struct api_server *d = arg;
+	struct db_pool pool;
+	struct db_host host;
+	const char *addr = NULL;
+
+	if (db_pool_get(d->db, &pool) != 0)
+		return NULL;
+	if (pool.master[0] != '\0' && strcmp(pool.master, d->cfg->host_uuid) != 0 &&
+	    db_host_get(d->db, pool.master, &host) == 0) {
+		snprintf(d->master_addr, sizeof(d->master_addr), "%s", host.address);
+		addr = d->master_addr;
+		db_host_clear(&host);
+	}
+	db_pool_clear(&pool);
+	return addr;
+}
+
+static int
+user_lookup(void *arg, const char *user, char *hash, size_t hashlen, enum rpc_role *role)
+{
+	struct api_server *d = arg;
+
+	return api_user_lookup(&d->actx, user, hash, hashlen, role);
+}
+
+/* Read a password: the first line of `path`, or twice from the terminal. */
+static int
+read_root_password(const char *path, char *pw, size_t len)
+{
+	struct termios old, quiet;
+	char again[256];
+	FILE *f;
+	size_t n;
+
+	if (path[0] != '\0') {
+		f = fopen(path, "re");
+		if (f == NULL) {
+			log_err("cannot read the root password file %s", path);
+			return -1;
+		}
+		{
+			struct stat st;
+
+			/* Not fatal (the file is read once, then may be
+			** deleted), but the admin should know. */
+			if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+				log_warnx("the root password file %s is readable by others "
+					  "(mode %03o); make it 0600 or delete it after the first "
+					  "start", path, (unsigned)(st.st_mode & 0777));
+		}
+		if (fgets(pw, (int)len, f) == NULL)
+			pw[0] = '\0';
+		fclose(f);
+	} else {
+		if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) < 0)
+			return 1;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		fprintf(stderr, "hasvcd: no API user yet; choose a password for root: ");
+		if (fgets(pw, (int)len, stdin) == NULL)
+			pw[0] = '\0';
+		fprintf(stderr, "\nhasvcd: again: ");
+		if (fgets(again, sizeof(again), stdin) == NULL)
+			again[0] = '\0';
+		fprintf(stderr, "\n");
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		if (strcmp(pw, again) != 0) {
+			log_errx("the two passwords differ");
+			return -1;
+		}
+	}
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (n == 0) {
+		log_errx("the root password is empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* At a start with no user "root", create it (pool-admin) from the password
+** file or the terminal.  The password itself is never logged. */
+static void
+ensure_root_user(struct api_server *d)
+{
+	struct db_user u;
+	char pw[256];
+	int rc;
+
+	if (db_user_get(d->db, "root", &u) == 0)
+		return;
+	rc = read_root_password(d->cfg->api_root_password_file, pw, sizeof(pw));
+	if (rc > 0) {
+		log_warnx("the API has no user root and no root password file is configured: "
+			  "every login will be refused");
+		return;
+	}
+	if (rc < 0)
+		fatalx("cannot create the API user root (see above)");
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "root");
+	snprintf(u.role, sizeof(u.role), "pool-admin");
+	if (passwd_hash(pw, PASSWD_MIN_ITERATIONS, u.password_hash, sizeof(u.password_hash)) < 0)
+		fatalx("cannot hash the root password");
+	explicit_bzero(pw, sizeof(pw));
+	if (db_user_put(d->db, &u) < 0)
+		fatalx("pool database: storing user root failed: %s", db_errmsg(d->db));
+	log_notice("API user root created (pool-admin)");
+}
+
+/* host.install_server_certificate(host, certificate, private_key,
+** certificate_chain): check the new pair, replace the files atomically and
+** serve new connections with it; on any problem the old pair stays. */
+static void
+h_install_certificate(void *arg, struct rpc_call *c)
+{
+	struct api_server *d = arg;
+	char host[HA_UUID_LEN], err[512];
+	const char *cert, *key, *chain;
+
+	if (rpc_param_ref(c, 0, "host", host) < 0 || rpc_param_string(c, 1, &cert) < 0 ||
+	    rpc_param_string(c, 2, &key) < 0 || rpc_param_string(c, 3, &chain) < 0)
+		return;
+	if (strcmp(host, d->cfg->host_uuid) != 0) {
+		/* Until the pool forwards calls, a host installs only its own. */
+		rpc_fail(c, "INVALID_VALUE", "host", "call this on the host whose certificate it is",
+			 NULL);
+		return;
+	}
+	if (tlscert_install(d->cfg->api_certificate, d->cfg->api_key, cert, key,
+			    chain[0] != '\0' ? chain : NULL, err, sizeof(err)) < 0) {
+		rpc_fail(c, "SERVER_CERTIFICATE_INVALID", err, NULL);
+		return;
+	}
+	if (httpd_reload_cert(d->httpd, err, sizeof(err)) < 0) {
+		log_errx("host %s: new API certificate installed but not loaded: %s",
+			 d->cfg->host_uuid, err);
+		rpc_fail(c, "INTERNAL_ERROR", err, NULL);
+		return;
+	}
+	log_notice("host %s: API certificate replaced by %s", d->cfg->host_uuid,
+		   rpc_call_session(c)->user);
+	rpc_reply(c, xval_new_string(""));
+}
+
+struct api_server *
+api_server_start(struct event_base *base, struct db *db, const struct config *cfg)
+{
+	struct api_server *d = xcalloc(1, sizeof(*d));
+	struct httpd_config hc;
+	struct rpc_config rc;
+	struct rpc_hooks hooks = {.arg = d, .user_lookup = user_lookup,
+				  .master_address = master_address};
+	const char *sans[CONFIG_MAX_ADDRS + 2];
+	char hostname[256] = "localhost", err[512];
+	size_t nsans = 0, i;
+
+	d->db = db;
+	d->cfg = cfg;
+	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+		snprintf(hostname, sizeof(hostname), "localhost");
+	for (i = 0; i < cfg->naddrs; i++)
+		sans[nsans++] = cfg->management_address[i];
+	sans[nsans++] = hostname;
+	if (tlscert_ensure(cfg->api_certificate, cfg->api_key, hostname, sans, nsans, err,
+			   sizeof(err)) < 0)
+		fatalx("API certificate: %s", err);
+	ensure_root_user(d);
+
+	rpc_config_defaults(&rc);
+	d->rpc = rpc_new(base, &rc, &hooks);
+	d->actx.db = d->db;
+	d->actx.rpc = d->rpc;
+	memcpy(d->actx.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	api_objects_register(&d->actx);
+	d->events = api_events_new(base, &d->actx);
+	api_events_register(d->events);
+	db_set_change_hook(d->db, api_events_db_hook, d->events);
+
+	memset(&hc, 0, sizeof(hc));
+	hc.address = cfg->api_address;
+	hc.port = cfg->api_port;
+	hc.cert_path = cfg->api_certificate;
+	hc.key_path = cfg->api_key;
+	httpd_config_defaults(&hc);
+	d->httpd = httpd_new(base, &hc, rpc_handle_http, d->rpc, err, sizeof(err));
+	if (d->httpd == NULL)
+		fatalx("API on %s port %u: %s", cfg->api_address, cfg->api_port, err);
+	{
+		static const char *const names[] = {"host", "certificate", "private_key",
+						    "certificate_chain", NULL};
+		struct rpc_method m = {.name = "host.install_server_certificate",
+				       .min_params = 4, .max_params = 4, .flags = RPC_WRITE,
+				       .role = RPC_ROLE_POOL_ADMIN, .fn = h_install_certificate,
+				       .arg = d, .param_names = names};
+
+		rpc_register(d->rpc, &m);
+	}
+	log_notice("host %s: API listening on https://%s:%u/", cfg->host_uuid, cfg->api_address,
+		   httpd_port(d->httpd));
+	return d;
+}
+
+void
+api_server_stop(struct api_server *d)
+{
+	if (d == NULL)
+		return;
+	httpd_free(d->httpd);
+	db_set_change_hook(d->db, NULL, NULL);
+	api_events_free(d->events);
+	rpc_free(d->rpc);
+	xfree(d);
+}
+
