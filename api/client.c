@@ -194,7 +194,24 @@ transfer_failed(struct client *c, CURLcode rc)
 	return CLIENT_ECONN;
 }
 
-/* One JSON-RPC call with exactly these params (no session added). */
+/* Zero every string param of the array `params` in place: params may hold
+** a password (login, hasvc_user.add / set_password), which must not linger
+** in freed memory. */
+static void
+params_wipe(struct xval *params)
+{
+	struct xval *v;
+	size_t i;
+
+	for (i = 0; i < xval_len(params); i++) {
+		v = xval_array_get(params, i);
+		if (xval_is(v, XVAL_STRING) && v->u.s)
+			explicit_bzero(v->u.s, strlen(v->u.s));
+	}
+}
+
+/* One JSON-RPC call with exactly these params (no session added).  The
+** encoded request is wiped before it is freed: it may carry a password. */
 static int
 call_raw(struct client *c, const char *method, const struct xval *params, struct xval **result)
 {
@@ -224,6 +241,7 @@ call_raw(struct client *c, const char *method, const struct xval *params, struct
 	/* The request body may be freed now: libcurl does not copy POSTFIELDS
 	** but is done with it once perform returns. */
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+	explicit_bzero(req, reqlen);
 	xfree(req);
 	if (crc != CURLE_OK)
 		return transfer_failed(c, crc);
@@ -278,6 +296,7 @@ client_call(struct client *c, const char *method, struct xval *params, struct xv
 	ha_assert(xval_is(params, XVAL_ARRAY));
 	if (c->session == NULL) {
 		rc = call_raw(c, method, params, result);
+		params_wipe(params);
 		xval_free(params);
 		return rc;
 	}
@@ -285,8 +304,10 @@ client_call(struct client *c, const char *method, struct xval *params, struct xv
 	xval_array_append(full, xval_new_string(c->session));
 	for (i = 0; i < xval_len(params); i++)
 		xval_array_append(full, xval_copy(xval_array_get(params, i)));
+	params_wipe(params);
 	xval_free(params);
 	rc = call_raw(c, method, full, result);
+	params_wipe(full);
 	xval_free(full);
 	return rc;
 }
@@ -303,7 +324,7 @@ login_once(struct client *c, const char *user, const char *password)
 	xval_array_append(p, xval_new_string("hasvc"));
 	rc = call_raw(c, "session.login_with_password", p, &ref);
 	/* The password must not linger in memory longer than needed. */
-	explicit_bzero(xval_array_get(p, 1)->u.s, strlen(password));
+	params_wipe(p);
 	xval_free(p);
 	if (rc != CLIENT_OK)
 		return rc;

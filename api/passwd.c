@@ -16,8 +16,9 @@
 ** loop thread watches with an ordinary EV_READ event: no libevent call is
 ** ever made off the loop thread, so the caller's event_base needs no
 ** evthread locking.  The done callback, the event and the request's memory
-** all belong to the loop thread.  Contract: `base` must outlive every
-** verification started on it (the daemon's base lives as long as the
+** all belong to the loop thread.  The same pool runs passwd_hash_async()
+** jobs; a job's plaintext copy is wiped by the worker right after use.
+** Contract: `base` must outlive every job started on it (the daemon's base lives as long as the
 ** process; tests run their loop until the callbacks have fired).
 */
 #include "api/passwd.h"
@@ -164,14 +165,20 @@ passwd_verify(const char *password, const char *hash)
 
 /* ---- the worker pool ---- */
 
+/* One job for the pool: a verification or a hash.  Until the worker signals,
+** the worker alone reads password/hash/iterations and writes result/out;
+** afterwards everything belongs to the loop thread. */
 struct passwd_req {
-	struct passwd_req *next; /* queue link, under passwd_pool.lock */
-	char *password;
-	char *hash;
-	int result; /* written by the worker before it signals */
-	int efd;    /* eventfd: the worker's "done" */
+	struct passwd_req *next;   /* queue link, under passwd_pool.lock */
+	char *password;            /* wiped by the worker as soon as it is used */
+	char *hash;                /* verify: the stored hash; NULL for a hash job */
+	unsigned iterations;       /* hash job */
+	char out[PASSWD_HASH_LEN]; /* hash job: the new hash string */
+	int result;                /* written by the worker before it signals */
+	int efd;                   /* eventfd: the worker's "done" */
 	struct event *ev;
-	void (*done)(void *arg, int result);
+	void (*verified)(void *arg, int result);
+	void (*hashed)(void *arg, int rc, const char *hash);
 	void *arg;
 };
 
@@ -193,6 +200,7 @@ passwd_req_free(struct passwd_req *r)
 		xfree(r->password);
 	}
 	xfree(r->hash);
+	OPENSSL_cleanse(r->out, sizeof(r->out));
 	if (r->ev)
 		event_free(r->ev);
 	if (r->efd >= 0)
@@ -219,7 +227,13 @@ passwd_worker(void *unused)
 			passwd_pool.tail = NULL;
 		pthread_mutex_unlock(&passwd_pool.lock);
 
-		r->result = passwd_verify(r->password, r->hash);
+		if (r->hash)
+			r->result = passwd_verify(r->password, r->hash);
+		else
+			r->result = passwd_hash(r->password, r->iterations, r->out, sizeof(r->out));
+		/* The plaintext is not needed any more: do not keep it around
+		** until the loop gets to the completion. */
+		OPENSSL_cleanse(r->password, strlen(r->password));
 		/* The last touch of r: once the write lands, the loop owns it. */
 		fd = r->efd;
 		while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
@@ -236,19 +250,21 @@ passwd_on_done(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno == EAGAIN)
 		return; /* spurious wakeup: the worker has not finished */
-	r->done(r->arg, r->result);
+	if (r->verified)
+		r->verified(r->arg, r->result);
+	else
+		r->hashed(r->arg, r->result, r->result == 0 ? r->out : NULL);
 	passwd_req_free(r);
 }
 
-int
-passwd_verify_async(struct event_base *base, const char *password, const char *hash,
-                    void (*done)(void *arg, int result), void *arg)
+/* Queue r (password and kind already set) and arrange for its completion
+** on `base`; -1 (r freed, no callback) if that cannot be done. */
+static int
+passwd_submit(struct event_base *base, struct passwd_req *r)
 {
-	struct passwd_req *r;
 	pthread_t t;
 	int start;
 
-	r = xcalloc(1, sizeof(*r));
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0) {
 		log_warn("passwd: eventfd");
@@ -257,10 +273,6 @@ passwd_verify_async(struct event_base *base, const char *password, const char *h
 	r->ev = event_new(base, r->efd, EV_READ | EV_PERSIST, passwd_on_done, r);
 	if (!r->ev || event_add(r->ev, NULL) < 0)
 		goto fail;
-	r->password = xstrdup(password);
-	r->hash = xstrdup(hash);
-	r->done = done;
-	r->arg = arg;
 
 	pthread_mutex_lock(&passwd_pool.lock);
 	if (passwd_pool.tail)
@@ -287,4 +299,36 @@ passwd_verify_async(struct event_base *base, const char *password, const char *h
 fail:
 	passwd_req_free(r);
 	return -1;
+}
+
+int
+passwd_verify_async(struct event_base *base, const char *password, const char *hash,
+                    void (*done)(void *arg, int result), void *arg)
+{
+	struct passwd_req *r = xcalloc(1, sizeof(*r));
+
+	r->efd = -1;
+	r->password = xstrdup(password);
+	r->hash = xstrdup(hash);
+	r->verified = done;
+	r->arg = arg;
+	return passwd_submit(base, r);
+}
+
+int
+passwd_hash_async(struct event_base *base, const char *password, unsigned iterations,
+                  void (*done)(void *arg, int rc, const char *hash), void *arg)
+{
+	struct passwd_req *r;
+
+	if (!password || !done || iterations < PASSWD_MIN_ITERATIONS ||
+	    iterations > PASSWD_MAX_ITERATIONS)
+		return -1;
+	r = xcalloc(1, sizeof(*r));
+	r->efd = -1;
+	r->password = xstrdup(password);
+	r->iterations = iterations;
+	r->hashed = done;
+	r->arg = arg;
+	return passwd_submit(base, r);
 }

@@ -179,6 +179,7 @@ rpc_config_defaults(struct rpc_config *cfg)
 {
 	cfg->session_idle_s = 86400;
 	cfg->max_sessions = 400;
+	cfg->max_sessions_per_user = 50;
 	cfg->login_failures = 5;
 	cfg->login_window_s = 60;
 	cfg->max_body = 1u << 20;
@@ -578,14 +579,34 @@ rpc_session_use(struct rpc *rpc, const char *ref, uint64_t now)
 ** login refused: a client that logs in and never logs out (xapi sees many)
 ** would otherwise lock every administrator out until the idle timeout.
 ** xapi makes the same choice (its session GC destroys the oldest).
+**
+** Successful logins are not rate-limited, so the global eviction alone would
+** let any user, however unprivileged, log in max_sessions times and push
+** every administrator out.  Hence the per-user cap, applied first: a user
+** at max_sessions_per_user loses their own least recently used session,
+** never someone else's.  The global cap then only bites when many users
+** together exceed it.
 */
 static struct rpc_session *
 rpc_session_new(struct rpc *rpc, const char *user, enum rpc_role role, const char *originator,
                 uint64_t now)
 {
-	struct rpc_session *s;
+	struct rpc_session *s, *oldest;
 	char uuid[HA_UUID_LEN];
+	unsigned mine;
 
+	for (;;) {
+		mine = 0;
+		oldest = NULL;
+		for (s = rpc->shead; s; s = s->next)
+			if (strcmp(s->info.user, user) == 0) {
+				mine++;
+				oldest = s; /* the list runs most recently used first */
+			}
+		if (mine < rpc->cfg.max_sessions_per_user || !oldest)
+			break;
+		rpc_session_drop(rpc, oldest, "per-user session cap reached, least recently used");
+	}
 	while (rpc->nsessions >= rpc->cfg.max_sessions && rpc->stail)
 		rpc_session_drop(rpc, rpc->stail, "session cap reached, least recently used");
 	s = xcalloc(1, sizeof(*s));
@@ -616,6 +637,12 @@ rpc_sessions_drop_user(struct rpc *rpc, const char *user)
 	for (l = rpc->logins; l; l = l->next)
 		if (strcmp(l->user, user) == 0)
 			l->stale = 1;
+}
+
+struct event_base *
+rpc_event_base(const struct rpc *rpc)
+{
+	return rpc->base;
 }
 
 unsigned
@@ -1157,6 +1184,8 @@ rpc_new(struct event_base *base, const struct rpc_config *cfg, const struct rpc_
 		rpc->cfg.session_idle_s = def.session_idle_s;
 	if (!rpc->cfg.max_sessions)
 		rpc->cfg.max_sessions = def.max_sessions;
+	if (!rpc->cfg.max_sessions_per_user)
+		rpc->cfg.max_sessions_per_user = def.max_sessions_per_user;
 	if (!rpc->cfg.login_failures)
 		rpc->cfg.login_failures = def.login_failures;
 	if (!rpc->cfg.login_window_s)

@@ -27,7 +27,7 @@
 **
 ** Sessions live in memory (a restart logs everyone out, as a xapi restart
 ** does for non-pool sessions), expire after an idle time, and are capped in
-** number.  Failed logins are rate-limited per client address.  Password
+** number, in total and per user.  Failed logins are rate-limited per client address.  Password
 ** checks (PBKDF2, deliberately slow) run on a worker thread so that a login
 ** never stalls the event loop.
 */
@@ -77,6 +77,9 @@ struct rpc_hooks {
 struct rpc_config {
 	unsigned session_idle_s;    /* default 86400, as xapi */
 	unsigned max_sessions;      /* default 400, as xapi */
+	/* Default 50; a login of a user at it evicts that user's own least
+	** recently used session (never someone else's). */
+	unsigned max_sessions_per_user;
 	unsigned login_failures;    /* failed logins allowed per address ... */
 	unsigned login_window_s;    /* ... per this window before refusing; defaults 5 / 60 */
 	size_t max_body;            /* decode cap, default 1 MiB */
@@ -170,6 +173,8 @@ int rpc_param_ref(struct rpc_call *c, size_t i, const char *cls, char uuid[HA_UU
 ** refuse the logins of `user` whose password is still being checked: they
 ** were looked up before the change. */
 void rpc_sessions_drop_user(struct rpc *rpc, const char *user);
+/* The event_base rpc runs on (handlers that defer work start it there). */
+struct event_base *rpc_event_base(const struct rpc *rpc);
 unsigned rpc_session_count(const struct rpc *rpc);
 
 #endif

@@ -51,12 +51,24 @@
 
 #include "hasvc/api_events.h"
 #include "lib/check.h"
+#include "lib/clock.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define EV_RING_DEFAULT   16384
 #define EV_TIMEOUT_MAX_MS 60000
+/* event.inject calls allowed per session per window (see h_event_inject). */
+#define EV_INJECT_MAX       20
+#define EV_INJECT_WINDOW_MS 1000
+
+/* event.inject accounting of one session in its current window. */
+struct ev_inject_rate {
+	char ref[HA_REF_LEN];
+	uint64_t start_ms;
+	unsigned n;
+	int logged;
+};
 
 struct ev_entry {
 	uint64_t gen;
@@ -96,6 +108,10 @@ struct api_events {
 	struct ev_waiter *waiters;
 	size_t nwaiters;
 	struct event *wake;
+	/* Sessions that injected within the last window; at most one entry
+	** per live session, stale ones pruned on every inject. */
+	struct ev_inject_rate *rates;
+	size_t nrates, caprates;
 };
 
 /* ---- history ---- */
@@ -638,10 +654,53 @@ out:
 	filter_clear(&f);
 }
 
+/* Count one event.inject of `session` at `now`: 0 if it may go on, -1 if
+** the session used up its EV_INJECT_MAX calls of the current window. */
+static int
+inject_admit(struct api_events *ev, const struct rpc_session_info *session, uint64_t now)
+{
+	struct ev_inject_rate *r = NULL;
+	size_t i = 0;
+
+	while (i < ev->nrates) {
+		if (now - ev->rates[i].start_ms >= EV_INJECT_WINDOW_MS) {
+			ev->rates[i] = ev->rates[--ev->nrates];
+			continue;
+		}
+		if (strcmp(ev->rates[i].ref, session->ref) == 0)
+			r = &ev->rates[i];
+		i++;
+	}
+	if (r == NULL) {
+		if (ev->nrates == ev->caprates) {
+			ev->caprates = ev->caprates ? 2 * ev->caprates : 16;
+			ev->rates = xreallocarray(ev->rates, ev->caprates, sizeof(*ev->rates));
+		}
+		r = &ev->rates[ev->nrates++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->ref, sizeof(r->ref), "%s", session->ref);
+		r->start_ms = now;
+	}
+	if (r->n >= EV_INJECT_MAX) {
+		if (!r->logged)
+			log_warnx("session %s: user %s called event.inject more than %u times in "
+			          "%u ms; refusing until the window ends",
+			          session->ref, session->user, EV_INJECT_MAX, EV_INJECT_WINDOW_MS);
+		r->logged = 1;
+		return -1;
+	}
+	r->n++;
+	return 0;
+}
+
 /* event.inject(session, class, ref): touch the object, so that it shows up
 ** as a mod, and return a token just before that mod.  No database write: the
 ** touch exists in the event history only, which is all xapi's touch_row is
-** for.  Hence read-only and allowed on any host. */
+** for.  Hence read-only (xapi too allows it to every role) and allowed on
+** any host.  But every inject takes a slot of the bounded history, so a
+** read-only session injecting in a loop could flush it and force every
+** watcher into a resync: each session gets EV_INJECT_MAX calls per
+** EV_INJECT_WINDOW_MS, beyond which the call fails with TOO_BUSY []. */
 static void
 h_event_inject(void *arg, struct rpc_call *call)
 {
@@ -651,6 +710,10 @@ h_event_inject(void *arg, struct rpc_call *call)
 	struct xval *rec;
 	int c;
 
+	if (inject_admit(ev, rpc_call_session(call), clock_mono_ms()) < 0) {
+		rpc_fail(call, "TOO_BUSY", NULL);
+		return;
+	}
 	if (rpc_param_string(call, 0, &cls_name) < 0 || rpc_param_string(call, 1, &ref) < 0)
 		return;
 	c = api_class_from_name(cls_name);
@@ -718,8 +781,9 @@ api_events_new(struct event_base *base, struct api_ctx *ctx)
 {
 	struct timespec ts;
 
-	/* The one clock read of this module: where this run's generations
-	** start (see the top of the file). */
+	/* The one wall-clock read of this module: where this run's
+	** generations start (see the top of the file).  (event.inject's rate
+	** limit reads the monotonic clock.) */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return api_events_new_with(base, ctx,
 	                           (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u,
@@ -740,6 +804,7 @@ api_events_free(struct api_events *ev)
 		rpc_reply(call, r);
 	}
 	event_free(ev->wake);
+	xfree(ev->rates);
 	xfree(ev->ring);
 	xfree(ev);
 }

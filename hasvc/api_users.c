@@ -20,20 +20,54 @@
 ** that is not "pool-admin", "pool-operator" or "read-only").  A password
 ** hash never leaves this file.
 **
-** Hashing runs passwd_hash() on the event loop: it takes 0.1-0.3 s, which
-** the loop can afford for these rare admin calls (logins, which are
-** frequent, verify on a worker thread inside api/rpc.c).  Every change that
-** affects a user's rights (remove, set_role, set_password) drops that user's
-** sessions after the change is committed, so the new rights apply at the
-** next login.
+** Hashing a password takes 0.1-0.3 s and set_password is open to every
+** user, so add and set_password never hash on the loop: they check their
+** params, start passwd_hash_async() and complete the call from its
+** completion (on the loop), which reloads the user -- it may have been
+** added, removed or changed meanwhile -- and stores it in one transaction.
+** A client that goes away meanwhile (rpc_call_on_abort) leaves the hash to
+** finish and be thrown away.  Hashes queued or running are capped for the
+** whole process (USERS_HASHES_MAX) and per calling user
+** (USERS_HASHES_PER_CALLER); beyond either the call fails at once with
+** TOO_BUSY [].  This cap is separate from rpc's login cap on purpose: if
+** they were shared, any authenticated user could fill it with password
+** changes and lock everyone (administrators included) out of logging in.
+** A hash outlives its client, so it keeps its slot until it ends.
+**
+** Every change that affects a user's rights (remove, set_role,
+** set_password) drops that user's sessions after the change is committed, so
+** the new rights apply at the next login.
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/passwd.h"
 #include "hasvc/api_objects.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+
+#define USERS_HASHES_MAX        4 /* queued or running, all callers together */
+#define USERS_HASHES_PER_CALLER 1 /* of those, per calling user */
+
+/*
+** A password hash in flight for hasvc_user.add or set_password.  Loop thread
+** only.  `call` is NULL once the client went away; while it is set, ctx is
+** valid too (rpc_free aborts every call before the context goes).
+*/
+struct user_op {
+	struct user_op *prev, *next;
+	struct api_ctx *ctx;
+	struct rpc_call *call;
+	int add; /* hasvc_user.add; else set_password */
+	char name[DB_NAME_LEN];
+	char role[32]; /* add only */
+	char by[256];  /* the calling user */
+};
+
+/* Every hash in flight, in this process: the cap outlives any one rpc. */
+static struct user_op *user_ops;
+static unsigned user_nops;
 
 int
 api_user_lookup(void *arg, const char *user, char *hash, size_t hashlen, enum rpc_role *role)
@@ -104,26 +138,17 @@ load_user(struct api_ctx *ctx, struct rpc_call *c, const char **name, struct db_
 	return -1;
 }
 
-/* Hash the password param at index i into u; -1 after failing the call (an
-** empty password is INVALID_VALUE ["password", ""]). */
+/* The password param at index i: 0 with *pw set, or -1 after failing the
+** call (an empty password is INVALID_VALUE ["password", ""]). */
 static int
-hash_param(struct rpc_call *c, size_t i, struct db_user *u)
+param_password(struct rpc_call *c, size_t i, const char **pw)
 {
-	char hash[PASSWD_HASH_LEN];
-	const char *pw;
-
-	if (rpc_param_string(c, i, &pw) < 0)
+	if (rpc_param_string(c, i, pw) < 0)
 		return -1;
-	if (pw[0] == '\0') {
+	if ((*pw)[0] == '\0') {
 		rpc_fail(c, "INVALID_VALUE", "password", "", NULL);
 		return -1;
 	}
-	if (passwd_hash(pw, PASSWD_MIN_ITERATIONS, hash, sizeof(hash)) < 0 ||
-	    strlen(hash) >= sizeof(u->password_hash)) {
-		rpc_fail(c, "INTERNAL_ERROR", "cannot hash the password", NULL);
-		return -1;
-	}
-	memcpy(u->password_hash, hash, strlen(hash) + 1);
 	return 0;
 }
 
@@ -147,10 +172,132 @@ fail:
 }
 
 static void
+user_op_unlink(struct user_op *op)
+{
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		user_ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->prev = op->next = NULL;
+	ha_assert(user_nops > 0);
+	user_nops--;
+}
+
+static void
+user_op_abort(void *arg)
+{
+	struct user_op *op = arg;
+
+	op->call = NULL; /* rpc frees the call; the hash is thrown away */
+}
+
+/* The hash is ready (rc 0) or failed: on the loop.  Everything checked
+** before the hash started may have changed since, so the user is loaded
+** again and the answer is the one a call made now would get. */
+static void
+user_op_hashed(void *arg, int rc, const char *hash)
+{
+	struct user_op *op = arg;
+	struct rpc_call *c = op->call;
+	struct api_ctx *ctx = op->ctx;
+	struct db_user u;
+	int found;
+
+	memset(&u, 0, sizeof(u));
+	user_op_unlink(op);
+	if (!c) {
+		log_info("user %s: password hashed after the client of %s went away; discarded",
+		         op->name, op->by);
+		goto out;
+	}
+	if (rc < 0 || strlen(hash) >= sizeof(u.password_hash)) {
+		rpc_fail(c, "INTERNAL_ERROR", "cannot hash the password", NULL);
+		goto out;
+	}
+	found = db_user_get(ctx->db, op->name, &u);
+	if (found < 0) {
+		rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
+		goto out;
+	}
+	if (op->add) {
+		if (found == 0) {
+			rpc_fail(c, "SUBJECT_ALREADY_EXISTS", NULL);
+			goto out;
+		}
+		memset(&u, 0, sizeof(u));
+		snprintf(u.name, sizeof(u.name), "%s", op->name);
+		snprintf(u.role, sizeof(u.role), "%s", op->role);
+	} else if (found == 1) {
+		rpc_fail(c, "SUBJECT_CANNOT_BE_RESOLVED", NULL);
+		goto out;
+	}
+	/* set_password keeps whatever role the user has now. */
+	memcpy(u.password_hash, hash, strlen(hash) + 1);
+	if (store_user(ctx, c, &u) < 0)
+		goto out;
+	if (op->add) {
+		log_notice("user %s added with role %s by %s", u.name, u.role, op->by);
+	} else {
+		log_notice("user %s: password changed by %s", u.name, op->by);
+		/* The caller's own session goes too when they change their
+		** own password: the reply still reaches them, the session is
+		** then gone. */
+		rpc_sessions_drop_user(ctx->rpc, u.name);
+	}
+	rpc_reply(c, xval_new_string(""));
+out:
+	explicit_bzero(&u, sizeof(u));
+	xfree(op);
+}
+
+/* Start hashing `pw` for user `name` and defer the call; the call is
+** completed (or failed at once, e.g. TOO_BUSY) either way. */
+static void
+user_op_start(struct api_ctx *ctx, struct rpc_call *c, int add, const char *name, const char *role,
+              const char *pw)
+{
+	const char *by = rpc_call_session(c)->user;
+	struct user_op *op;
+	unsigned mine = 0;
+
+	for (op = user_ops; op; op = op->next)
+		if (strcmp(op->by, by) == 0)
+			mine++;
+	if (user_nops >= USERS_HASHES_MAX || mine >= USERS_HASHES_PER_CALLER) {
+		log_warnx("user %s: %s refused, %u password hashes already pending (%u of them "
+		          "theirs)",
+		          by, rpc_call_method(c), user_nops, mine);
+		rpc_fail(c, "TOO_BUSY", NULL);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->ctx = ctx;
+	op->add = add;
+	snprintf(op->name, sizeof(op->name), "%s", name);
+	snprintf(op->role, sizeof(op->role), "%s", role ? role : "");
+	snprintf(op->by, sizeof(op->by), "%s", by);
+	if (passwd_hash_async(rpc_event_base(ctx->rpc), pw, PASSWD_MIN_ITERATIONS, user_op_hashed,
+	                      op) < 0) {
+		xfree(op);
+		rpc_fail(c, "INTERNAL_ERROR", "cannot hash the password", NULL);
+		return;
+	}
+	op->call = c;
+	op->next = user_ops;
+	if (user_ops)
+		user_ops->prev = op;
+	user_ops = op;
+	user_nops++;
+	rpc_call_on_abort(c, user_op_abort, op);
+}
+
+static void
 h_user_add(void *arg, struct rpc_call *c)
 {
 	struct api_ctx *ctx = arg;
-	const char *name, *role;
+	const char *name, *role, *pw;
 	struct db_user u;
 	int rc;
 
@@ -163,23 +310,18 @@ h_user_add(void *arg, struct rpc_call *c)
 	if (param_role(c, 2, &role) < 0)
 		return;
 	rc = db_user_get(ctx->db, name, &u);
+	explicit_bzero(&u, sizeof(u));
 	if (rc < 0) {
 		rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
 		return;
 	}
 	if (rc == 0) {
 		rpc_fail(c, "SUBJECT_ALREADY_EXISTS", NULL);
-		goto out;
+		return;
 	}
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.role, sizeof(u.role), "%s", role);
-	if (hash_param(c, 1, &u) < 0 || store_user(ctx, c, &u) < 0)
-		goto out;
-	log_notice("user %s added with role %s by %s", u.name, role, rpc_call_session(c)->user);
-	rpc_reply(c, xval_new_string(""));
-out:
-	explicit_bzero(&u, sizeof(u));
+	if (param_password(c, 1, &pw) < 0)
+		return;
+	user_op_start(ctx, c, 1, name, role, pw);
 }
 
 /* Whether a change that takes pool-admin away from `name` would leave the
@@ -283,7 +425,7 @@ h_user_set_password(void *arg, struct rpc_call *c)
 {
 	struct api_ctx *ctx = arg;
 	const struct rpc_session_info *s = rpc_call_session(c);
-	const char *name;
+	const char *name, *pw;
 	struct db_user u;
 
 	if (rpc_param_string(c, 0, &name) < 0)
@@ -297,15 +439,10 @@ h_user_set_password(void *arg, struct rpc_call *c)
 	}
 	if (load_user(ctx, c, &name, &u) < 0)
 		return;
-	if (hash_param(c, 1, &u) < 0 || store_user(ctx, c, &u) < 0)
-		goto out;
-	log_notice("user %s: password changed by %s", u.name, s->user);
-	/* The caller's own session goes too when they change their own
-	** password: the reply still reaches them, the session is then gone. */
-	rpc_sessions_drop_user(ctx->rpc, u.name);
-	rpc_reply(c, xval_new_string(""));
-out:
 	explicit_bzero(&u, sizeof(u));
+	if (param_password(c, 1, &pw) < 0)
+		return;
+	user_op_start(ctx, c, 0, name, NULL, pw);
 }
 
 static void

@@ -658,6 +658,67 @@ test_inject(void **state)
 	fx_close(&f);
 }
 
+/* event.inject of `cls`/`ref` from f->session, answered. */
+static void
+inject_call(struct fx *f, struct reply *r, const char *cls, const char *ref)
+{
+	struct xval *p = xval_new_array();
+
+	xval_array_append(p, xval_new_string(cls));
+	xval_array_append(p, xval_new_string(ref));
+	call_start(f, r, "event.inject", p, 1);
+	call_wait(f, r);
+}
+
+/* Every inject takes a slot of the bounded history: a read-only session
+** injecting in a loop would flush it and force every watcher to resync.
+** xapi lets every role inject, so hasvc rate-limits per session instead. */
+static void
+test_inject_rate(void **state)
+{
+	struct fx f;
+	struct reply r, login;
+	struct xval *p;
+	char ref[HA_REF_LEN], first[HA_REF_LEN];
+	uint64_t gen;
+	int i;
+
+	fx_open(&f, 1000, 64);
+	id_ref_from_uuid(ref, f.pool);
+	gen = api_events_generation(f.ev);
+	for (i = 0; i < 20; i++) {
+		inject_call(&f, &r, "pool", ref);
+		assert_int_equal(r.r.kind, XVAL_REPLY_SUCCESS);
+		xval_reply_clear(&r.r);
+	}
+	inject_call(&f, &r, "pool", ref);
+	expect_failure(&r, "TOO_BUSY", NULL);
+	/* A refused inject leaves the history alone. */
+	assert_int_equal(api_events_generation(f.ev), gen + 20);
+
+	/* Another session has its own allowance. */
+	snprintf(first, sizeof(first), "%s", f.session);
+	p = xval_new_array();
+	xval_array_append(p, xval_new_string("root"));
+	xval_array_append(p, xval_new_string("secret"));
+	call_start(&f, &login, "session.login_with_password", p, 0);
+	call_wait(&f, &login);
+	assert_int_equal(login.r.kind, XVAL_REPLY_SUCCESS);
+	snprintf(f.session, sizeof(f.session), "%s", xval_string(login.r.value));
+	xval_reply_clear(&login.r);
+	inject_call(&f, &r, "pool", ref);
+	assert_int_equal(r.r.kind, XVAL_REPLY_SUCCESS);
+	xval_reply_clear(&r.r);
+
+	/* Once the window is over, the first session may inject again. */
+	snprintf(f.session, sizeof(f.session), "%s", first);
+	usleep(1100 * 1000);
+	inject_call(&f, &r, "pool", ref);
+	assert_int_equal(r.r.kind, XVAL_REPLY_SUCCESS);
+	xval_reply_clear(&r.r);
+	fx_close(&f);
+}
+
 static int
 group_setup(void **state)
 {
@@ -722,6 +783,7 @@ main(void)
 	    cmocka_unit_test(test_filters),        cmocka_unit_test(test_blocking),
 	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_resync),
 	    cmocka_unit_test(test_inject),         cmocka_unit_test(test_counts_xmlrpc),
+	    cmocka_unit_test(test_inject_rate),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -96,6 +96,41 @@ call(const char *method, const char *fmt, ...)
 	return r;
 }
 
+/* Start a call like call() but do not wait: the answer lands in *a. */
+static void
+call_start(struct answer *a, const char *method, const char *fmt, ...)
+{
+	char params[4096];
+	char *body;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(params, sizeof(params), fmt, ap);
+	va_end(ap);
+	body = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":[%s]}", method,
+	                 params);
+	memset(a, 0, sizeof(*a));
+	rpc_handle_raw(rpc, "POST", "/jsonrpc", body, strlen(body), "127.0.0.1", on_done, a);
+	xfree(body);
+}
+
+/* Wait for a call started with call_start; the caller clears the reply. */
+static struct xval_reply
+call_wait(struct answer *a)
+{
+	struct xval_reply r = {0};
+	char err[XVAL_ERR_MAX];
+
+	while (!a->done)
+		assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_int_equal(a->status, 200);
+	assert_int_equal(
+	    jsonrpc_decode_response(a->body, a->len, 1u << 26, &r, NULL, err, sizeof(err)), 0);
+	xfree(a->body);
+	a->body = NULL;
+	return r;
+}
+
 /* The value of a successful reply (the reply keeps it). */
 static struct xval *
 ok(struct xval_reply *r)
@@ -1127,6 +1162,91 @@ test_users(void **state)
 	CALL_FAILS("RBAC_PERMISSION_DENIED", "hasvc_user.remove", "\"%s\",\"ro\"", s_op);
 }
 
+/* Run the loop for about `ms` milliseconds. */
+static void
+run_for(unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* hasvc_user.add and set_password hash (0.1-0.3 s of PBKDF2) off the loop:
+** the call is answered later, other calls are served meanwhile, and the
+** answer reflects the user as it is when the hash is done. */
+static void
+test_users_deferred(void **state)
+{
+	struct answer a;
+	struct xval_reply r;
+	struct db_user u;
+	int i;
+
+	call_start(&a, "hasvc_user.add", "\"%s\",\"async1\",\"pw1\",\"read-only\"", s_admin);
+	assert_int_equal(a.done, 0);
+	r = call("VM.get_all", "\"%s\"", s_ro);
+	ok(&r);
+	xval_reply_clear(&r);
+	/* One hash per calling user at a time. */
+	r = call("hasvc_user.add", "\"%s\",\"async2\",\"pw2\",\"read-only\"", s_admin);
+	expect_error(&r, "TOO_BUSY", NULL);
+	r = call_wait(&a);
+	assert_string_equal(xval_string(ok(&r)), "");
+	xval_reply_clear(&r);
+	assert_int_equal(db_user_get(db, "async1", &u), 0);
+	assert_string_equal(u.role, "read-only");
+	assert_int_equal(passwd_verify("pw1", u.password_hash), 1);
+
+	/* Changed meanwhile: the new password goes with the current role. */
+	call_start(&a, "hasvc_user.set_password", "\"%s\",\"async1\",\"pw2\"", s_admin);
+	assert_int_equal(a.done, 0);
+	CALL_VOID("hasvc_user.set_role", "\"%s\",\"async1\",\"pool-operator\"", s_admin);
+	r = call_wait(&a);
+	assert_string_equal(xval_string(ok(&r)), "");
+	xval_reply_clear(&r);
+	assert_int_equal(db_user_get(db, "async1", &u), 0);
+	assert_string_equal(u.role, "pool-operator");
+	assert_int_equal(passwd_verify("pw2", u.password_hash), 1);
+
+	/* Removed meanwhile: refused, and not brought back. */
+	call_start(&a, "hasvc_user.set_password", "\"%s\",\"async1\",\"pw3\"", s_admin);
+	CALL_VOID("hasvc_user.remove", "\"%s\",\"async1\"", s_admin);
+	r = call_wait(&a);
+	expect_error(&r, "SUBJECT_CANNOT_BE_RESOLVED", NULL);
+	assert_int_equal(db_user_get(db, "async1", &u), 1);
+
+	/* Added by someone else meanwhile: SUBJECT_ALREADY_EXISTS, theirs stays. */
+	call_start(&a, "hasvc_user.add", "\"%s\",\"async2\",\"pw1\",\"read-only\"", s_admin);
+	add_user("async2", "theirs", "pool-operator");
+	r = call_wait(&a);
+	expect_error(&r, "SUBJECT_ALREADY_EXISTS", NULL);
+	assert_int_equal(db_user_get(db, "async2", &u), 0);
+	assert_string_equal(u.role, "pool-operator");
+	assert_int_equal(passwd_verify("theirs", u.password_hash), 1);
+
+	/* The client goes away: the hash is thrown away when it ends, and
+	** holds its slot until then. */
+	call_start(&a, "hasvc_user.set_password", "\"%s\",\"async2\",\"gone\"", s_admin);
+	assert_int_equal(a.done, 0);
+	rpc_raw_abort(rpc, &a);
+	for (i = 0; i < 200; i++) {
+		r = call("hasvc_user.set_password", "\"%s\",\"async2\",\"pw8\"", s_admin);
+		if (r.kind == XVAL_REPLY_SUCCESS)
+			break;
+		expect_error(&r, "TOO_BUSY", NULL);
+		run_for(10);
+	}
+	assert_true(i > 0 && i < 200);
+	xval_reply_clear(&r);
+	assert_int_equal(a.done, 0);
+	assert_int_equal(db_user_get(db, "async2", &u), 0);
+	assert_int_equal(passwd_verify("pw8", u.password_hash), 1);
+	assert_int_equal(passwd_verify("gone", u.password_hash), 0);
+	CALL_VOID("hasvc_user.remove", "\"%s\",\"async2\"", s_admin);
+	explicit_bzero(&u, sizeof(u));
+}
+
 int
 main(void)
 {
@@ -1147,6 +1267,7 @@ main(void)
 	    cmocka_unit_test(test_groups_and_messages),
 	    cmocka_unit_test(test_rbac),
 	    cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_users_deferred),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -188,6 +188,60 @@ test_async(void **state)
 	event_base_free(base);
 }
 
+struct hash_state {
+	pthread_t loop;
+	int calls;
+	int wrong_thread;
+	int rcs[4];
+	char hashes[4][PASSWD_HASH_LEN];
+};
+
+static void
+on_hashed(void *arg, int rc, const char *hash)
+{
+	struct hash_state *s = arg;
+
+	if (!pthread_equal(pthread_self(), s->loop))
+		s->wrong_thread++;
+	s->rcs[s->calls] = rc;
+	snprintf(s->hashes[s->calls], sizeof(s->hashes[0]), "%s", hash ? hash : "");
+	s->calls++;
+}
+
+/* passwd_hash_async shares the verification pool: never synchronous, the
+** answer comes on the loop thread, and the hash verifies. */
+static void
+test_hash_async(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct hash_state s = {.loop = pthread_self()};
+	char pw[] = "hunter2";
+	int i, n = 4;
+
+	/* Refused at once, without a callback. */
+	assert_int_equal(passwd_hash_async(base, "x", PASSWD_MIN_ITERATIONS - 1, on_hashed, &s),
+	                 -1);
+	assert_int_equal(passwd_hash_async(base, NULL, PASSWD_MIN_ITERATIONS, on_hashed, &s), -1);
+	for (i = 0; i < n; i++)
+		assert_int_equal(passwd_hash_async(base, pw, PASSWD_MIN_ITERATIONS, on_hashed, &s),
+		                 0);
+	/* The caller's buffer is its own: the pool works on a copy. */
+	explicit_bzero(pw, sizeof(pw));
+	assert_int_equal(s.calls, 0);
+	while (s.calls < n)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(s.wrong_thread, 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(s.rcs[i], 0);
+		assert_int_equal(passwd_verify("hunter2", s.hashes[i]), 1);
+		assert_int_equal(passwd_verify("hunter3", s.hashes[i]), 0);
+	}
+	/* Fresh salt every time. */
+	assert_string_not_equal(s.hashes[0], s.hashes[1]);
+	assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -195,6 +249,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_wrong_password),
 	    cmocka_unit_test(test_small_buffer), cmocka_unit_test(test_too_few_iterations),
 	    cmocka_unit_test(test_tampered),     cmocka_unit_test(test_async),
+	    cmocka_unit_test(test_hash_async),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

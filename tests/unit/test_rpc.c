@@ -1062,6 +1062,46 @@ test_session_cap(void **state)
 	fx_free(f);
 }
 
+/* Logins are not rate-limited once they succeed: without a per-user cap a
+** read-only user logging in max_sessions times would evict everyone else.
+** At the per-user cap, the user's own least recently used session goes. */
+static void
+test_session_cap_per_user(void **state)
+{
+	struct rpc_config cfg;
+	struct fx *f;
+	struct reply r;
+	char root[HA_REF_LEN], a[HA_REF_LEN], b[HA_REF_LEN], c[HA_REF_LEN];
+	int i;
+
+	rpc_config_defaults(&cfg);
+	assert_int_equal(cfg.max_sessions_per_user, 50);
+	cfg.max_sessions = 4;
+	cfg.max_sessions_per_user = 2;
+	f = fx_new(&cfg);
+	login(f, "root", "rootpw", root);
+	login(f, "ro", "ropw", a);
+	login(f, "ro", "ropw", b);
+	/* Use a: b is ro's least recently used, root the global one. */
+	jcall(f, a, "test.whoami", "", &r);
+	reply_clear(&r);
+	for (i = 0; i < 5; i++) {
+		login(f, "ro", "ropw", c);
+		assert_int_equal(rpc_session_count(f->rpc), 3);
+	}
+	jcall(f, b, "test.whoami", "", &r);
+	assert_non_null(strstr(r.body, "SESSION_INVALID"));
+	reply_clear(&r);
+	/* Someone else's session is never the one evicted. */
+	jcall(f, root, "test.whoami", "", &r);
+	assert_non_null(strstr(r.body, "\"result\""));
+	reply_clear(&r);
+	jcall(f, c, "test.whoami", "", &r);
+	assert_non_null(strstr(r.body, "\"result\""));
+	reply_clear(&r);
+	fx_free(f);
+}
+
 /* ---- tests: roles and pool members ---- */
 
 static void
@@ -1333,6 +1373,7 @@ main(void)
 	    cmocka_unit_test(test_free_during_login),
 	    cmocka_unit_test(test_idle_expiry),
 	    cmocka_unit_test(test_session_cap),
+	    cmocka_unit_test(test_session_cap_per_user),
 	    cmocka_unit_test_setup_teardown(test_rbac, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_host_is_slave, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
