@@ -248,7 +248,7 @@ main(int argc, char **argv)
 
 	if (writes <= 0 || batches <= 0)
 		die("usage: bench_db [WRITES_PER_RUN [BATCHES_PER_RUN]]");
-	log_init("bench_db", LOG_TO_STDERR, LOG_WARNING);
+	log_init("bench_db", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_WARNING);
 	snprintf(dir, sizeof(dir), "%s/hasvc-bench-db.XXXXXX",
 	         base != NULL && base[0] != '\0' ? base : "/tmp");
 	if (mkdtemp(dir) == NULL)

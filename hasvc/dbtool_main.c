@@ -806,7 +806,7 @@ main(int argc, char **argv)
 	size_t i;
 	int c, rc;
 
-	log_init("hasvc-db", LOG_TO_STDERR, LOG_WARNING);
+	log_init("hasvc-db", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_WARNING);
 	while ((c = getopt(argc, argv, "+d:h")) != -1) {
 		switch (c) {
 		case 'd':

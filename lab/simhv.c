@@ -20,6 +20,7 @@
 ** a malformed message, is disconnected.
 */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -360,6 +361,24 @@ write_reset_record(struct server *s)
 ** processes first (they must not act on a half-reset host), then halt every
 ** domain, record why, and power off.
 */
+/* A real reset clears tmpfs; the simulated one clears what a killed process
+** left in /dev/shm (libqb's blackbox ring, "qb-NAME-PID-blackbox-*"), which
+** it can no longer remove itself. */
+static void
+clear_shm(pid_t pid)
+{
+	char pattern[64];
+	glob_t g;
+	size_t i;
+
+	snprintf(pattern, sizeof(pattern), "/dev/shm/qb-*-%d-blackbox-*", (int)pid);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (i = 0; i < g.gl_pathc; i++)
+		unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 static void
 host_reset(struct server *s, const char *reason)
 {
@@ -375,10 +394,12 @@ host_reset(struct server *s, const char *reason)
 				 (int)s->pids[i].pid);
 			continue;
 		}
-		if (kill(s->pids[i].pid, SIGKILL) < 0)
+		if (kill(s->pids[i].pid, SIGKILL) < 0) {
 			log_warn("host %s: kill %d", s->cfg->host, (int)s->pids[i].pid);
-		else
+		} else {
 			log_info("host %s: killed pid %d", s->cfg->host, (int)s->pids[i].pid);
+			clear_shm(s->pids[i].pid);
+		}
 	}
 	s->npids = 0;
 	while (s->ndoms > 0)

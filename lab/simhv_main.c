@@ -79,7 +79,7 @@ main(int argc, char **argv)
 	const char *p;
 
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0) {
-		log_init("hasvc-simhv-ctl", LOG_TO_STDERR, LOG_WARNING);
+		log_init("hasvc-simhv-ctl", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_WARNING);
 		rc = simhv_ctl(argc - 2, argv + 2);
 		log_fini();
 		return rc;

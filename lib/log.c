@@ -46,10 +46,13 @@ log_init(const char *ident, int flags, int level)
 	qb_log_format_set(QB_LOG_STDERR, LOG_FORMAT);
 	qb_log_format_set(QB_LOG_SYSLOG, "%f:%l %b");
 
-	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, BLACKBOX_SIZE);
-	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
-	qb_log_format_set(QB_LOG_BLACKBOX, LOG_FORMAT);
+	if (!(flags & LOG_NO_BLACKBOX)) {
+		qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, BLACKBOX_SIZE);
+		qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
+		qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+				  LOG_DEBUG);
+		qb_log_format_set(QB_LOG_BLACKBOX, LOG_FORMAT);
+	}
 	apply_filters(level);
 }
 

@@ -19,6 +19,9 @@
 enum {
 	LOG_TO_STDERR = 1 << 0,
 	LOG_TO_SYSLOG = 1 << 1,
+	/* No blackbox: for short-lived tools.  libqb keeps the blackbox ring in
+	** /dev/shm, where a killed process would leave it behind. */
+	LOG_NO_BLACKBOX = 1 << 2,
 };
 
 /* Set up logging for process `ident`.  `flags` is LOG_TO_*; `level` a syslog

@@ -31,6 +31,11 @@ cleanup() {
 	sleep 0.3
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	# libqb blackbox rings of every hasvcd the demo started (a reset cannot
+	# let a killed one remove its own).
+	if [[ -f $W/hasvcd.pids ]]; then
+		while read -r p; do rm -f /dev/shm/qb-*-"$p"-blackbox-*; done <"$W/hasvcd.pids"
+	fi
 	[[ -n ${DEMO_DIR:-} ]] || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -57,6 +62,7 @@ cat >"$W/start-hasvcd.sh" <<EOF
 #!/bin/sh
 "$BIN/hasvcd" -c "$W/hasvcd.conf" >>"$W/hasvcd.log" 2>&1 &
 echo \$! >"$W/hasvcd.pid"
+echo \$! >>"$W/hasvcd.pids"
 EOF
 chmod +x "$W/start-hasvcd.sh"
 

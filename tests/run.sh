@@ -41,6 +41,7 @@ run_one() { # name, command...
 	esac
 }
 
+shm_before=$(ls /dev/shm 2>/dev/null | sort)
 echo "== variant ${VARIANT:-?}"
 for t in "$BUILD"/tests/test_*; do
 	[[ -x $t && ! -d $t ]] || continue
@@ -56,6 +57,17 @@ for t in tests/host/*.sh tests/depcheck/*.sh; do
 	[[ -f $t ]] || continue
 	run_one "${t#tests/}" bash "$t"
 done
+
+# Tests must leave nothing in /dev/shm (libqb puts blackbox rings there).
+left=$(comm -13 <(echo "$shm_before") <(ls /dev/shm 2>/dev/null | sort) | grep '^qb-' || true)
+if [[ -n $left ]]; then
+	fail=$((fail + 1)); failed+=("hygiene/dev-shm")
+	printf 'FAIL  %-40s left in /dev/shm:\n' "hygiene/dev-shm"
+	sed 's/^/    | /' <<<"$left"
+	(cd /dev/shm && rm -f $left)
+else
+	pass=$((pass + 1)); printf 'PASS  %-40s\n' "hygiene/dev-shm"
+fi
 
 echo
 ((fail > 0)) && echo "failed: ${failed[*]} (logs in $logdir)"

@@ -152,7 +152,7 @@ main(int argc, char **argv)
 	}
 	if (!cfg.cert_path || !cfg.key_path || optind != argc)
 		usage();
-	log_init("httpd_echo", LOG_TO_STDERR, LOG_DEBUG);
+	log_init("httpd_echo", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_DEBUG);
 	signal(SIGPIPE, SIG_IGN);
 	if (tlscert_ensure(cfg.cert_path, cfg.key_path, "localhost", sans, 2, err, sizeof(err)) < 0)
 		fatalx("%s", err);

@@ -13,6 +13,9 @@ on_exit() {
 	sleep 0.2
 	for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	# A process killed by a (simulated) reset cannot remove its libqb
+	# blackbox ring from /dev/shm: remove what our processes left.
+	for p in "${started[@]}"; do rm -f /dev/shm/qb-*-"$p"-blackbox-*; done
 	if ((rc != 0)); then
 		for f in "$T"/*.log; do
 			[[ -f $f ]] || continue

@@ -722,7 +722,7 @@ test_inject_rate(void **state)
 static int
 group_setup(void **state)
 {
-	log_init("test_api_events", 0, LOG_WARNING);
+	log_init("test_api_events", LOG_NO_BLACKBOX, LOG_WARNING);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hasvc-test-ev.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;

@@ -543,6 +543,6 @@ main(void)
 		cmocka_unit_test(test_random_schedules_deterministic),
 	};
 
-	log_init("test_core", 0, LOG_WARNING);
+	log_init("test_core", LOG_NO_BLACKBOX, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

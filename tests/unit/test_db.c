@@ -1408,7 +1408,7 @@ test_hook_faults(void **state)
 static int
 group_setup(void **state)
 {
-	log_init("test_db", 0, LOG_WARNING);
+	log_init("test_db", LOG_NO_BLACKBOX, LOG_WARNING);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hasvc-test-db.XXXXXX");
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }

@@ -639,6 +639,6 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	log_init("test_hv_sim", LOG_TO_STDERR, LOG_WARNING);
+	log_init("test_hv_sim", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

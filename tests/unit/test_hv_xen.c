@@ -203,7 +203,7 @@ main(void)
 	};
 	int rc;
 
-	log_init("test_hv_xen", 0, LOG_WARNING);
+	log_init("test_hv_xen", LOG_NO_BLACKBOX, LOG_WARNING);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (is_xen_dom0() && built_with_xen())
 		rc |= cmocka_run_group_tests(dom0_tests, setup_dom0, teardown_dom0);

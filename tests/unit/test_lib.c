@@ -156,6 +156,15 @@ test_blackbox_dump(void **state)
 	assert_int_equal(log_level_from_name("debug"), LOG_DEBUG);
 	assert_int_equal(log_level_from_name("warning"), LOG_WARNING);
 	assert_int_equal(log_level_from_name("loud"), -1);
+	/* Closing removes the blackbox ring from /dev/shm. */
+	snprintf(path, sizeof(path), "/dev/shm/qb-test_lib-%d-blackbox-data", (int)getpid());
+	assert_int_equal(stat(path, &st), 0);
+	log_fini();
+	assert_int_equal(stat(path, &st), -1);
+	/* Without a blackbox nothing reaches /dev/shm at all. */
+	log_init("test_lib", LOG_NO_BLACKBOX, LOG_ERR);
+	assert_int_equal(stat(path, &st), -1);
+	log_fini();
 }
 
 static void
