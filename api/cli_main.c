@@ -613,6 +613,156 @@ cmd_ha_compute_max(struct cli *x)
 	return 0;
 }
 
+/* The uuids of a comma-separated list as an array of refs; NULL after a
+** usage message for a malformed uuid.  An absent or empty list is []. */
+static struct xval *
+uuid_refs(struct cli *x, const char *key)
+{
+	const char *list = cliargs_get(x->args, key);
+	struct xval *a = xval_new_array();
+	char buf[4096], ref[HA_REF_LEN], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list != NULL ? list : "");
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (!id_uuid_valid(tok)) {
+			xval_free(a);
+			usage(x, "%s: '%s' is not a uuid", key, tok);
+			return NULL;
+		}
+		id_ref_from_uuid(ref, tok);
+		xval_array_append(a, xval_new_string(ref));
+	}
+	return a;
+}
+
+/* pool-ha-compute-hypothetical-max-host-failures-to-tolerate vm-uuids=a,b
+** priorities=restart,best-effort: the i-th priority goes with the i-th VM. */
+static int
+cmd_ha_hypothetical(struct cli *x)
+{
+	struct xval *vms, *conf, *r = NULL;
+	const char *prios = cliargs_get(x->args, "priorities");
+	char buf[4096], *tok, *save = NULL;
+	size_t i = 0;
+	int64_t v;
+	int rc;
+
+	if ((vms = uuid_refs(x, "vm-uuids")) == NULL)
+		return EXIT_USAGE;
+	if ((rc = check_known(x)) != 0) {
+		xval_free(vms);
+		return rc;
+	}
+	conf = xval_new_struct();
+	snprintf(buf, sizeof(buf), "%s", prios != NULL ? prios : "");
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (i < xval_len(vms))
+			xval_struct_add(conf, xval_string(xval_array_get(vms, i)),
+			                xval_new_string(tok));
+		i++;
+	}
+	if (i != xval_len(vms)) {
+		rc = usage(x, "vm-uuids= and priorities= need as many entries (%zu and %zu)",
+		           xval_len(vms), i);
+		xval_free(vms);
+		xval_free(conf);
+		return rc;
+	}
+	xval_free(vms);
+	rc = call(x, "pool.ha_compute_hypothetical_max_host_failures_to_tolerate", params1(conf),
+	          &r);
+	if (rc == 0 && xval_get_int64(r, &v) == 0)
+		printf("%" PRId64 "\n", v);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_ha_plan_exists(struct cli *x)
+{
+	struct xval *r = NULL;
+	int64_t n;
+	int rc;
+
+	if (cliargs_get(x->args, "n") == NULL)
+		return usage(x, "n= is required");
+	if (cliargs_get_int(x->args, "n", 0, 64, &n) < 0)
+		return usage(x, "%s", x->args->err);
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	rc = call(x, "pool.ha_failover_plan_exists", params1(xval_new_int(n)), &r);
+	if (rc == 0 && xval_is(r, XVAL_BOOL))
+		printf("%s\n", xval_bool(r) ? "true" : "false");
+	xval_free(r);
+	return rc;
+}
+
+/* The name_label of the object behind ref (class cls), or the ref itself. */
+static void
+name_of(struct cli *x, const char *cls, const char *ref, char *out, size_t len)
+{
+	char m[64];
+	struct xval *r = NULL;
+
+	snprintf(out, len, "%s", ref);
+	snprintf(m, sizeof(m), "%s.get_name_label", cls);
+	if (call(x, m, params1(xval_new_string(ref)), &r) == 0 && xval_is(r, XVAL_STRING))
+		snprintf(out, len, "%s", xval_string(r));
+	xval_free(r);
+}
+
+/* pool-ha-what-if host-uuids=a,b: a table of each VM to restart, its target
+** host and restart order group, or why it cannot restart. */
+static int
+cmd_ha_what_if(struct cli *x)
+{
+	struct xval *hosts, *r = NULL;
+	char vm[256], host[256];
+	size_t i;
+	int rc;
+
+	if (cliargs_get(x->args, "host-uuids") == NULL)
+		return usage(x, "host-uuids= is required");
+	if ((hosts = uuid_refs(x, "host-uuids")) == NULL)
+		return EXIT_USAGE;
+	if ((rc = check_known(x)) != 0) {
+		xval_free(hosts);
+		return rc;
+	}
+	if ((rc = call(x, "pool.ha_what_if", params1(hosts), &r)) != 0)
+		goto out;
+	if (!xval_is(r, XVAL_STRUCT)) {
+		fprintf(stderr, "hasvc: pool.ha_what_if answered a %s, not a map\n",
+		        xval_type_name(r->type));
+		rc = EXIT_API;
+		goto out;
+	}
+	if (xval_len(r) == 0) {
+		printf("no protected VM runs on those hosts\n");
+		goto out;
+	}
+	printf("%-32s %-32s %s\n", "VM", "TARGET HOST", "ORDER");
+	for (i = 0; i < xval_len(r); i++) {
+		const struct xval *e = xval_struct_value(r, i);
+		const struct xval *h = xval_struct_get(e, "host");
+		const struct xval *o = xval_struct_get(e, "order");
+		const struct xval *err = xval_struct_get(e, "error_code");
+
+		name_of(x, "VM", xval_struct_name(r, i), vm, sizeof(vm));
+		if (xval_is(h, XVAL_STRING)) {
+			name_of(x, "host", xval_string(h), host, sizeof(host));
+			printf("%-32s %-32s %s\n", vm, host,
+			       xval_is(o, XVAL_STRING) ? xval_string(o) : "-");
+		} else {
+			printf("%-32s cannot restart: %s\n", vm,
+			       xval_is(err, XVAL_STRING) ? xval_string(err) : "?");
+		}
+	}
+out:
+	xval_free(r);
+	return rc;
+}
+
 static void
 on_interrupt(int sig)
 {
@@ -858,6 +1008,50 @@ out:
 	return rc;
 }
 
+/*
+** `hasvc plan ARGS`: the offline planner is hasvc-plan, installed beside this
+** binary; api/ may not link placement/ (DESIGN §3), so exec it with the
+** arguments as given (its options are --words, which cliargs would refuse).
+** Returns only on failure, with a status.
+*/
+static int
+plan_exec(int argc, char **argv)
+{
+	char self[4096], *slash, **av;
+	ssize_t n;
+	int i;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0 || (size_t)n >= sizeof(self) - sizeof("/hasvc-plan")) {
+		fprintf(stderr, "hasvc: cannot find this program's directory: %s\n",
+		        n < 0 ? strerror(errno) : "path too long");
+		return EXIT_API;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL) {
+		fprintf(stderr, "hasvc: cannot find this program's directory\n");
+		return EXIT_API;
+	}
+	strcpy(slash + 1, "hasvc-plan");
+	av = xcalloc((size_t)argc + 2, sizeof(*av));
+	av[0] = self;
+	for (i = 0; i < argc; i++)
+		av[i + 1] = argv[i];
+	fflush(NULL);
+	execv(self, av);
+	fprintf(stderr, "hasvc: cannot run %s: %s\n", self, strerror(errno));
+	xfree(av);
+	return EXIT_API;
+}
+
+/* Reached only through `help`: main() hands `plan` to plan_exec() first. */
+static int
+cmd_plan(struct cli *x)
+{
+	return usage(x, "plan takes hasvc-plan's options");
+}
+
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 
@@ -880,6 +1074,19 @@ static const struct command commands[] = {
      "pool-ha-compute-max-host-failures-to-tolerate",
      "print how many host failures the pool can tolerate with every protected VM restarted",
      cmd_ha_compute_max},
+    {"pool-ha-compute-hypothetical-max-host-failures-to-tolerate", NULL,
+     "pool-ha-compute-hypothetical-max-host-failures-to-tolerate vm-uuids=A,B "
+     "priorities=restart,best-effort",
+     "print the host failures the pool could tolerate if exactly these VMs had these priorities",
+     cmd_ha_hypothetical},
+    {"pool-ha-failover-plan-exists", NULL, "pool-ha-failover-plan-exists n=N",
+     "print true if every protected VM can restart after any N host failures",
+     cmd_ha_plan_exists},
+    {"pool-ha-what-if", NULL, "pool-ha-what-if host-uuids=A,B",
+     "print where each VM of these hosts would restart, in which order group, or why not",
+     cmd_ha_what_if},
+    {"plan", NULL, "plan --pool FILE [--fail h1,h2 ...] [--budget N] [--json]",
+     "run the offline failover planner (hasvc-plan) on a pool described in JSON", cmd_plan},
     {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},
     {"host-param-get", "host", "host-param-get uuid=UUID param-name=NAME [param-key=KEY]",
      "print one parameter of a host", cmd_param_get},
@@ -1066,6 +1273,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "Try 'hasvc help' for the commands.\n");
 		xfree(rest);
 		return EXIT_USAGE;
+	}
+	if (strcmp(rest[0], "plan") == 0) {
+		rc = plan_exec(nrest - 1, rest + 1);
+		xfree(rest);
+		return rc;
 	}
 	if (cliargs_parse(&args, nrest, rest) < 0) {
 		fprintf(stderr, "hasvc: %s\n", args.err);

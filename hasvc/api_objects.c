@@ -96,6 +96,7 @@ struct api_field {
 	api_getter get;     /* F_FN */
 	api_setter set;     /* NULL: read-only */
 	enum rpc_role role; /* the setter's role; 0 = pool-operator */
+	int guarded;        /* the write goes through ctx->guard first */
 };
 
 #define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
@@ -377,8 +378,8 @@ set_nonneg_int(struct api_ctx *ctx, struct rpc_call *c, const struct api_field *
 
 /* As xapi's Xapi_vm.set_ha_restart_priority: a Running VM is protected or
 ** unprotected at once (ha_always_run := value = "restart") when the value
-** changes.  The plan check of a VM switching to "restart" comes with the
-** planner. */
+** changes.  The plan check of a VM switching to "restart" is ctx->guard's
+** (api_planner.c). */
 static int
 apply_vm_priority(struct db_vm *vm, enum db_restart_priority p)
 {
@@ -491,7 +492,8 @@ static const struct api_field pool_fields[] = {
      .type = F_INT,
      .off = offsetof(struct db_pool, ha_host_failures_to_tolerate),
      .set = set_nonneg_int,
-     .role = RPC_ROLE_POOL_ADMIN},
+     .role = RPC_ROLE_POOL_ADMIN,
+     .guarded = 1},
     FINT("ha_plan_exists_for", struct db_pool, ha_plan_exists_for),
     {.name = "ha_allow_overcommit",
      .type = F_BOOL,
@@ -565,8 +567,13 @@ static const struct api_field vm_fields[] = {
     {.name = "ha_always_run",
      .type = F_BOOL,
      .off = offsetof(struct db_vm, ha_always_run),
-     .set = set_vm_always_run},
-    {.name = "ha_restart_priority", .type = F_FN, .get = get_vm_priority, .set = set_vm_priority},
+     .set = set_vm_always_run,
+     .guarded = 1},
+    {.name = "ha_restart_priority",
+     .type = F_FN,
+     .get = get_vm_priority,
+     .set = set_vm_priority,
+     .guarded = 1},
     {.name = "order",
      .type = F_INT,
      .off = offsetof(struct db_vm, order),
@@ -1159,7 +1166,8 @@ h_set_field(void *arg, struct rpc_call *c)
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
 		return;
-	if (f->set(ctx, c, f, &rec) == 0)
+	if (f->set(ctx, c, f, &rec) == 0 &&
+	    (!f->guarded || ctx->guard == NULL || ctx->guard(ctx->guard_arg, c, cls, &rec) == 0))
 		store_reply(ctx, c, cls, &rec);
 	rec_clear(cls, &rec);
 }

@@ -48,10 +48,23 @@ int api_list(struct db *db, enum api_class c, char (**uuids)[HA_UUID_LEN], size_
 ** by its ref alone. */
 void api_host_metrics_uuid(const char *uuid, char out[HA_UUID_LEN]);
 
+/*
+** guard, if set, may veto the HA policy writes that can break the failover
+** plan: VM.set_ha_restart_priority, VM.set_ha_always_run and
+** pool.set_ha_host_failures_to_tolerate.  It is called after the value is
+** validated and before the transaction, with the record as it would be
+** stored (struct db_vm * or struct db_pool *).  0 lets the write go; -1 means
+** the guard has failed the call (e.g. HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN)
+** and nothing is written.
+*/
+typedef int (*api_guard_fn)(void *arg, struct rpc_call *c, enum api_class cls, const void *rec);
+
 struct api_ctx {
 	struct db *db;
 	struct rpc *rpc;
 	char host_uuid[HA_UUID_LEN]; /* this host */
+	api_guard_fn guard;          /* NULL: every valid write goes */
+	void *guard_arg;
 };
 
 /* Register every object method: <class>.get_all, get_all_records,

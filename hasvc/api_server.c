@@ -16,6 +16,7 @@
 #include "api/tlscert.h"
 #include "hasvc/api_events.h"
 #include "hasvc/api_objects.h"
+#include "hasvc/api_planner.h"
 #include "hasvc/api_server.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -26,6 +27,7 @@ struct api_server {
 	struct api_ctx actx;
 	struct rpc *rpc;
 	struct api_events *events;
+	struct api_planner *planner;
 	struct httpd *httpd;
 	char master_addr[DB_ADDR_LEN];
 };
@@ -49,6 +51,18 @@ master_address(void *arg)
 	}
 	db_pool_clear(&pool);
 	return addr;
+}
+
+/* The pool database has one change hook (db.h); this fans each committed
+** change out to the API events and to the planner's debounce, in that
+** order.  Neither does more than record the change. */
+static void
+db_changed(void *arg, enum db_table table, const char *uuid, enum db_change op)
+{
+	struct api_server *d = arg;
+
+	api_events_db_hook(d->events, table, uuid, op);
+	api_planner_db_hook(d->planner, table, uuid, op);
 }
 
 static int
@@ -212,7 +226,9 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	api_objects_register(&d->actx);
 	d->events = api_events_new(base, &d->actx);
 	api_events_register(d->events);
-	db_set_change_hook(d->db, api_events_db_hook, d->events);
+	d->planner = api_planner_new(base, &d->actx);
+	api_planner_register(d->planner);
+	db_set_change_hook(d->db, db_changed, d);
 
 	memset(&hc, 0, sizeof(hc));
 	hc.address = cfg->api_address;
@@ -245,6 +261,7 @@ api_server_stop(struct api_server *d)
 		return;
 	httpd_free(d->httpd);
 	db_set_change_hook(d->db, NULL, NULL);
+	api_planner_free(d->planner);
 	api_events_free(d->events);
 	rpc_free(d->rpc);
 	xfree(d);

@@ -140,10 +140,18 @@ out=$(HASVC_PASSWORD=ro-pass hv -u ro pool-list 2>&1) && rc=0 || rc=$?
 
 echo "== messages, HA"
 expect 0 '' message-list
-out=$(hv pool-ha-compute-max-host-failures-to-tolerate 2>&1) && rc=0 || rc=$?
-[[ $rc -eq 0 && $out =~ ^[0-9]+$ ]] || [[ $rc -eq 1 && $out == *"no failover planner yet"* ]] ||
-	die "pool-ha-compute-max-host-failures-to-tolerate: exit $rc: $out"
-echo "ok: pool-ha-compute-max-host-failures-to-tolerate -> $rc"
+expect 0 '^[0-9]+$' pool-ha-compute-max-host-failures-to-tolerate
+expect 0 '^[0-9]+$' pool-ha-compute-hypothetical-max-host-failures-to-tolerate \
+	vm-uuids=$DB1,$WEB priorities=restart,best-effort
+expect 1 'INVALID_VALUE' pool-ha-compute-hypothetical-max-host-failures-to-tolerate \
+	vm-uuids=$DB1 priorities=always
+expect 2 'as many entries' pool-ha-compute-hypothetical-max-host-failures-to-tolerate \
+	vm-uuids=$DB1,$WEB priorities=restart
+expect 0 '^true$' pool-ha-failover-plan-exists n=0
+expect 2 'n= is required' pool-ha-failover-plan-exists
+expect 0 '^VM +TARGET HOST +ORDER|no protected VM' pool-ha-what-if host-uuids=$HOST
+expect 2 'is not a uuid' pool-ha-what-if host-uuids=h1
+expect 1 'HANDLE_INVALID' pool-ha-what-if host-uuids=00000000-0000-4000-8000-000000000000
 expect 2 'not an integer' pool-ha-enable ha-config:timeout=soon
 
 echo "== usage errors"

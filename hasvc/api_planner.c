@@ -1,0 +1,649 @@
+/*
+** The failover planner behind the XAPI (api_planner.h).
+**
+** Every question builds a fresh model from the pool database (struct model)
+** and asks placement/place.c; nothing is cached, so an answer is never
+** staler than the database.  The model:
+**   hosts  every host, in db_host_list order (by name, then uuid), at most
+**          PLACE_MAX_HOSTS; mem_total/mem_overhead from the host, cpus from
+**          host other_config "cpus" (default API_PLANNER_DEFAULT_CPUS),
+**          usable = enabled && live.
+**   VMs    every VM but the control domains; mem = memory_static_max +
+**          memory_overhead, vcpus = VCPUs_max; host = resident_on when
+**          Running or Paused; PROTECTED = "restart" && ha_always_run,
+**          BEST_EFFORT = "best-effort", else UNPROTECTED; order; groups =
+**          the VM's anti_affinity VM_groups (one bit each, at most 64);
+**          allowed = every host, unless VM other_config
+**          "hasvc:allowed_hosts" lists host uuids (comma-separated; unknown
+**          uuids are ignored), which pins the VM to them.
+**   pool   vcpu_ratio_pct from pool other_config "hasvc:vcpu_ratio_pct"
+**          (default API_PLANNER_VCPU_RATIO_PCT); soft anti-affinity.
+** ntol == -1 (no plan even now) is reported as 0 and overcommitted.  A
+** bounded (not exact) ntol is a proven lower bound: answers never over-claim.
+**
+** Invariants: the DB hook only arms a timer (it runs inside db_commit); the
+** status is written only when a value changes, so each transition raises
+** its alert once.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "hasvc/api_planner.h"
+#include "lib/check.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "placement/place.h"
+
+struct api_planner {
+	struct api_ctx *ctx;
+	struct event *timer;
+};
+
+struct model {
+	struct db_pool dbpool;
+	int nhosts;
+	struct place_host hosts[PLACE_MAX_HOSTS];
+	char huuid[PLACE_MAX_HOSTS][HA_UUID_LEN];
+	int nvms;
+	struct place_vm *vms;
+	char (*vuuid)[HA_UUID_LEN];
+	struct place_pool pool;
+};
+
+static void
+model_free(struct model *m)
+{
+	db_pool_clear(&m->dbpool);
+	xfree(m->vms);
+	xfree(m->vuuid);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+host_index(const struct model *m, const char *uuid)
+{
+	int h;
+
+	for (h = 0; h < m->nhosts; h++)
+		if (strcmp(m->huuid[h], uuid) == 0)
+			return h;
+	return -1;
+}
+
+static int
+vm_index(const struct model *m, const char *uuid)
+{
+	int i;
+
+	for (i = 0; i < m->nvms; i++)
+		if (strcmp(m->vuuid[i], uuid) == 0)
+			return i;
+	return -1;
+}
+
+/* The hosts of a comma-separated uuid list as a mask. */
+static uint64_t
+hosts_mask(const struct model *m, const char *list)
+{
+	char buf[DB_TEXT_LEN], *tok, *save = NULL;
+	uint64_t mask = 0;
+	int h;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
+		if ((h = host_index(m, tok)) >= 0)
+			mask |= (uint64_t)1 << h;
+	return mask;
+}
+
+static enum place_prio
+vm_prio(const struct db_vm *vm)
+{
+	if (vm->ha_restart_priority == DB_PRIO_RESTART && vm->ha_always_run)
+		return PLACE_PROTECTED;
+	if (vm->ha_restart_priority == DB_PRIO_BEST_EFFORT)
+		return PLACE_BEST_EFFORT;
+	return PLACE_UNPROTECTED;
+}
+
+static void
+model_vm(struct model *m, int i, const struct db_vm *vm, char aa[][HA_UUID_LEN], size_t naa)
+{
+	struct place_vm *v = &m->vms[i];
+	const char *allowed;
+	size_t g, j;
+
+	memcpy(m->vuuid[i], vm->uuid, HA_UUID_LEN);
+	v->mem = (uint64_t)(vm->memory_static_max > 0 ? vm->memory_static_max : 0) +
+		 (uint64_t)(vm->memory_overhead > 0 ? vm->memory_overhead : 0);
+	v->vcpus = vm->VCPUs_max > 0 ? (uint32_t)vm->VCPUs_max : 0;
+	v->host = PLACE_NONE;
+	if (vm->power_state == DB_POWER_RUNNING || vm->power_state == DB_POWER_PAUSED)
+		v->host = host_index(m, vm->resident_on);
+	if (v->host < 0)
+		v->host = PLACE_NONE;
+	v->prio = vm_prio(vm);
+	v->order = (int)(vm->order > 0x7fffffff ? 0x7fffffff : vm->order);
+	v->groups = 0;
+	for (g = 0; g < vm->ngroups; g++)
+		for (j = 0; j < naa; j++)
+			if (strcmp(vm->groups[g], aa[j]) == 0)
+				v->groups |= (uint64_t)1 << j;
+	allowed = db_map_get(&vm->other_config, "hasvc:allowed_hosts");
+	if (allowed != NULL)
+		v->allowed = hosts_mask(m, allowed);
+	else
+		v->allowed = m->nhosts == 64 ? ~(uint64_t)0 : ((uint64_t)1 << m->nhosts) - 1;
+}
+
+/* Build the model; 0, or -1 with a sentence in err. */
+static int
+model_load(struct db *db, struct model *m, char *err, size_t errlen)
+{
+	struct db_host *hosts = NULL;
+	struct db_vm *vms = NULL;
+	struct db_vm_group *groups = NULL;
+	char(*aa)[HA_UUID_LEN] = NULL;
+	size_t nh = 0, nv = 0, ng = 0, naa = 0, i;
+	const char *s;
+	int rc = -1, n;
+
+	memset(m, 0, sizeof(*m));
+	if (db_pool_get(db, &m->dbpool) != 0 || db_host_list(db, &hosts, &nh) < 0 ||
+	    db_vm_list(db, &vms, &nv) < 0 || db_vm_group_list(db, &groups, &ng) < 0) {
+		snprintf(err, errlen, "pool database: %s", db_errmsg(db));
+		goto fail;
+	}
+	if (nh > PLACE_MAX_HOSTS) {
+		snprintf(err, errlen, "the planner handles at most %d hosts (the pool has %zu)",
+			 PLACE_MAX_HOSTS, nh);
+		goto fail;
+	}
+	for (i = 0; i < nh; i++) {
+		struct place_host *h = &m->hosts[i];
+
+		memcpy(m->huuid[i], hosts[i].uuid, HA_UUID_LEN);
+		h->mem_total = hosts[i].memory_total > 0 ? (uint64_t)hosts[i].memory_total : 0;
+		h->mem_overhead =
+		    hosts[i].memory_overhead > 0 ? (uint64_t)hosts[i].memory_overhead : 0;
+		s = db_map_get(&hosts[i].other_config, "cpus");
+		n = s != NULL ? atoi(s) : 0;
+		h->cpus = n > 0 ? (uint32_t)n : API_PLANNER_DEFAULT_CPUS;
+		h->usable = hosts[i].enabled && hosts[i].live;
+	}
+	m->nhosts = (int)nh;
+	aa = xcalloc(ng + 1, sizeof(*aa));
+	for (i = 0; i < ng; i++)
+		if (groups[i].placement == DB_PLACEMENT_ANTI_AFFINITY && naa < 64)
+			memcpy(aa[naa++], groups[i].uuid, HA_UUID_LEN);
+	m->vms = xcalloc(nv + 1, sizeof(*m->vms));
+	m->vuuid = xcalloc(nv + 1, sizeof(*m->vuuid));
+	for (i = 0; i < nv; i++)
+		if (!vms[i].is_control_domain)
+			model_vm(m, m->nvms++, &vms[i], aa, naa);
+	s = db_map_get(&m->dbpool.other_config, "hasvc:vcpu_ratio_pct");
+	n = s != NULL ? atoi(s) : 0;
+	m->pool.vcpu_ratio_pct = n > 0 ? (uint32_t)n : API_PLANNER_VCPU_RATIO_PCT;
+	m->pool.nhosts = m->nhosts;
+	m->pool.hosts = m->hosts;
+	m->pool.nvms = m->nvms;
+	m->pool.vms = m->vms;
+	m->pool.aa_hard = false;
+	rc = 0;
+fail:
+	db_host_list_free(hosts, nh);
+	db_vm_list_free(vms, nv);
+	xfree(groups);
+	xfree(aa);
+	if (rc < 0)
+		model_free(m);
+	return rc;
+}
+
+/* ntol as the API reports it: never negative (-1 = 0 and overcommitted). */
+static int
+model_ntol(const struct model *m)
+{
+	struct place_ntol r;
+
+	place_ntol(&m->pool, API_PLANNER_BUDGET, &r);
+	return r.ntol;
+}
+
+/* ---- plan status ---- */
+
+static void
+alert(struct db *db, const struct db_pool *pool, const char *name, const char *body)
+{
+	struct db_message msg;
+
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.name, sizeof(msg.name), "%s", name);
+	msg.priority = 3;
+	snprintf(msg.cls, sizeof(msg.cls), "Pool");
+	memcpy(msg.obj_uuid, pool->uuid, HA_UUID_LEN);
+	msg.timestamp = clock_wall_s();
+	snprintf(msg.body, sizeof(msg.body), "%s", body);
+	if (db_message_add(db, &msg) < 0)
+		log_warnx("pool %s: alert %s not stored: %s", pool->uuid, name, db_errmsg(db));
+}
+
+/* xapi's update_pool_status / mark_pool_as_overcommitted (reference/xapi.md
+** §2.5) for an ntol already computed on m. */
+static int
+status_store(struct db *db, struct model *m, int ntol)
+{
+	struct db_pool *pool = &m->dbpool;
+	int64_t target = pool->ha_host_failures_to_tolerate;
+	int64_t pef = ntol < 0 ? 0 : (ntol < target ? ntol : target);
+	int over = ntol < target;
+	int64_t old_pef = pool->ha_plan_exists_for;
+	int old_over = pool->ha_overcommitted;
+	char body[DB_TEXT_LEN];
+
+	if (!pool->ha_enabled || (pef == old_pef && over == old_over))
+		return 0;
+	if (db_begin(db) < 0)
+		goto fail;
+	pool->ha_plan_exists_for = pef;
+	pool->ha_overcommitted = over;
+	if (db_pool_put(db, pool) < 0) {
+		db_rollback(db);
+		goto fail;
+	}
+	if (pef < old_pef) {
+		snprintf(body, sizeof(body), "%lld", (long long)pef);
+		alert(db, pool, "HA_POOL_DROP_IN_PLAN_EXISTS_FOR", body);
+	}
+	if (over && !old_over) {
+		snprintf(body, sizeof(body),
+			 "The failover tolerance for pool '%s' has dropped and the initially "
+			 "specified number of host failures to tolerate can no longer be "
+			 "guaranteed",
+			 pool->name_label);
+		alert(db, pool, "HA_POOL_OVERCOMMITTED", body);
+	}
+	if (db_commit(db) < 0)
+		goto fail;
+	log_notice("pool %s: failover plan exists for %lld host failure(s) of %lld%s",
+		   pool->uuid, (long long)pef, (long long)target, over ? ", overcommitted" : "");
+	return 0;
+fail:
+	log_warnx("pool %s: storing the plan status failed: %s", pool->uuid, db_errmsg(db));
+	return -1;
+}
+
+int
+api_planner_update_status(struct api_planner *p)
+{
+	struct model m;
+	char err[256];
+	int rc;
+
+	if (model_load(p->ctx->db, &m, err, sizeof(err)) < 0) {
+		log_warnx("failover plan status not updated: %s", err);
+		return -1;
+	}
+	rc = m.dbpool.ha_enabled ? status_store(p->ctx->db, &m, model_ntol(&m)) : 0;
+	model_free(&m);
+	return rc;
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)api_planner_update_status(arg);
+}
+
+void
+api_planner_db_hook(void *arg, enum db_table table, const char *uuid, enum db_change op)
+{
+	struct api_planner *p = arg;
+	struct timeval tv = {API_PLANNER_DEBOUNCE_MS / 1000, (API_PLANNER_DEBOUNCE_MS % 1000) * 1000};
+
+	if (p == NULL || (table != DB_TABLE_POOL && table != DB_TABLE_HOST &&
+			  table != DB_TABLE_VM && table != DB_TABLE_VM_GROUP))
+		return;
+	/* event_add on a pending timer moves it: 200 ms after the last change. */
+	evtimer_add(p->timer, &tv);
+}
+
+/* ---- overcommit protection ---- */
+
+/* xapi's assert_configuration_change_preserves_ha_plan (reference/xapi.md
+** §2.7) for a VM whose record would become *vm, or the pool's new target.
+** With r = plan_exists_for: allowed if there is no plan for r now (it
+** cannot get worse), refused if the new state has none.  For the target,
+** as xapi, only when plan_exists_for > 0, and refused when the new target
+** is above ntol.  A bounded ntol is a lower bound, so a refusal may be
+** cautious, never a wrong yes. */
+static int
+guard(void *arg, struct rpc_call *c, enum api_class cls, const void *rec)
+{
+	struct api_planner *p = arg;
+	struct model m;
+	char err[256];
+	int rc = 0, i, now;
+
+	if (model_load(p->ctx->db, &m, err, sizeof(err)) < 0) {
+		rpc_fail(c, "INTERNAL_ERROR", err, NULL);
+		return -1;
+	}
+	if (!m.dbpool.ha_enabled || m.dbpool.ha_allow_overcommit)
+		goto out;
+	if (cls == API_POOL) {
+		const struct db_pool *np = rec;
+
+		if (m.dbpool.ha_plan_exists_for > 0 &&
+		    np->ha_host_failures_to_tolerate > m.dbpool.ha_host_failures_to_tolerate &&
+		    model_ntol(&m) < np->ha_host_failures_to_tolerate)
+			rc = -1;
+	} else if (cls == API_VM) {
+		const struct db_vm *vm = rec;
+
+		i = vm_index(&m, vm->uuid);
+		if (i < 0 || vm_prio(vm) != PLACE_PROTECTED || m.vms[i].prio == PLACE_PROTECTED)
+			goto out; /* only a VM becoming protected can break the plan */
+		now = model_ntol(&m);
+		if (now < m.dbpool.ha_plan_exists_for)
+			goto out;
+		m.vms[i].prio = PLACE_PROTECTED;
+		if (model_ntol(&m) < m.dbpool.ha_plan_exists_for)
+			rc = -1;
+	}
+	if (rc < 0)
+		rpc_fail(c, "HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN", NULL);
+out:
+	model_free(&m);
+	return rc;
+}
+
+/* ---- methods ---- */
+
+static struct xval *
+xval_ref_of(const char *uuid)
+{
+	char ref[HA_REF_LEN];
+
+	id_ref_from_uuid(ref, uuid);
+	return xval_new_string(ref);
+}
+
+/* Load the model or fail the call. */
+static int
+load_or_fail(struct api_planner *p, struct rpc_call *c, struct model *m)
+{
+	char err[256];
+
+	if (model_load(p->ctx->db, m, err, sizeof(err)) == 0)
+		return 0;
+	rpc_fail(c, "INTERNAL_ERROR", err, NULL);
+	return -1;
+}
+
+static void
+h_compute_max(void *arg, struct rpc_call *c)
+{
+	struct api_planner *p = arg;
+	struct model m;
+	int ntol;
+
+	if (load_or_fail(p, c, &m) < 0)
+		return;
+	ntol = model_ntol(&m);
+	/* As xapi, the call also brings the pool's plan status up to date. */
+	if (m.dbpool.ha_enabled)
+		(void)status_store(p->ctx->db, &m, ntol);
+	rpc_reply(c, xval_new_int(ntol < 0 ? 0 : ntol));
+	model_free(&m);
+}
+
+/* configuration: VM ref -> "restart" | "best-effort" | "".  As xapi, the
+** protected VMs are exactly the "restart" entries (taken as ha_always_run);
+** every VM not in the map is unprotected. */
+static void
+h_compute_hypothetical(void *arg, struct rpc_call *c)
+{
+	struct api_planner *p = arg;
+	const struct xval *conf = rpc_call_param(c, 0);
+	struct model m;
+	char uuid[HA_UUID_LEN];
+	size_t k;
+	int i, ntol, prio;
+
+	if (conf == NULL || !xval_is(conf, XVAL_STRUCT)) {
+		rpc_fail(c, "FIELD_TYPE_ERROR", "configuration", NULL);
+		return;
+	}
+	if (load_or_fail(p, c, &m) < 0)
+		return;
+	for (i = 0; i < m.nvms; i++)
+		m.vms[i].prio = PLACE_UNPROTECTED;
+	for (k = 0; k < xval_len(conf); k++) {
+		const char *ref = xval_struct_name(conf, k);
+		const struct xval *v = xval_struct_value(conf, k);
+
+		if (id_ref_to_uuid(ref, uuid) < 0 || (i = vm_index(&m, uuid)) < 0) {
+			rpc_fail(c, "HANDLE_INVALID", "VM", ref, NULL);
+			goto out;
+		}
+		if (!xval_is(v, XVAL_STRING)) {
+			rpc_fail(c, "FIELD_TYPE_ERROR", "configuration", NULL);
+			goto out;
+		}
+		prio = db_restart_priority_from_name(xval_string(v));
+		if (prio < 0) {
+			rpc_fail(c, "INVALID_VALUE", "ha_restart_priority", xval_string(v), NULL);
+			goto out;
+		}
+		m.vms[i].prio = prio == DB_PRIO_RESTART       ? PLACE_PROTECTED
+				: prio == DB_PRIO_BEST_EFFORT ? PLACE_BEST_EFFORT
+							      : PLACE_UNPROTECTED;
+	}
+	ntol = model_ntol(&m);
+	rpc_reply(c, xval_new_int(ntol < 0 ? 0 : ntol));
+out:
+	model_free(&m);
+}
+
+/* n -> ntol >= n.  Pinned protected VMs whose hosts all fail are excused
+** (docs/planner.md), so unlike xapi they do not make this false. */
+static void
+h_plan_exists(void *arg, struct rpc_call *c)
+{
+	struct api_planner *p = arg;
+	struct model m;
+	int64_t n;
+
+	if (rpc_param_int(c, 0, &n) < 0 || load_or_fail(p, c, &m) < 0)
+		return;
+	rpc_reply(c, xval_new_bool(n <= model_ntol(&m)));
+	model_free(&m);
+}
+
+/* A set of refs of hosts (is_vm 0) or VMs into a mask / flag array; -1
+** after failing the call (HANDLE_INVALID for an unknown ref). */
+static int
+ref_set(struct rpc_call *c, size_t i, const char *name, const struct model *m, int is_vm,
+	uint64_t *hosts, unsigned char *vms)
+{
+	const struct xval *v = rpc_call_param(c, i);
+	char uuid[HA_UUID_LEN];
+	size_t k;
+	int x;
+
+	if (v == NULL || !xval_is(v, XVAL_ARRAY)) {
+		rpc_fail(c, "FIELD_TYPE_ERROR", name, NULL);
+		return -1;
+	}
+	for (k = 0; k < xval_len(v); k++) {
+		const struct xval *it = xval_array_get(v, k);
+
+		if (!xval_is(it, XVAL_STRING)) {
+			rpc_fail(c, "FIELD_TYPE_ERROR", name, NULL);
+			return -1;
+		}
+		x = id_ref_to_uuid(xval_string(it), uuid) < 0 ? -1
+		    : is_vm                                  ? vm_index(m, uuid)
+							     : host_index(m, uuid);
+		if (x < 0) {
+			rpc_fail(c, "HANDLE_INVALID", is_vm ? "VM" : "host", xval_string(it),
+				 NULL);
+			return -1;
+		}
+		if (is_vm)
+			vms[x] = 1;
+		else
+			*hosts |= (uint64_t)1 << x;
+	}
+	return 0;
+}
+
+/* Why a VM that needed a host has none. */
+static const char *
+fate_reason(enum place_fate f, enum place_verdict v)
+{
+	if (f == PLACE_F_EXCUSED)
+		return "VM_ALLOWED_HOSTS_ALL_FAILED";
+	if (v == PLACE_UNDECIDED)
+		return "HA_PLANNER_OUT_OF_BUDGET";
+	return "HOST_NOT_ENOUGH_FREE_MEMORY";
+}
+
+/* The plan for failed hosts (and VMs, which count as down): every protected
+** or best-effort VM that was resident on a failed host, or is in failed_vms,
+** maps to {"host": ref} (with "order" for ha_what_if) or {"error_code": why}. */
+static void
+reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
+{
+	struct model m;
+	struct place_plan *plan = NULL;
+	struct xval *res, *e;
+	unsigned char *failed_vm;
+	uint64_t failed = 0;
+	char buf[32];
+	int i, h;
+
+	if (load_or_fail(p, c, &m) < 0)
+		return;
+	failed_vm = xcalloc((size_t)m.nvms + 1, 1);
+	if (ref_set(c, 0, "failed_hosts", &m, 0, &failed, NULL) < 0 ||
+	    (with_vms && ref_set(c, 1, "failed_vms", &m, 1, NULL, failed_vm) < 0))
+		goto out;
+	for (i = 0; i < m.nvms; i++) {
+		h = m.vms[i].host;
+		if (h != PLACE_NONE && ((failed >> h) & 1) != 0)
+			failed_vm[i] = 1;
+		if (failed_vm[i])
+			m.vms[i].host = PLACE_NONE;
+	}
+	plan = place_plan_new(m.nvms);
+	place_plan(&m.pool, failed, API_PLANNER_BUDGET, plan);
+	res = xval_new_struct();
+	for (i = 0; i < m.nvms; i++) {
+		char ref[HA_REF_LEN];
+
+		if (!failed_vm[i] || m.vms[i].prio == PLACE_UNPROTECTED)
+			continue;
+		e = xval_new_struct();
+		if (plan->fate[i] == PLACE_F_PLACED) {
+			xval_struct_add(e, "host", xval_ref_of(m.huuid[plan->target[i]]));
+			if (!with_vms) {
+				snprintf(buf, sizeof(buf), "%d", m.vms[i].order);
+				xval_struct_add(e, "order", xval_new_string(buf));
+			}
+		} else {
+			xval_struct_add(e, "error_code",
+					xval_new_string(fate_reason(plan->fate[i], plan->verdict)));
+		}
+		id_ref_from_uuid(ref, m.vuuid[i]);
+		xval_struct_add(res, ref, e);
+	}
+	rpc_reply(c, res);
+out:
+	place_plan_free(plan);
+	xfree(failed_vm);
+	model_free(&m);
+}
+
+static void
+h_compute_vm_failover_plan(void *arg, struct rpc_call *c)
+{
+	reply_plan(arg, c, 1);
+}
+
+static void
+h_what_if(void *arg, struct rpc_call *c)
+{
+	reply_plan(arg, c, 0);
+}
+
+static const char *const p_none[] = {NULL};
+static const char *const p_conf[] = {"configuration", NULL};
+static const char *const p_n[] = {"n", NULL};
+static const char *const p_failed[] = {"failed_hosts", "failed_vms", NULL};
+static const char *const p_failed_hosts[] = {"failed_hosts", NULL};
+
+static const struct {
+	const char *name;
+	int nparams;
+	rpc_handler fn;
+	const char *const *params;
+} methods[] = {
+    {"pool.ha_compute_max_host_failures_to_tolerate", 0, h_compute_max, p_none},
+    {"pool.ha_compute_hypothetical_max_host_failures_to_tolerate", 1, h_compute_hypothetical,
+     p_conf},
+    {"pool.ha_failover_plan_exists", 1, h_plan_exists, p_n},
+    {"pool.ha_compute_vm_failover_plan", 2, h_compute_vm_failover_plan, p_failed},
+    {"pool.ha_what_if", 1, h_what_if, p_failed_hosts},
+};
+
+void
+api_planner_register(struct api_planner *p)
+{
+	struct rpc_method m;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(methods); i++) {
+		memset(&m, 0, sizeof(m));
+		m.name = methods[i].name;
+		m.min_params = m.max_params = methods[i].nparams;
+		m.role = RPC_ROLE_READ_ONLY;
+		m.fn = methods[i].fn;
+		m.arg = p;
+		m.param_names = methods[i].params;
+		if (rpc_register(p->ctx->rpc, &m) < 0)
+			log_warnx("method %s is registered twice; keeping the first", m.name);
+	}
+}
+
+struct api_planner *
+api_planner_new(struct event_base *base, struct api_ctx *ctx)
+{
+	struct api_planner *p = xcalloc(1, sizeof(*p));
+
+	p->ctx = ctx;
+	p->timer = evtimer_new(base, on_timer, p);
+	if (p->timer == NULL)
+		fatalx("api_planner: cannot create the debounce timer");
+	ctx->guard = guard;
+	ctx->guard_arg = p;
+	return p;
+}
+
+void
+api_planner_free(struct api_planner *p)
+{
+	if (p == NULL)
+		return;
+	if (p->ctx->guard_arg == p) {
+		p->ctx->guard = NULL;
+		p->ctx->guard_arg = NULL;
+	}
+	event_free(p->timer);
+	xfree(p);
+}
