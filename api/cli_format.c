@@ -358,6 +358,17 @@ to_json(const struct xval *v, unsigned flags)
 }
 
 void
+clifmt_json_value(FILE *f, const struct xval *v)
+{
+	struct json_object *o = to_json(v, 0);
+
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						JSON_C_TO_STRING_NOSLASHESCAPE),
+	      f);
+	json_object_put(o);
+}
+
+void
 clifmt_json(FILE *f, const struct clifmt_field *const *sel, size_t n,
             const struct xval *const *recs, size_t nrecs)
 {

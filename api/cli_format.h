@@ -84,6 +84,9 @@ void clifmt_minimal(FILE *f, const struct clifmt_field *field, const struct xval
 void clifmt_json(FILE *f, const struct clifmt_field *const *sel, size_t n,
                  const struct xval *const *recs, size_t nrecs);
 
+/* Any value as pretty JSON (no trailing newline); refs stay refs. */
+void clifmt_json_value(FILE *f, const struct xval *v);
+
 /* List filters: every unused key=value argument that names a field of the
 ** class (marked used).  Other keys are left for cliargs_check_known(). */
 struct clifmt_filter {

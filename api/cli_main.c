@@ -1052,6 +1052,221 @@ cmd_plan(struct cli *x)
 	return usage(x, "plan takes hasvc-plan's options");
 }
 
+/* ---- pool-export-plan-input ---- */
+
+/* A name unique among `used` (n entries): the label, else label-<uuid prefix>,
+** else the uuid.  Returned xmalloc'd. */
+static char *
+unique_name(char **used, size_t n, const char *label, const char *uuid)
+{
+	char *cand[3];
+	size_t c, i;
+
+	cand[0] = xstrdup(label[0] != '\0' ? label : uuid);
+	cand[1] = xasprintf("%s-%.8s", label, uuid);
+	cand[2] = xstrdup(uuid);
+	for (c = 0; c < 3; c++) {
+		for (i = 0; i < n && strcmp(used[i], cand[c]) != 0; i++)
+			;
+		if (i == n)
+			break;
+	}
+	ha_assert(c < 3); /* uuids are unique */
+	for (i = 0; i < 3; i++)
+		if (i != c)
+			xfree(cand[i]);
+	return cand[c];
+}
+
+static const char *
+rec_str(const struct xval *rec, const char *field)
+{
+	const struct xval *v = xval_struct_get(rec, field);
+
+	return xval_is(v, XVAL_STRING) ? xval_string(v) : "";
+}
+
+static int64_t
+rec_int(const struct xval *rec, const char *field)
+{
+	int64_t v = 0;
+
+	if (xval_get_int64(xval_struct_get(rec, field), &v) < 0)
+		return 0;
+	return v;
+}
+
+static int
+rec_bool(const struct xval *rec, const char *field)
+{
+	const struct xval *v = xval_struct_get(rec, field);
+
+	return xval_is(v, XVAL_BOOL) && xval_bool(v);
+}
+
+/* The index of the record whose ref (key of `all`) is `ref`, or -1. */
+static long
+ref_index(const struct xval *all, const char *ref)
+{
+	size_t i;
+
+	if (!xval_is(all, XVAL_STRUCT))
+		return -1;
+	for (i = 0; i < xval_len(all); i++)
+		if (strcmp(xval_struct_name(all, i), ref) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* pool-export-plan-input [file=PATH]: write the live pool as the offline
+** planner's input (docs/planner.md), so that `hasvc plan --pool PATH` can
+** study it away from the pool.  Hosts, VMs and groups are named by their
+** name_label, made unique with a uuid prefix where two share one. */
+static int
+cmd_export_plan_input(struct cli *x)
+{
+	const char *path = cliargs_get(x->args, "file");
+	struct xval *pools = NULL, *hosts = NULL, *metrics = NULL, *vms = NULL, *groups = NULL;
+	char **hname = NULL, **gname = NULL, **vname = NULL;
+	size_t nh = 0, ng = 0, nv = 0, i, k;
+	struct xval *out = NULL, *ah, *av, *ag;
+	FILE *f = stdout;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = call(x, "pool.get_all_records", NULL, &pools)) != 0 ||
+	    (rc = call(x, "host.get_all_records", NULL, &hosts)) != 0 ||
+	    (rc = call(x, "host_metrics.get_all_records", NULL, &metrics)) != 0 ||
+	    (rc = call(x, "VM.get_all_records", NULL, &vms)) != 0 ||
+	    (rc = call(x, "VM_group.get_all_records", NULL, &groups)) != 0)
+		goto out;
+	if (!xval_is(hosts, XVAL_STRUCT) || !xval_is(vms, XVAL_STRUCT) ||
+	    !xval_is(groups, XVAL_STRUCT) || !xval_is(pools, XVAL_STRUCT) || xval_len(pools) != 1) {
+		fprintf(stderr, "hasvc: the server's records are not what a pool answers\n");
+		rc = EXIT_API;
+		goto out;
+	}
+
+	out = xval_new_struct();
+	ah = xval_new_array();
+	hname = xcalloc(xval_len(hosts) + 1, sizeof(*hname));
+	for (i = 0; i < xval_len(hosts); i++) {
+		const struct xval *h = xval_struct_value(hosts, i);
+		const struct xval *oc = xval_struct_get(h, "other_config");
+		const struct xval *cpus = xval_struct_get(oc, "cpus");
+		long m = ref_index(metrics, rec_str(h, "metrics"));
+		struct xval *e = xval_new_struct();
+
+		hname[nh] = unique_name(hname, nh, rec_str(h, "name_label"), rec_str(h, "uuid"));
+		xval_struct_add(e, "name", xval_new_string(hname[nh++]));
+		xval_struct_add(e, "uuid", xval_new_string(rec_str(h, "uuid")));
+		xval_struct_add(e, "memory_total", xval_new_int(rec_int(h, "memory_total")));
+		xval_struct_add(e, "memory_overhead", xval_new_int(rec_int(h, "memory_overhead")));
+		if (xval_is(cpus, XVAL_STRING))
+			xval_struct_add(e, "vcpus", xval_new_string(xval_string(cpus)));
+		xval_struct_add(e, "enabled", xval_new_bool(rec_bool(h, "enabled")));
+		xval_struct_add(e, "live",
+				xval_new_bool(m >= 0 && rec_bool(xval_struct_value(metrics,
+										   (size_t)m),
+								 "live")));
+		xval_array_append(ah, e);
+	}
+	xval_struct_add(out, "hosts", ah);
+
+	ag = xval_new_array();
+	gname = xcalloc(xval_len(groups) + 1, sizeof(*gname));
+	for (i = 0; i < xval_len(groups); i++) {
+		const struct xval *g = xval_struct_value(groups, i);
+		struct xval *e = xval_new_struct();
+
+		gname[ng] = unique_name(gname, ng, rec_str(g, "name_label"), rec_str(g, "uuid"));
+		xval_struct_add(e, "name", xval_new_string(gname[ng++]));
+		xval_struct_add(e, "uuid", xval_new_string(rec_str(g, "uuid")));
+		xval_struct_add(e, "placement", xval_new_string(rec_str(g, "placement")));
+		xval_array_append(ag, e);
+	}
+	xval_struct_add(out, "vm_groups", ag);
+
+	av = xval_new_array();
+	vname = xcalloc(xval_len(vms) + 1, sizeof(*vname));
+	for (i = 0; i < xval_len(vms); i++) {
+		const struct xval *v = xval_struct_value(vms, i);
+		const struct xval *gs = xval_struct_get(v, "groups");
+		const char *state = rec_str(v, "power_state");
+		long h = ref_index(hosts, rec_str(v, "resident_on"));
+		struct xval *e, *eg;
+
+		if (rec_bool(v, "is_control_domain") || rec_bool(v, "is_a_template") ||
+		    rec_bool(v, "is_a_snapshot"))
+			continue;
+		e = xval_new_struct();
+		vname[nv] = unique_name(vname, nv, rec_str(v, "name_label"), rec_str(v, "uuid"));
+		xval_struct_add(e, "name", xval_new_string(vname[nv++]));
+		xval_struct_add(e, "uuid", xval_new_string(rec_str(v, "uuid")));
+		xval_struct_add(e, "memory_static_max",
+				xval_new_int(rec_int(v, "memory_static_max")));
+		xval_struct_add(e, "memory_overhead", xval_new_int(rec_int(v, "memory_overhead")));
+		if (rec_int(v, "VCPUs_max") > 0)
+			xval_struct_add(e, "vcpus", xval_new_int(rec_int(v, "VCPUs_max")));
+		/* The planner accepts a host only for a VM that runs. */
+		if (h >= 0 && (strcmp(state, "Running") == 0 || strcmp(state, "Paused") == 0)) {
+			xval_struct_add(e, "resident_on", xval_new_string(hname[h]));
+			xval_struct_add(e, "power_state", xval_new_string(state));
+		} else {
+			xval_struct_add(e, "power_state", xval_new_string(
+						     strcmp(state, "Suspended") == 0 ? state
+										   : "Halted"));
+		}
+		xval_struct_add(e, "ha_restart_priority",
+				xval_new_string(rec_str(v, "ha_restart_priority")));
+		xval_struct_add(e, "ha_always_run", xval_new_bool(rec_bool(v, "ha_always_run")));
+		xval_struct_add(e, "order", xval_new_int(rec_int(v, "order")));
+		eg = xval_new_array();
+		for (k = 0; xval_is(gs, XVAL_ARRAY) && k < xval_len(gs); k++) {
+			const struct xval *g = xval_array_get(gs, k);
+			long gi = xval_is(g, XVAL_STRING) ? ref_index(groups, xval_string(g)) : -1;
+
+			if (gi >= 0)
+				xval_array_append(eg, xval_new_string(gname[gi]));
+		}
+		xval_struct_add(e, "groups", eg);
+		xval_array_append(av, e);
+	}
+	xval_struct_add(out, "vms", av);
+	xval_struct_add(out, "ha_host_failures_to_tolerate",
+			xval_new_int(rec_int(xval_struct_value(pools, 0),
+					     "ha_host_failures_to_tolerate")));
+
+	if (path != NULL && (f = fopen(path, "we")) == NULL) {
+		rc = usage(x, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	clifmt_json_value(f, out);
+	fputc('\n', f);
+	if (f != stdout && fclose(f) != 0) {
+		rc = usage(x, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+out:
+	for (i = 0; i < nh; i++)
+		xfree(hname[i]);
+	for (i = 0; i < ng; i++)
+		xfree(gname[i]);
+	for (i = 0; i < nv; i++)
+		xfree(vname[i]);
+	xfree(hname);
+	xfree(gname);
+	xfree(vname);
+	xval_free(out);
+	xval_free(pools);
+	xval_free(hosts);
+	xval_free(metrics);
+	xval_free(vms);
+	xval_free(groups);
+	return rc;
+}
+
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 
@@ -1085,6 +1300,9 @@ static const struct command commands[] = {
     {"pool-ha-what-if", NULL, "pool-ha-what-if host-uuids=A,B",
      "print where each VM of these hosts would restart, in which order group, or why not",
      cmd_ha_what_if},
+    {"pool-export-plan-input", NULL, "pool-export-plan-input [file=PATH]",
+     "write the pool as the offline planner's input (hasvc plan --pool PATH)",
+     cmd_export_plan_input},
     {"plan", NULL, "plan --pool FILE [--fail h1,h2 ...] [--budget N] [--json]",
      "run the offline failover planner (hasvc-plan) on a pool described in JSON", cmd_plan},
     {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},

@@ -154,6 +154,19 @@ expect 2 'is not a uuid' pool-ha-what-if host-uuids=h1
 expect 1 'HANDLE_INVALID' pool-ha-what-if host-uuids=00000000-0000-4000-8000-000000000000
 expect 2 'not an integer' pool-ha-enable ha-config:timeout=soon
 
+echo "== the live pool as the offline planner's input"
+hv pool-export-plan-input file="$T/pool.json" || die "pool-export-plan-input failed"
+python3 -m json.tool "$T/pool.json" >/dev/null || die "the export is not JSON"
+grep -q '"ha_host_failures_to_tolerate"' "$T/pool.json" || die "the export lacks the target"
+out=$("$BINDIR/hasvc-plan" --pool "$T/pool.json" 2>&1) || die "hasvc-plan refused the export: $out"
+grep -qE '^ntol: [0-9-]+' <<<"$out" || die "hasvc-plan on the export: $out"
+# The offline answer agrees with the live pool's (same planner, same data).
+live=$(hv pool-ha-compute-max-host-failures-to-tolerate)
+off=$(sed -nE 's/^ntol: ([0-9-]+).*/\1/p' <<<"$out")
+((off < 0)) && off=0
+[[ $live == "$off" ]] || die "live ntol $live but offline $off"
+echo "ok: export -> hasvc-plan: ntol $off, as the live pool says"
+
 echo "== usage errors"
 expect 2 "unknown command 'frobnicate'" frobnicate
 expect 2 'unknown parameter colour' vm-list colour=blue
