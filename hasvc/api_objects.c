@@ -19,7 +19,7 @@
 ** Invariants:
 **   - every db record type starts with its uuid (char[HA_UUID_LEN]), so
 **     (const char *)rec is the object's uuid;
-**   - every write is one db transaction (db_begin/db_commit), so the change
+**   - every write is one db write call, itself one transaction, so the change
 **     hook sees a whole change or nothing;
 **   - a failed validation writes nothing.
 **
@@ -1019,22 +1019,16 @@ load_param(struct api_ctx *ctx, struct rpc_call *c, size_t i, enum api_class cls
 	return -1;
 }
 
-/* Store rec in one transaction and answer void. */
+/* Store rec (one db write: its own atomic, durable transaction) and answer
+** void. */
 static void
 store_reply(struct api_ctx *ctx, struct rpc_call *c, enum api_class cls, const union api_rec *rec)
 {
-	if (db_begin(ctx->db) < 0)
-		goto fail;
 	if (classes[cls].store(ctx->db, rec) < 0) {
-		db_rollback(ctx->db);
-		goto fail;
+		fail_db(ctx, c);
+		return;
 	}
-	if (db_commit(ctx->db) < 0)
-		goto fail;
 	rpc_reply(c, xval_new_string(""));
-	return;
-fail:
-	fail_db(ctx, c);
 }
 
 static void
@@ -1482,18 +1476,11 @@ h_group_create(void *arg, struct rpc_call *c)
 	snprintf(g.name_label, sizeof(g.name_label), "%s", label != NULL ? label : "");
 	snprintf(g.name_description, sizeof(g.name_description), "%s", desc != NULL ? desc : "");
 	g.placement = (enum db_placement)p;
-	if (db_begin(ctx->db) < 0)
-		goto fail;
 	if (db_vm_group_put(ctx->db, &g) < 0) {
-		db_rollback(ctx->db);
-		goto fail;
+		fail_db(ctx, c);
+		return;
 	}
-	if (db_commit(ctx->db) < 0)
-		goto fail;
 	rpc_reply(c, xval_ref(g.uuid));
-	return;
-fail:
-	fail_db(ctx, c);
 }
 
 /* <class>.destroy(self) for VM_group (its VMs leave it) and message. */
@@ -1511,20 +1498,13 @@ h_destroy(void *arg, struct rpc_call *c)
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
 		return;
-	if (db_begin(ctx->db) < 0)
-		goto fail;
 	rc = cls == API_VM_GROUP ? db_vm_group_delete(ctx->db, rec.group.uuid)
 	                         : db_message_delete(ctx->db, rec.msg.uuid);
 	if (rc != 0) {
-		db_rollback(ctx->db);
-		goto fail;
+		fail_db(ctx, c);
+		return;
 	}
-	if (db_commit(ctx->db) < 0)
-		goto fail;
 	rpc_reply(c, xval_new_string(""));
-	return;
-fail:
-	fail_db(ctx, c);
 }
 
 /* ---- registration ---- */

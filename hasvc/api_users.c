@@ -152,23 +152,16 @@ param_password(struct rpc_call *c, size_t i, const char **pw)
 	return 0;
 }
 
-/* Store u in one transaction; -1 after failing the call.  The caller
-** replies (and logs first: the call is gone once completed). */
+/* Store u (one db write, its own transaction); -1 after failing the call.
+** The caller replies (and logs first: the call is gone once completed). */
 static int
 store_user(struct api_ctx *ctx, struct rpc_call *c, const struct db_user *u)
 {
-	if (db_begin(ctx->db) < 0)
-		goto fail;
 	if (db_user_put(ctx->db, u) < 0) {
-		db_rollback(ctx->db);
-		goto fail;
+		rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
+		return -1;
 	}
-	if (db_commit(ctx->db) < 0)
-		goto fail;
 	return 0;
-fail:
-	rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
-	return -1;
 }
 
 static void
@@ -375,14 +368,8 @@ h_user_remove(void *arg, struct rpc_call *c)
 		return;
 	if (keep_an_admin(ctx, c, &u) < 0)
 		goto out;
-	if (db_begin(ctx->db) < 0)
-		goto fail;
 	rc = db_user_delete(ctx->db, name);
-	if (rc != 0) {
-		db_rollback(ctx->db);
-		goto fail;
-	}
-	if (db_commit(ctx->db) < 0)
+	if (rc != 0)
 		goto fail;
 	log_notice("user %s removed by %s", u.name, rpc_call_session(c)->user);
 	rpc_sessions_drop_user(ctx->rpc, u.name);
