@@ -29,7 +29,8 @@ VARIANT := $(or $(subst $(space),-,$(strip $(VARIANT_PARTS))),release)
 B := build/$(VARIANT)
 BINDIR := $(if $(filter release,$(VARIANT)),bin,$(B)/bin)
 
-PKGS := libqb libxml-2.0 sqlite3 uuid json-c libevent libevent_openssl openssl libcurl
+PKGS := libqb libxml-2.0 sqlite3 uuid json-c libevent libevent_openssl openssl libcurl \
+	libcpg libquorum libvotequorum libcfg libcorosync_common
 ifeq ($(XEN),1)
 PKGS += xenlight xencontrol xenstore xentoollog
 endif
@@ -83,6 +84,8 @@ PROG_MAP := hasvcd:hasvc/hasvcd_main.c hasvc:api/cli_main.c hasvc-simhv:lab/simh
 	hasvc-db:hasvc/dbtool_main.c hasvc-plan:hasvc/plan_main.c
 PROG_MAP := $(foreach p,$(PROG_MAP),$(if $(wildcard $(word 2,$(subst :, ,$(p)))),$(p)))
 PROGS := $(foreach p,$(PROG_MAP),$(BINDIR)/$(word 1,$(subst :, ,$(p))))
+# Programs that are scripts: installed next to the others.
+SCRIPTS := $(if $(wildcard lab/hasvc-lab),$(BINDIR)/hasvc-lab)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
@@ -94,7 +97,11 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRCS))
 
 .PHONY: all deps test check unit fuzz-regress fuzz demo bench depcheck clean format
-all: $(PROGS)
+all: $(PROGS) $(SCRIPTS)
+
+$(BINDIR)/hasvc-lab: lab/hasvc-lab
+	@mkdir -p $(dir $@)
+	$(Q)install -m 0755 $< $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -19,6 +19,9 @@ PACKAGES=(
 	wrk                                      # API benchmark
 	libcmocka-dev                            # unit tests
 	libxen-dev                               # hv_xen backend (compile-checked)
+	corosync                                 # network heartbeat, membership, total order
+	libcpg-dev libquorum-dev libvotequorum-dev libcfg-dev libcorosync-common-dev  # its client libraries
+	iproute2 nftables jq                     # hasvc-lab: namespaces, veth, partitions, status
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
 )
 
@@ -49,3 +52,11 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 |
 	echo "make deps: apt-get install failed; retrying verbosely" >&2
 	apt-get install -y --no-install-recommends "${missing[@]}"
 }
+# Debian starts corosync.service on installation, with its example
+# configuration.  hasvc writes corosync's configuration itself and the lab
+# runs its own corosyncs in namespaces: a corosync that this script just
+# installed is stopped and left disabled (an existing one is not touched).
+if [[ " ${missing[*]} " == *" corosync "* ]] && command -v systemctl >/dev/null 2>&1 &&
+	[[ -d /run/systemd/system ]]; then
+	systemctl disable --now corosync.service >/dev/null 2>&1 || true
+fi
