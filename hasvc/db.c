@@ -3,9 +3,10 @@
 **
 ** Durability: WAL journal, synchronous=FULL, so a COMMIT that returned has
 ** reached the disk.  Every public write runs inside write_begin()/write_end():
-** outside db_begin() that is its own BEGIN IMMEDIATE ... COMMIT; inside, a
-** SAVEPOINT, so a write that fails half-way is undone without aborting the
-** caller's transaction.  Either way a failed write leaves nothing behind.
+** outside db_begin() that is its own BEGIN IMMEDIATE ... COMMIT; inside (or
+** inside a capture, see "replication" below), a SAVEPOINT, so a write that
+** fails half-way is undone without aborting the caller's transaction.
+** Either way a failed write leaves nothing behind.
 **
 ** Opening never modifies a file it refuses: the file is first inspected
 ** through a read-only connection that cannot create or write anything
@@ -21,16 +22,25 @@
 ** migrations[] and a bump of DB_SCHEMA_VERSION; all pending steps run in one
 ** transaction together with the user_version update.
 **
+** Schema version 2 adds cluster membership and the table repl, which holds
+** the replication position and is the one table never replicated.
+**
 ** Only constant SQL is ever compiled: values are always bound parameters.
 ** Statements are prepared once per connection and cached in db->stmt[].
 */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* The session extension (changesets) and the pre-update hook it rests on:
+** Debian's libsqlite3 is built with both; the header declares them only
+** when asked. */
+#define SQLITE_ENABLE_SESSION
+#define SQLITE_ENABLE_PREUPDATE_HOOK
 #include <sqlite3.h>
 
 #include "hasvc/db.h"
@@ -132,9 +142,26 @@ static const char schema_v1[] =
 	" PRIMARY KEY (owner, field, key)) WITHOUT ROWID;";
 /* clang-format on */
 
+/* Version 2: cluster membership (host.cluster_nodeid, host.address2,
+** pool.cluster_key) and the replication position (repl, one row). */
+/* clang-format off */
+static const char schema_v2[] =
+	"ALTER TABLE host ADD COLUMN cluster_nodeid INTEGER NOT NULL DEFAULT 0"
+	" CHECK (cluster_nodeid >= 0);"
+	"ALTER TABLE host ADD COLUMN address2 TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE pool ADD COLUMN cluster_key TEXT NOT NULL DEFAULT '';"
+	"CREATE UNIQUE INDEX host_cluster_nodeid ON host(cluster_nodeid) WHERE cluster_nodeid > 0;"
+	"CREATE TABLE repl ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" term INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL);"
+	"INSERT INTO repl VALUES (1, 0, 0);";
+/* clang-format on */
+
 /* migrations[i] takes a database from schema version i to i + 1. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -145,10 +172,10 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define POOL_COLS                                                                                  \
 	"uuid, name_label, name_description, master, ha_enabled, ha_host_failures_to_tolerate, "   \
 	"ha_plan_exists_for, ha_allow_overcommit, ha_overcommitted, "                              \
-	"ha_reboot_vm_on_internal_shutdown, ha_cluster_stack"
+	"ha_reboot_vm_on_internal_shutdown, ha_cluster_stack, cluster_key"
 #define HOST_COLS                                                                                  \
 	"uuid, name_label, hostname, address, enabled, memory_total, memory_overhead, live, "      \
-	"memory_free, last_updated"
+	"memory_free, last_updated, cluster_nodeid, address2"
 #define VM_COLS                                                                                    \
 	"uuid, name_label, power_state, ifnull(resident_on, ''), ifnull(affinity, ''), "           \
 	"memory_static_max, memory_overhead, VCPUs_max, ha_restart_priority, ha_always_run, "      \
@@ -207,6 +234,15 @@ enum stmt_id {
 	S_USER_LIST,
 	S_VMS_OF_HOST,
 	S_GROUP_MEMBERS,
+	/* replication */
+	S_REPL_GET,
+	S_REPL_SET,
+	S_FK_ON,
+	S_FK_OFF,
+	S_TABLE_INFO,
+	S_FKCHECK_VM,
+	S_FKCHECK_MEMBER,
+	S_GROUPS_MAX,
 	S_COUNT
 };
 
@@ -223,20 +259,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MAP_INSERT] = "INSERT INTO map (owner, field, key, value) VALUES (?1, ?2, ?3, ?4)",
     [S_POOL_SELECT] = "SELECT " POOL_COLS " FROM pool WHERE id = 1",
     [S_POOL_UPSERT] = "INSERT INTO pool (id, " POOL_COLS ") VALUES "
-                      "(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                      "(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                       "ON CONFLICT (id) DO UPDATE SET uuid = ?1, name_label = ?2, "
                       "name_description = ?3, master = ?4, ha_enabled = ?5, "
                       "ha_host_failures_to_tolerate = ?6, ha_plan_exists_for = ?7, "
                       "ha_allow_overcommit = ?8, ha_overcommitted = ?9, "
-                      "ha_reboot_vm_on_internal_shutdown = ?10, ha_cluster_stack = ?11",
+                      "ha_reboot_vm_on_internal_shutdown = ?10, ha_cluster_stack = ?11, "
+                      "cluster_key = ?12",
     [S_POOL_DELETE_MAPS] = "DELETE FROM map WHERE owner IN (SELECT uuid FROM pool)",
     [S_HOST_SELECT] = "SELECT " HOST_COLS " FROM host WHERE uuid = ?1",
     [S_HOST_LIST] = "SELECT " HOST_COLS " FROM host ORDER BY name_label, uuid",
     [S_HOST_UPSERT] = "INSERT INTO host (" HOST_COLS ") VALUES "
-                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                       "ON CONFLICT (uuid) DO UPDATE SET name_label = ?2, hostname = ?3, "
                       "address = ?4, enabled = ?5, memory_total = ?6, memory_overhead = ?7, "
-                      "live = ?8, memory_free = ?9, last_updated = ?10",
+                      "live = ?8, memory_free = ?9, last_updated = ?10, "
+                      "cluster_nodeid = ?11, address2 = ?12",
     [S_HOST_DELETE] = "DELETE FROM host WHERE uuid = ?1",
     [S_HOST_METRICS] = "UPDATE host SET live = ?2, memory_total = ?3, memory_free = ?4, "
                        "last_updated = ?5 WHERE uuid = ?1",
@@ -288,6 +326,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_USER_LIST] = "SELECT name, password_hash, role FROM user ORDER BY name",
     [S_VMS_OF_HOST] = "SELECT uuid FROM vm WHERE resident_on = ?1 OR affinity = ?1",
     [S_GROUP_MEMBERS] = "SELECT vm_uuid FROM vm_group_member WHERE group_uuid = ?1",
+    [S_REPL_GET] = "SELECT term, seq FROM repl WHERE id = 1",
+    [S_REPL_SET] = "UPDATE repl SET term = ?1, seq = ?2 WHERE id = 1",
+    [S_FK_ON] = "PRAGMA foreign_keys = ON",
+    [S_FK_OFF] = "PRAGMA foreign_keys = OFF",
+    [S_TABLE_INFO] = "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid",
+    [S_FKCHECK_VM] = "PRAGMA foreign_key_check(vm)",
+    [S_FKCHECK_MEMBER] = "PRAGMA foreign_key_check(vm_group_member)",
+    [S_GROUPS_MAX] = "SELECT 1 FROM vm_group_member GROUP BY vm_uuid "
+                     "HAVING count(*) > " XSTR(DB_VM_MAX_GROUPS) " LIMIT 1",
 };
 
 /* One row change noted by a write, waiting for its transaction to commit.
@@ -299,11 +346,29 @@ struct db_pending {
 	char key[DB_NAME_LEN];
 };
 
+/* The columns of a replicated table, read from the schema once per
+** connection (see repl_tables[]). */
+#define DB_MAX_COLS 32
+
+struct db_tinfo {
+	int loaded;
+	int ncol;
+	unsigned char pk[DB_MAX_COLS]; /* position in the primary key (1..), 0 if not in it */
+	int col_a, col_b;              /* repl_tables[].col_a/col_b, -1 if none */
+};
+
+#define DB_NTABLES 9
+
 struct db {
 	sqlite3 *h;
 	char *path;
 	int readonly;
 	int txn; /* inside db_begin() */
+	/* Inside db_capture_begin(): a transaction like db_begin()'s, recorded
+	** by `session`. */
+	int capture;
+	sqlite3_session *session;
+	struct db_tinfo tinfo[DB_NTABLES];
 	sqlite3_stmt *stmt[S_COUNT];
 	char err[512];
 	/* The change hook.  Changes are noted only while a hook is set, as a
@@ -493,10 +558,17 @@ rollback_quietly(struct db *db)
 	}
 }
 
+/* Inside a transaction of the caller's: db_begin() or a capture. */
+static int
+in_txn(const struct db *db)
+{
+	return db->txn || db->capture;
+}
+
 static int
 write_begin(struct db *db)
 {
-	if (db->txn) {
+	if (in_txn(db)) {
 		if (sqlite3_get_autocommit(db->h)) {
 			db_set_err(db, "%s: the transaction was rolled back by an earlier error",
 			           db->path);
@@ -518,7 +590,7 @@ write_begin(struct db *db)
 static int
 write_end(struct db *db, int rc)
 {
-	if (db->txn) {
+	if (in_txn(db)) {
 		if (sqlite3_get_autocommit(db->h))
 			return -1; /* SQLite rolled the whole transaction back */
 		if (rc < 0) {
@@ -549,9 +621,13 @@ write_end(struct db *db, int rc)
 	return rc;
 }
 
+/* Inside a capture db_begin/db_commit/db_rollback are no-ops: the capture
+** is the transaction (db.h). */
 int
 db_begin(struct db *db)
 {
+	if (db->capture)
+		return 0;
 	if (db->txn) {
 		db_set_err(db, "%s: a transaction is already open", db->path);
 		return -1;
@@ -568,6 +644,8 @@ db_commit(struct db *db)
 {
 	int rc = 0;
 
+	if (db->capture)
+		return 0;
 	if (!db->txn) {
 		db_set_err(db, "%s: commit without a transaction", db->path);
 		return -1;
@@ -596,7 +674,7 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
-	if (db == NULL || !db->txn)
+	if (db == NULL || db->capture || !db->txn)
 		return;
 	db->txn = 0;
 	rollback_quietly(db);
@@ -1138,6 +1216,7 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
+	db_capture_abort(db);
 	if (db->txn)
 		db_rollback(db);
 	for (i = 0; i < S_COUNT; i++)
@@ -1357,6 +1436,7 @@ db_pool_get(struct db *db, struct db_pool *out)
 	out->ha_overcommitted = sqlite3_column_int(s, 8);
 	out->ha_reboot_vm_on_internal_shutdown = sqlite3_column_int(s, 9);
 	COL_STR(s, 10, out->ha_cluster_stack);
+	COL_STR(s, 11, out->cluster_key);
 	sqlite3_reset(s);
 	if (map_load(db, out->uuid, "ha_configuration", &out->ha_configuration) < 0 ||
 	    map_load(db, out->uuid, "other_config", &out->other_config) < 0) {
@@ -1426,6 +1506,7 @@ db_pool_put(struct db *db, const struct db_pool *pool)
 	sqlite3_bind_int(s, 9, !!pool->ha_overcommitted);
 	sqlite3_bind_int(s, 10, !!pool->ha_reboot_vm_on_internal_shutdown);
 	BIND_STR(s, 11, pool->ha_cluster_stack);
+	BIND_STR(s, 12, pool->cluster_key);
 	if (run(db, s, "writing the pool") < 0)
 		goto out;
 	if (map_save(db, pool->uuid, "ha_configuration", &pool->ha_configuration) < 0 ||
@@ -1475,6 +1556,8 @@ host_from_row(sqlite3_stmt *s, struct db_host *h)
 	h->live = sqlite3_column_int(s, 7);
 	h->memory_free = sqlite3_column_int64(s, 8);
 	h->last_updated = sqlite3_column_int64(s, 9);
+	h->cluster_nodeid = (uint32_t)sqlite3_column_int64(s, 10);
+	COL_STR(s, 11, h->address2);
 }
 
 int
@@ -1529,6 +1612,8 @@ db_host_put(struct db *db, const struct db_host *host)
 	sqlite3_bind_int(s, 8, !!host->live);
 	sqlite3_bind_int64(s, 9, host->memory_free);
 	sqlite3_bind_int64(s, 10, host->last_updated);
+	sqlite3_bind_int64(s, 11, (int64_t)host->cluster_nodeid);
+	BIND_STR(s, 12, host->address2);
 	if (run(db, s, "writing a host") < 0)
 		goto out;
 	if (map_save(db, host->uuid, "other_config", &host->other_config) < 0)
@@ -2265,4 +2350,1156 @@ db_user_delete(struct db *db, const char *name)
 		note(db, DB_TABLE_USER, name, DB_CHANGE_DEL);
 out:
 	return write_end(db, rc);
+}
+
+/* ---- replication ----
+**
+** A capture is a BEGIN IMMEDIATE transaction with an SQLite session attached
+** to every replicated table; its net effect is the session's changeset, and
+** the transaction is always rolled back: the change takes effect only when
+** it comes back from the group and is applied (db_apply_change), on the
+** master as everywhere else.  The session works out the net effect from the
+** values it saw first and the values in the database at the end, so writes
+** undone inside the capture (a failed write's ROLLBACK TO) leave no trace.
+**
+** Changes made by foreign-key actions (a host's delete clearing resident_on,
+** a VM's delete removing its memberships) are captured like any other.  So a
+** strict apply runs with foreign keys off: the actions must not run twice.
+**
+** A changeset from the wire is untrusted: before it touches anything it is
+** parsed whole and each change checked against the schema (a known table,
+** the same columns and primary key, the values a changeset of that kind
+** has), since sqlite3changeset_apply() silently skips a table whose schema
+** does not match -- which for a strict apply would be a divergence unseen. */
+
+/* The replicated tables: every table but repl (and SQLite's own
+** sqlite_sequence), in the order they are attached to a capture session,
+** which is the order a changeset lists them in, and the order of a dump.
+** `table` is the record type a row change reports (-1: a row that only
+** changes the records it names); col_a and col_b name the columns the
+** change hook reads: the key (uuid, name, id, the member's VM, the map's
+** owner) and, for a VM its host, for a membership its group. */
+static const struct repl_table {
+	const char *name;
+	const char *dump_sql;
+	int table;
+	const char *col_a, *col_b;
+} repl_tables[] = {
+    {"pool", "SELECT * FROM pool ORDER BY id", DB_TABLE_POOL, "uuid", NULL},
+    {"host", "SELECT * FROM host ORDER BY uuid", DB_TABLE_HOST, "uuid", NULL},
+    {"vm", "SELECT * FROM vm ORDER BY uuid", DB_TABLE_VM, "uuid", "resident_on"},
+    {"vm_group", "SELECT * FROM vm_group ORDER BY uuid", DB_TABLE_VM_GROUP, "uuid", NULL},
+    {"vm_group_member", "SELECT * FROM vm_group_member ORDER BY vm_uuid, group_uuid", -1, "vm_uuid",
+     "group_uuid"},
+    {"message", "SELECT * FROM message ORDER BY uuid", DB_TABLE_MESSAGE, "uuid", NULL},
+    {"fence_record", "SELECT * FROM fence_record ORDER BY id", DB_TABLE_FENCE, "id", NULL},
+    {"user", "SELECT * FROM user ORDER BY name", DB_TABLE_USER, "name", NULL},
+    {"map", "SELECT * FROM map ORDER BY owner, field, key", -1, "owner", NULL},
+};
+
+enum { T_POOL, T_HOST, T_VM, T_GROUP, T_MEMBER, T_MESSAGE, T_FENCE, T_USER, T_MAP };
+
+_Static_assert(ARRAY_SIZE(repl_tables) == DB_NTABLES, "one db_tinfo per replicated table");
+
+static int
+table_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(repl_tables); i++)
+		if (strcmp(repl_tables[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The columns of replicated table `t`, read once per connection. */
+static const struct db_tinfo *
+tinfo_get(struct db *db, int t)
+{
+	const struct repl_table *rt = &repl_tables[t];
+	struct db_tinfo *ti = &db->tinfo[t];
+	sqlite3_stmt *s;
+	int rc, wide = 0;
+
+	if (ti->loaded)
+		return ti;
+	s = st(db, S_TABLE_INFO);
+	if (s == NULL)
+		return NULL;
+	memset(ti, 0, sizeof(*ti));
+	ti->col_a = ti->col_b = -1;
+	sqlite3_bind_text(s, 1, rt->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (ti->ncol == DB_MAX_COLS) {
+			wide = 1;
+			continue;
+		}
+		ti->pk[ti->ncol] = (unsigned char)sqlite3_column_int(s, 1);
+		if (name != NULL && strcmp(name, rt->col_a) == 0)
+			ti->col_a = ti->ncol;
+		if (name != NULL && rt->col_b != NULL && strcmp(name, rt->col_b) == 0)
+			ti->col_b = ti->ncol;
+		ti->ncol++;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading the schema");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return NULL;
+	if (NEVER(wide || ti->col_a < 0 || (rt->col_b != NULL && ti->col_b < 0))) {
+		db_set_err(db, "%s: table %s has an unexpected schema", db->path, rt->name);
+		return NULL;
+	}
+	ti->loaded = 1;
+	return ti;
+}
+
+/* A change as a changeset of table `ti` holds it: an insert has every new
+** value; a delete every old one; an update the old primary key, no new
+** one, and both values of each column it changes.  (A patchset, whose
+** updates and deletes lack old values, fails this: strict needs them.) */
+static int
+change_well_formed(sqlite3_changeset_iter *it, int op, const struct db_tinfo *ti)
+{
+	int i;
+
+	for (i = 0; i < ti->ncol; i++) {
+		sqlite3_value *o = NULL, *n = NULL;
+
+		if (op != SQLITE_INSERT && sqlite3changeset_old(it, i, &o) != SQLITE_OK)
+			return -1;
+		if (op != SQLITE_DELETE && sqlite3changeset_new(it, i, &n) != SQLITE_OK)
+			return -1;
+		switch (op) {
+		case SQLITE_INSERT:
+			if (n == NULL)
+				return -1;
+			break;
+		case SQLITE_DELETE:
+			if (o == NULL)
+				return -1;
+			break;
+		case SQLITE_UPDATE:
+			if (ti->pk[i] ? o == NULL || n != NULL : (o == NULL) != (n == NULL))
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A varint of the changeset format (SQLite's: 7 bits a byte, big-endian,
+** high bit set on all but the last), at most 4 bytes here -- no count or
+** length in a changeset of ours comes near 2^28.  Advances *i; -1 if it
+** runs past n or is longer. */
+static int
+cs_varint(const unsigned char *p, size_t n, size_t *i, uint32_t *v)
+{
+	int k;
+
+	*v = 0;
+	for (k = 0; k < 4; k++) {
+		if (*i >= n)
+			return -1;
+		*v = (*v << 7) | (p[*i] & 0x7f);
+		if ((p[(*i)++] & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* One record of `ncol` values: a type byte, then 8 bytes (integer, real),
+** a varint length and the bytes (text, blob), or nothing (undefined, NULL). */
+static int
+cs_record(const unsigned char *p, size_t n, size_t *i, uint32_t ncol)
+{
+	uint32_t c, len;
+
+	for (c = 0; c < ncol; c++) {
+		if (*i >= n)
+			return -1;
+		switch (p[(*i)++]) {
+		case 0x00: /* undefined */
+		case SQLITE_NULL:
+			break;
+		case SQLITE_INTEGER:
+		case SQLITE_FLOAT:
+			if (n - *i < 8)
+				return -1;
+			*i += 8;
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			if (cs_varint(p, n, i, &len) < 0 || n - *i < len)
+				return -1;
+			*i += len;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Walk the changeset format (sqlite3session.h: per table 'T', a varint
+** column count, a primary-key byte per column, the NUL-terminated name;
+** then its changes: an op byte, an indirect byte, the old record for an
+** update or delete, the new one for an insert or update) and check that it
+** holds together (a primary-key byte is the column's position in the key,
+** 0 if not in it), before SQLite's iterator sees it: SQLite 3.40's loops
+** forever on some truncated inputs.  Patchsets ('P') are refused. */
+static int
+cs_wellformed(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t ncol, c;
+		size_t nchanges = 0;
+
+		if (p[i++] != 'T')
+			return -1;
+		if (cs_varint(p, n, &i, &ncol) < 0 || ncol == 0 || ncol > DB_MAX_COLS ||
+		    n - i < ncol)
+			return -1;
+		for (c = 0; c < ncol; c++)
+			if (p[i + c] > ncol)
+				return -1;
+		i += ncol;
+		if (i >= n || p[i] == '\0' || memchr(p + i, '\0', n - i) == NULL)
+			return -1;
+		i += strlen((const char *)p + i) + 1;
+		while (i < n && p[i] != 'T' && p[i] != 'P') {
+			int op = p[i++];
+
+			if (op != SQLITE_INSERT && op != SQLITE_UPDATE && op != SQLITE_DELETE)
+				return -1;
+			if (i >= n || p[i++] > 1)
+				return -1;
+			if (op != SQLITE_INSERT && cs_record(p, n, &i, ncol) < 0)
+				return -1;
+			if (op != SQLITE_DELETE && cs_record(p, n, &i, ncol) < 0)
+				return -1;
+			nchanges++;
+		}
+		if (nchanges == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Parse the whole changeset and check every change against the schema
+** (see above).  Reads nothing but the schema.  0, or -1 with the reason. */
+static int
+changeset_check(struct db *db, const void *blob, size_t len, const char *what, unsigned *touched)
+{
+	sqlite3_changeset_iter *it = NULL;
+	const char *why = NULL;
+	char tab[64] = "";
+	int rc, frc;
+
+	*touched = 0;
+	if (len == 0)
+		return 0;
+	if (blob == NULL || len > INT_MAX || cs_wellformed(blob, len) < 0) {
+		db_set_err(db, "%s: %s: not a changeset", db->path, what);
+		return -1;
+	}
+	rc = sqlite3changeset_start(&it, (int)len, (void *)(uintptr_t)blob);
+	if (rc != SQLITE_OK) {
+		db_set_err(db, "%s: %s: not a changeset (%s)", db->path, what, sqlite3_errstr(rc));
+		return -1;
+	}
+	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const struct db_tinfo *ti;
+		const char *name = NULL;
+		unsigned char *pk = NULL;
+		int ncol = 0, op = 0, indirect, npk = 0, t, i;
+
+		if (sqlite3changeset_op(it, &name, &ncol, &op, &indirect) != SQLITE_OK) {
+			why = "an unreadable change";
+			break;
+		}
+		snprintf(tab, sizeof(tab), "%s", name != NULL ? name : "");
+		t = table_find(name);
+		if (t < 0) {
+			why = "a change to a table that is not replicated";
+			break;
+		}
+		*touched |= 1u << t;
+		ti = tinfo_get(db, t);
+		if (ti == NULL) {
+			sqlite3changeset_finalize(it);
+			return -1;
+		}
+		if (sqlite3changeset_pk(it, &pk, &npk) != SQLITE_OK || npk != ncol ||
+		    ncol != ti->ncol) {
+			why = "a change whose columns do not match the table";
+			break;
+		}
+		/* Exactly, as apply compares them: on a mismatch it would skip
+		** the table without a word. */
+		for (i = 0; i < ncol; i++)
+			if (pk[i] != ti->pk[i])
+				break;
+		if (i < ncol) {
+			why = "a change whose primary key does not match the table";
+			break;
+		}
+		if (change_well_formed(it, op, ti) < 0) {
+			why = "a malformed change";
+			break;
+		}
+	}
+	frc = sqlite3changeset_finalize(it);
+	if (why != NULL) {
+		db_set_err(db, "%s: %s: the changeset holds %s (table \"%s\")", db->path, what, why,
+		           tab);
+		return -1;
+	}
+	if (rc != SQLITE_DONE || frc != SQLITE_OK) {
+		db_set_err(db, "%s: %s: not a changeset (%s)", db->path, what,
+		           sqlite3_errstr(rc != SQLITE_DONE ? rc : frc));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if constant query `id` returns a row, 0 if not, -1 on error. */
+static int
+query_has_row(struct db *db, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *s = st(db, id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_sql_err(db, what);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* After applying a changeset from outside, in its transaction: what db.c
+** relies on that the constraints do not say.  No dangling reference (a
+** strict apply runs with foreign keys off, so a changeset that deletes a
+** host but not the references to it would leave them), and no VM in more
+** than DB_VM_MAX_GROUPS groups.  A changeset captured here never fails
+** this; one that does is refused whole.  Checks only what the changeset's
+** tables (`touched`, 1 << T_*) can have broken. */
+static int
+check_invariants(struct db *db, unsigned touched, const char *what)
+{
+	const char *why = NULL;
+	int r = 0;
+
+	if (touched & (1u << T_HOST | 1u << T_VM)) {
+		r = query_has_row(db, S_FKCHECK_VM, what);
+		if (r > 0)
+			why = "a VM would name a host that does not exist";
+	}
+	if (r == 0 && (touched & (1u << T_VM | 1u << T_GROUP | 1u << T_MEMBER))) {
+		r = query_has_row(db, S_FKCHECK_MEMBER, what);
+		if (r > 0)
+			why = "a group membership would name a VM or group that does not exist";
+	}
+	if (r == 0 && (touched & 1u << T_MEMBER)) {
+		r = query_has_row(db, S_GROUPS_MAX, what);
+		if (r > 0)
+			why = "a VM would be in more than " XSTR(DB_VM_MAX_GROUPS) " groups";
+	}
+	if (why != NULL)
+		db_set_err(db, "%s: %s: refused: %s", db->path, what, why);
+	return r == 0 ? 0 : -1;
+}
+
+/* Replication calls that need the connection to themselves. */
+static int
+repl_idle(struct db *db, const char *what)
+{
+	if (db->readonly) {
+		db_set_err(db, "%s: %s: the database is open read-only", db->path, what);
+		return -1;
+	}
+	if (in_txn(db)) {
+		db_set_err(db, "%s: %s: a transaction or a capture is open", db->path, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- capture ---- */
+
+int
+db_capture_begin(struct db *db)
+{
+	size_t i;
+	int rc;
+
+	if (repl_idle(db, "starting a capture") < 0)
+		return -1;
+	if (run(db, st(db, S_BEGIN), "starting a capture") < 0)
+		return -1;
+	rc = sqlite3session_create(db->h, "main", &db->session);
+	if (rc != SQLITE_OK) {
+		db->session = NULL;
+		db_set_err(db, "%s: starting a capture: %s", db->path, sqlite3_errstr(rc));
+		goto fail;
+	}
+	for (i = 0; i < ARRAY_SIZE(repl_tables); i++) {
+		rc = sqlite3session_attach(db->session, repl_tables[i].name);
+		if (rc != SQLITE_OK) {
+			db_set_err(db, "%s: starting a capture: table %s: %s", db->path,
+			           repl_tables[i].name, sqlite3_errstr(rc));
+			goto fail;
+		}
+	}
+	changes_drop(db);
+	db->capture = 1;
+	return 0;
+fail:
+	if (db->session != NULL)
+		sqlite3session_delete(db->session);
+	db->session = NULL;
+	rollback_quietly(db);
+	return -1;
+}
+
+/* Forget the session, roll the transaction back, drop what it noted. */
+static void
+capture_close(struct db *db)
+{
+	if (db->session != NULL)
+		sqlite3session_delete(db->session);
+	db->session = NULL;
+	db->capture = 0;
+	rollback_quietly(db);
+	changes_drop(db);
+}
+
+int
+db_capture_end(struct db *db, void **blob, size_t *len)
+{
+	void *p = NULL;
+	int n = 0, rc;
+
+	*blob = NULL;
+	*len = 0;
+	if (!db->capture) {
+		db_set_err(db, "%s: ending a capture: no capture is open", db->path);
+		return -1;
+	}
+	if (sqlite3_get_autocommit(db->h)) {
+		db_set_err(db, "%s: ending a capture: it was rolled back by an earlier error",
+		           db->path);
+		capture_close(db);
+		return -1;
+	}
+	rc = sqlite3session_changeset(db->session, &n, &p);
+	capture_close(db);
+	if (rc != SQLITE_OK || n < 0) {
+		db_set_err(db, "%s: ending a capture: %s", db->path, sqlite3_errstr(rc));
+		sqlite3_free(p);
+		return -1;
+	}
+	if (n > 0) {
+		*blob = xmalloc((size_t)n);
+		memcpy(*blob, p, (size_t)n);
+		*len = (size_t)n;
+	}
+	sqlite3_free(p);
+	return 0;
+}
+
+void
+db_capture_abort(struct db *db)
+{
+	if (db == NULL || !db->capture)
+		return;
+	capture_close(db);
+}
+
+int
+db_capturing(const struct db *db)
+{
+	return db->capture;
+}
+
+/* ---- what an applied change reports ---- */
+
+/* A changeset value as a key (text, or an integer in decimal); -1 if it is
+** undefined or NULL. */
+static int
+value_key(sqlite3_value *v, char *out, size_t size)
+{
+	const unsigned char *t;
+
+	if (v == NULL || sqlite3_value_type(v) == SQLITE_NULL)
+		return -1;
+	t = sqlite3_value_text(v);
+	if (t == NULL)
+		return -1;
+	snprintf(out, size, "%s", (const char *)t);
+	return 0;
+}
+
+/* Column `i` of the row a change leaves (insert) or finds (update, delete),
+** as a key. */
+static int
+change_key(sqlite3_changeset_iter *it, int op, int i, char *out, size_t size)
+{
+	sqlite3_value *v = NULL;
+
+	if (op == SQLITE_INSERT)
+		sqlite3changeset_new(it, i, &v);
+	else
+		sqlite3changeset_old(it, i, &v);
+	return value_key(v, out, size);
+}
+
+/* The pool's uuid now: 0, 1 no pool, -1 error. */
+static int
+pool_uuid(struct db *db, char *out, size_t size)
+{
+	sqlite3_stmt *s = st(db, S_POOL_UUID);
+	int rc;
+
+	out[0] = '\0';
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		col_str(s, 0, out, size);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading the pool");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* Note a change to a row of a record table (pass 1): an add, mod or del of
+** the row.  A pool update that changes the uuid is the old pool deleted and
+** a new one added, as note_pool_put() says. */
+static int
+note_change_direct(struct db *db, sqlite3_changeset_iter *it, int t, int op,
+                   const struct db_tinfo *ti)
+{
+	enum db_table table = (enum db_table)repl_tables[t].table;
+	char key[DB_NAME_LEN], old[DB_NAME_LEN];
+	sqlite3_value *v = NULL;
+
+	if (t == T_POOL && op == SQLITE_UPDATE) {
+		sqlite3changeset_new(it, ti->col_a, &v);
+		if (v != NULL) {
+			if (change_key(it, op, ti->col_a, old, sizeof(old)) == 0)
+				note(db, table, old, DB_CHANGE_DEL);
+			if (value_key(v, key, sizeof(key)) == 0)
+				note(db, table, key, DB_CHANGE_ADD);
+			return 0;
+		}
+		if (pool_uuid(db, key, sizeof(key)) < 0)
+			return -1;
+		if (key[0] != '\0')
+			note(db, table, key, DB_CHANGE_MOD);
+		return 0;
+	}
+	if (change_key(it, op, ti->col_a, key, sizeof(key)) < 0)
+		return 0;
+	note(db, table, key,
+	     op == SQLITE_INSERT   ? DB_CHANGE_ADD
+	     : op == SQLITE_DELETE ? DB_CHANGE_DEL
+	                           : DB_CHANGE_MOD);
+	return 0;
+}
+
+/* Whether row `key` of `table` (any record table if table < 0) has a change
+** of its own among the first `ndirect` entries of the log. */
+static int
+noted_direct(struct db *db, size_t ndirect, int table, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ndirect; i++)
+		if ((table < 0 || db->pend[i].table == (enum db_table)table) &&
+		    strcmp(db->pend[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* A mod of a record that lists the changed row back (pass 2), unless the
+** record has a change of its own: then that add, mod or del says it all, as
+** with a direct write (deleting a host is a del of it, not a mod because
+** its VMs lost their resident_on too). */
+static void
+note_derived(struct db *db, size_t ndirect, enum db_table table, const char *key)
+{
+	if (!noted_direct(db, ndirect, (int)table, key))
+		note(db, table, key, DB_CHANGE_MOD);
+}
+
+/* A map row changed: a mod of its owner -- the pool, a host or a VM, told
+** by looking the uuid up (they share the field name other_config). */
+static int
+note_map_owner(struct db *db, size_t ndirect, const char *owner)
+{
+	char pool[HA_UUID_LEN];
+	int r;
+
+	if (noted_direct(db, ndirect, -1, owner))
+		return 0;
+	r = pool_uuid(db, pool, sizeof(pool));
+	if (r < 0)
+		return -1;
+	if (r == 0 && strcmp(pool, owner) == 0) {
+		note(db, DB_TABLE_POOL, owner, DB_CHANGE_MOD);
+		return 0;
+	}
+	r = row_exists(db, S_HOST_EXISTS, owner);
+	if (r != 0) {
+		if (r > 0)
+			note(db, DB_TABLE_HOST, owner, DB_CHANGE_MOD);
+		return r < 0 ? -1 : 0;
+	}
+	r = row_exists(db, S_VM_RESIDENT, owner);
+	if (r > 0)
+		note(db, DB_TABLE_VM, owner, DB_CHANGE_MOD);
+	return r < 0 ? -1 : 0; /* no owner: a map nobody lists */
+}
+
+/* Note what a change to a row means for the records that list it (pass 2):
+** a VM's old and new host, a membership's VM and group, a map's owner. */
+static int
+note_change_derived(struct db *db, sqlite3_changeset_iter *it, int t, int op,
+                    const struct db_tinfo *ti, size_t ndirect)
+{
+	char key[DB_NAME_LEN];
+	sqlite3_value *o = NULL, *n = NULL;
+
+	switch (t) {
+	case T_VM:
+		if (op == SQLITE_UPDATE) {
+			sqlite3changeset_new(it, ti->col_b, &n);
+			if (n == NULL)
+				return 0; /* resident_on unchanged */
+			sqlite3changeset_old(it, ti->col_b, &o);
+			if (value_key(o, key, sizeof(key)) == 0)
+				note_derived(db, ndirect, DB_TABLE_HOST, key);
+			if (value_key(n, key, sizeof(key)) == 0)
+				note_derived(db, ndirect, DB_TABLE_HOST, key);
+		} else if (change_key(it, op, ti->col_b, key, sizeof(key)) == 0) {
+			note_derived(db, ndirect, DB_TABLE_HOST, key);
+		}
+		return 0;
+	case T_MEMBER:
+		if (change_key(it, op, ti->col_a, key, sizeof(key)) == 0)
+			note_derived(db, ndirect, DB_TABLE_VM, key);
+		/* An update only moves the group in the VM's list. */
+		if (op != SQLITE_UPDATE && change_key(it, op, ti->col_b, key, sizeof(key)) == 0)
+			note_derived(db, ndirect, DB_TABLE_VM_GROUP, key);
+		return 0;
+	case T_MAP:
+		if (change_key(it, op, ti->col_a, key, sizeof(key)) < 0)
+			return 0;
+		return note_map_owner(db, ndirect, key);
+	default:
+		return 0;
+	}
+}
+
+/* One pass over a checked changeset: the rows' own changes, or (derived)
+** what they mean for the records that list them. */
+static int
+changeset_walk(struct db *db, const void *blob, size_t len, int derived, size_t ndirect)
+{
+	sqlite3_changeset_iter *it = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3changeset_start(&it, (int)len, (void *)(uintptr_t)blob);
+	if (rc != SQLITE_OK) {
+		db_set_err(db, "%s: reading a change: %s", db->path, sqlite3_errstr(rc));
+		return -1;
+	}
+	while (r == 0 && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const struct db_tinfo *ti;
+		const char *name = NULL;
+		int ncol, op, indirect, t;
+
+		sqlite3changeset_op(it, &name, &ncol, &op, &indirect);
+		t = table_find(name);
+		ti = t >= 0 ? tinfo_get(db, t) : NULL;
+		if (ti == NULL) {
+			r = -1;
+			break;
+		}
+		if (!derived && repl_tables[t].table >= 0)
+			r = note_change_direct(db, it, t, op, ti);
+		else if (derived)
+			r = note_change_derived(db, it, t, op, ti, ndirect);
+	}
+	if (sqlite3changeset_finalize(it) != SQLITE_OK && r == 0) {
+		db_set_err(db, "%s: reading a change: corrupt", db->path);
+		r = -1;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_set_err(db, "%s: reading a change: %s", db->path, sqlite3_errstr(rc));
+		r = -1;
+	}
+	return r;
+}
+
+/* Log, for the change hook, what an applied changeset changed, as the db_*
+** writes that made it would have: first every row's own add/mod/del, then
+** the mods of the records listing a changed row back that have no change of
+** their own.  Runs inside the apply's transaction, after the apply (a map's
+** owner is looked up in the new state). */
+static int
+changeset_note(struct db *db, const void *blob, size_t len)
+{
+	if (db->hook == NULL || len == 0)
+		return 0;
+	if (changeset_walk(db, blob, len, 0, 0) < 0)
+		return -1;
+	return changeset_walk(db, blob, len, 1, db->npend);
+}
+
+/* ---- applying ---- */
+
+struct apply_ctx {
+	int conflict; /* the first conflict's SQLITE_CHANGESET_*, 0 if none */
+	char tab[64]; /* and its table */
+	int refused;  /* the filter refused a table */
+};
+
+static int
+apply_filter(void *arg, const char *tab)
+{
+	struct apply_ctx *c = arg;
+
+	if (table_find(tab) >= 0)
+		return 1;
+	c->refused = 1;
+	return 0;
+}
+
+static void
+apply_note_conflict(struct apply_ctx *c, int type, sqlite3_changeset_iter *it)
+{
+	const char *name = NULL;
+	int ncol, op, indirect;
+
+	if (c->conflict != 0)
+		return;
+	c->conflict = type;
+	/* The foreign-key check comes with a dummy iterator, no table. */
+	if (type != SQLITE_CHANGESET_FOREIGN_KEY &&
+	    sqlite3changeset_op(it, &name, &ncol, &op, &indirect) == SQLITE_OK && name != NULL)
+		snprintf(c->tab, sizeof(c->tab), "%s", name);
+}
+
+/* Strict: any conflict aborts the whole apply. */
+static int
+conflict_strict(void *arg, int type, sqlite3_changeset_iter *it)
+{
+	apply_note_conflict(arg, type, it);
+	return SQLITE_CHANGESET_ABORT;
+}
+
+/* Lenient (a proposal): the proposal wins over what changed meanwhile, a
+** row deleted meanwhile stays deleted, a constraint failure aborts. */
+static int
+conflict_lenient(void *arg, int type, sqlite3_changeset_iter *it)
+{
+	switch (type) {
+	case SQLITE_CHANGESET_DATA:
+	case SQLITE_CHANGESET_CONFLICT:
+		return SQLITE_CHANGESET_REPLACE;
+	case SQLITE_CHANGESET_NOTFOUND:
+		return SQLITE_CHANGESET_OMIT;
+	default:
+		apply_note_conflict(arg, type, it);
+		return SQLITE_CHANGESET_ABORT;
+	}
+}
+
+static const char *
+conflict_name(int type)
+{
+	switch (type) {
+	case SQLITE_CHANGESET_DATA:
+		return "a row is not as the change found it";
+	case SQLITE_CHANGESET_NOTFOUND:
+		return "a row the change updates or deletes is missing";
+	case SQLITE_CHANGESET_CONFLICT:
+		return "a row the change inserts is already there";
+	case SQLITE_CHANGESET_CONSTRAINT:
+		return "a constraint fails";
+	case SQLITE_CHANGESET_FOREIGN_KEY:
+		return "a foreign key fails";
+	default:
+		return "conflict";
+	}
+}
+
+static void
+apply_err(struct db *db, const char *what, int rc, const struct apply_ctx *c)
+{
+	if (c->conflict != 0)
+		db_set_err(db, "%s: %s: %s%s%s%s", db->path, what, conflict_name(c->conflict),
+		           c->tab[0] != '\0' ? " (table " : "", c->tab,
+		           c->tab[0] != '\0' ? ")" : "");
+	else if (c->refused)
+		db_set_err(db, "%s: %s: the change touches a table that is not replicated",
+		           db->path, what);
+	else
+		db_set_err(db, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+	(void)rc;
+}
+
+int
+db_apply_change(struct db *db, uint64_t term, uint64_t seq, const void *blob, size_t len)
+{
+	struct apply_ctx c;
+	sqlite3_stmt *s;
+	unsigned touched;
+	int rc = -1, arc;
+
+	memset(&c, 0, sizeof(c));
+	if (repl_idle(db, "applying a change") < 0 ||
+	    changeset_check(db, blob, len, "applying a change", &touched) < 0)
+		return -1;
+	/* The changeset holds what the foreign-key actions did when it was
+	** captured; they must not run again.  (A no-op inside a transaction,
+	** so set before BEGIN and reset after COMMIT or ROLLBACK.) */
+	if (run(db, st(db, S_FK_OFF), "applying a change: disabling foreign keys") < 0)
+		return -1;
+	changes_drop(db);
+	if (run(db, st(db, S_BEGIN), "applying a change") < 0)
+		goto out;
+	if (len > 0) {
+		arc = sqlite3changeset_apply_v2(db->h, (int)len, (void *)(uintptr_t)blob,
+		                                apply_filter, conflict_strict, &c, NULL, NULL, 0);
+		if (arc != SQLITE_OK || c.refused) {
+			apply_err(db, "applying a change", arc, &c);
+			goto out;
+		}
+	}
+	if (check_invariants(db, touched, "applying a change") < 0 ||
+	    changeset_note(db, blob, len) < 0)
+		goto out;
+	s = st(db, S_REPL_SET);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, (int64_t)term);
+	sqlite3_bind_int64(s, 2, (int64_t)seq);
+	if (run(db, s, "applying a change: recording the position") < 0)
+		goto out;
+	if (FAULT("db.commit.fail")) {
+		db_set_err(db, "%s: commit failed (fault db.commit.fail)", db->path);
+		goto out;
+	}
+	if (run(db, st(db, S_COMMIT), "applying a change: committing") < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		rollback_quietly(db);
+		changes_drop(db);
+	}
+	if (NEVER(run(db, st(db, S_FK_ON), "enabling foreign keys") < 0))
+		log_warnx("pool database %s: foreign keys stay off: %s", db->path, db->err);
+	if (rc == 0)
+		changes_deliver(db);
+	return rc;
+}
+
+int
+db_apply_proposal(struct db *db, const void *blob, size_t len, void **out, size_t *outlen)
+{
+	struct apply_ctx c;
+	unsigned touched;
+	int arc;
+
+	*out = NULL;
+	*outlen = 0;
+	memset(&c, 0, sizeof(c));
+	if (repl_idle(db, "applying a proposal") < 0 ||
+	    changeset_check(db, blob, len, "applying a proposal", &touched) < 0)
+		return -1;
+	/* Foreign keys stay on: apply_v2 defers their check to the end of
+	** the apply and reports a violation as SQLITE_CHANGESET_FOREIGN_KEY. */
+	if (db_capture_begin(db) < 0)
+		return -1;
+	if (len > 0) {
+		arc = sqlite3changeset_apply_v2(db->h, (int)len, (void *)(uintptr_t)blob,
+		                                apply_filter, conflict_lenient, &c, NULL, NULL, 0);
+		if (arc != SQLITE_OK || c.refused) {
+			apply_err(db, "applying a proposal", arc, &c);
+			db_capture_abort(db);
+			return -1;
+		}
+	}
+	if (check_invariants(db, touched, "applying a proposal") < 0) {
+		db_capture_abort(db);
+		return -1;
+	}
+	return db_capture_end(db, out, outlen);
+}
+
+/* ---- position ---- */
+
+int
+db_repl_get(struct db *db, uint64_t *term, uint64_t *seq)
+{
+	sqlite3_stmt *s = st(db, S_REPL_GET);
+	int rc;
+
+	*term = *seq = 0;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*term = (uint64_t)sqlite3_column_int64(s, 0);
+		*seq = (uint64_t)sqlite3_column_int64(s, 1);
+	} else if (rc == SQLITE_DONE) {
+		db_set_err(db, "%s: the replication position is missing", db->path);
+	} else {
+		db_sql_err(db, "reading the replication position");
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+db_repl_set(struct db *db, uint64_t term, uint64_t seq)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (repl_idle(db, "setting the replication position") < 0)
+		return -1;
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_REPL_SET);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, (int64_t)term);
+	sqlite3_bind_int64(s, 2, (int64_t)seq);
+	rc = run(db, s, "setting the replication position");
+out:
+	return write_end(db, rc);
+}
+
+/* ---- snapshots ---- */
+
+int
+db_snapshot(struct db *db, void **blob, size_t *len)
+{
+	sqlite3_int64 n = 0;
+	unsigned char *p;
+
+	*blob = NULL;
+	*len = 0;
+	if (in_txn(db)) {
+		/* It would hold the open transaction's uncommitted writes. */
+		db_set_err(db, "%s: taking a snapshot: a transaction or a capture is open",
+		           db->path);
+		return -1;
+	}
+	p = sqlite3_serialize(db->h, "main", &n, 0);
+	if (p == NULL || n <= 0) {
+		db_set_err(db, "%s: taking a snapshot: %s", db->path, sqlite3_errmsg(db->h));
+		sqlite3_free(p);
+		return -1;
+	}
+	*blob = xmalloc((size_t)n);
+	memcpy(*blob, p, (size_t)n);
+	*len = (size_t)n;
+	sqlite3_free(p);
+	return 0;
+}
+
+int
+db_restore(struct db *db, const void *blob, size_t len)
+{
+	char what[512], err[512];
+	sqlite3 *mem = NULL;
+	sqlite3_backup *b;
+	unsigned char *copy;
+	int64_t version;
+	int rc, frc;
+
+	if (repl_idle(db, "restoring a snapshot") < 0)
+		return -1;
+	snprintf(what, sizeof(what), "%s: restoring a snapshot", db->path);
+	/* 100 bytes: an SQLite file header, the least any database has. */
+	if (blob == NULL || len < 100 || len > (size_t)INT64_MAX) {
+		db_set_err(db, "%s: not an SQLite database", what);
+		return -1;
+	}
+	rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		db_set_err(db, "%s: %s", what, sqlite3_errstr(rc));
+		goto fail;
+	}
+	/* FREEONCLOSE wants SQLite's allocator; the copy is ours to patch. */
+	copy = sqlite3_malloc64(len);
+	if (copy == NULL) {
+		db_set_err(db, "%s: out of memory", what);
+		goto fail;
+	}
+	memcpy(copy, blob, len);
+	/* An image of a WAL database says so in bytes 18-19 (read and write
+	** versions 2); an in-memory database cannot use a WAL, so read the
+	** image as a rollback-journal one.  The backup sets them back. */
+	if (copy[18] == 2 && copy[19] == 2)
+		copy[18] = copy[19] = 1;
+	rc = sqlite3_deserialize(mem, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+	                         SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
+	if (rc != SQLITE_OK) {
+		db_set_err(db, "%s: %s", what, sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (check_identity(mem, what, &version, err, sizeof(err)) < 0 ||
+	    check_integrity(mem, what, err, sizeof(err)) < 0) {
+		db_set_err(db, "%s", err);
+		goto fail;
+	}
+	if (version != DB_SCHEMA_VERSION) {
+		db_set_err(db, "%s: schema version %" PRId64 ", this hasvcd's is %d; refusing it",
+		           what, version, DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	/* One write transaction on the destination, committed like any other
+	** (WAL, synchronous=FULL): all of the image or nothing.  Cached
+	** statements are reset, so no read is open; they are recompiled on
+	** their next use (the schema cookie changed). */
+	b = sqlite3_backup_init(db->h, "main", mem, "main");
+	if (b == NULL) {
+		db_set_err(db, "%s: %s", what, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	frc = sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE || frc != SQLITE_OK) {
+		db_set_err(db, "%s: %s", what, sqlite3_errmsg(db->h));
+		goto fail;
+	}
+	sqlite3_close(mem);
+	memset(db->tinfo, 0, sizeof(db->tinfo));
+	changes_drop(db);
+	log_info("pool database %s: content replaced by a snapshot (%zu bytes)", db->path, len);
+	return 0;
+fail:
+	sqlite3_close(mem);
+	return -1;
+}
+
+/* ---- canonical dump ---- */
+
+static void
+put_be64(unsigned char *b, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* A type byte and an 8-byte big-endian length, then `n` bytes. */
+static void
+dump_bytes(void (*fn)(void *, const void *, size_t), void *arg, char type, const void *p, size_t n)
+{
+	unsigned char hdr[9];
+
+	hdr[0] = (unsigned char)type;
+	put_be64(hdr + 1, (uint64_t)n);
+	fn(arg, hdr, sizeof(hdr));
+	if (n > 0)
+		fn(arg, p, n);
+}
+
+/* Encoding: per table 'T' + length + name, then 'C' + column count (8 bytes
+** BE); per row, per column: 'N' (NULL), 'I' + 8-byte BE two's complement,
+** 'F' + the 8-byte BE IEEE double, 'S' or 'B' + 8-byte BE length + bytes. */
+int
+db_dump(struct db *db, void (*fn)(void *arg, const void *p, size_t n), void *arg)
+{
+	int own_txn = 0, r = -1;
+	size_t t;
+
+	if (!in_txn(db) && sqlite3_get_autocommit(db->h)) {
+		/* One read transaction: every table from the same state. */
+		if (exec_const(db, "BEGIN", "dumping") < 0)
+			return -1;
+		own_txn = 1;
+	}
+	for (t = 0; t < ARRAY_SIZE(repl_tables); t++) {
+		unsigned char b[9];
+		sqlite3_stmt *s;
+		int rc, i, ncol;
+
+		if (sqlite3_prepare_v2(db->h, repl_tables[t].dump_sql, -1, &s, NULL) != SQLITE_OK) {
+			db_sql_err(db, "dumping");
+			goto out;
+		}
+		ncol = sqlite3_column_count(s);
+		dump_bytes(fn, arg, 'T', repl_tables[t].name, strlen(repl_tables[t].name));
+		b[0] = 'C';
+		put_be64(b + 1, (uint64_t)ncol);
+		fn(arg, b, 9);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			for (i = 0; i < ncol; i++) {
+				const void *p;
+				double d;
+				uint64_t u;
+
+				switch (sqlite3_column_type(s, i)) {
+				case SQLITE_INTEGER:
+					b[0] = 'I';
+					put_be64(b + 1, (uint64_t)sqlite3_column_int64(s, i));
+					fn(arg, b, 9);
+					break;
+				case SQLITE_FLOAT:
+					d = sqlite3_column_double(s, i);
+					memcpy(&u, &d, sizeof(u));
+					b[0] = 'F';
+					put_be64(b + 1, u);
+					fn(arg, b, 9);
+					break;
+				case SQLITE_TEXT:
+					p = sqlite3_column_text(s, i);
+					dump_bytes(fn, arg, 'S', p,
+					           (size_t)sqlite3_column_bytes(s, i));
+					break;
+				case SQLITE_BLOB:
+					p = sqlite3_column_blob(s, i);
+					dump_bytes(fn, arg, 'B', p,
+					           (size_t)sqlite3_column_bytes(s, i));
+					break;
+				default:
+					b[0] = 'N';
+					fn(arg, b, 1);
+					break;
+				}
+			}
+		}
+		if (rc != SQLITE_DONE)
+			db_sql_err(db, "dumping");
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	r = 0;
+out:
+	if (own_txn)
+		exec_const(db, r == 0 ? "COMMIT" : "ROLLBACK", "ending a dump");
+	return r;
 }

@@ -26,12 +26,13 @@
 
 #include "lib/ids.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_APPLICATION_ID 0x48415356 /* "HASV" */
 
 #define DB_NAME_LEN 256
 #define DB_ADDR_LEN 64
 #define DB_TEXT_LEN 1024
+#define DB_CLUSTER_KEY_LEN 256 /* bytes; knet wants 128..4096 */
 
 struct db;
 
@@ -94,6 +95,9 @@ struct db_pool {
 	int ha_reboot_vm_on_internal_shutdown; /* default 1, as xapi */
 	char ha_cluster_stack[32];             /* "corosync" */
 	struct db_map other_config;
+	/* The pool's corosync authkey (DB_CLUSTER_KEY_LEN random bytes, as hex;
+	** "" until the pool is clustered).  Never shown through the API. */
+	char cluster_key[2 * DB_CLUSTER_KEY_LEN + 1];
 };
 
 struct db_host {
@@ -109,6 +113,10 @@ struct db_host {
 	int64_t memory_free;  /* bytes */
 	int64_t last_updated; /* seconds since the epoch */
 	struct db_map other_config;
+	/* Cluster membership: the corosync nodeid (1..), 0 = not a cluster
+	** member; a second management address for a second knet link, or "". */
+	uint32_t cluster_nodeid;
+	char address2[DB_ADDR_LEN];
 };
 
 #define DB_VM_MAX_GROUPS 8
@@ -297,5 +305,85 @@ enum db_change {
 typedef void (*db_change_hook)(void *arg, enum db_table table, const char *uuid,
 			       enum db_change op);
 void db_set_change_hook(struct db *db, db_change_hook fn, void *arg);
+
+/* ---- replication (hasvc/repl.c, docs/cluster.md) ----
+**
+** In a pool every change is made on the master, captured as an SQLite
+** changeset (the session extension), multicast in CPG total order with a
+** pool-wide sequence number, and applied by every host, the master included,
+** in delivery order.  The database records the position of the last change
+** it holds -- (term, seq): the master's term and the pool-wide sequence
+** number -- in the table repl, which is never itself captured. */
+
+/* Start capturing: the writes that follow (any db_* writes, db_begin/
+** db_commit pairs included, which become no-ops returning 0 inside a capture,
+** as does db_rollback) run in a transaction whose net effect is recorded; a
+** write that fails is undone alone, as inside db_begin().  Reads see the
+** captured writes.  -1 if a capture or a db_begin() transaction is already
+** open, or on a read-only handle.  db_close() aborts an open capture. */
+int db_capture_begin(struct db *db);
+/* End the capture: roll every captured write back and return their net
+** effect as a changeset in *blob (xmalloc'd; NULL with *len 0 when nothing
+** changed).  Nothing is reported to the change hook: the change is reported
+** when it is applied.  -1 on error, or if no capture is open (everything
+** rolled back, *blob NULL). */
+int db_capture_end(struct db *db, void **blob, size_t *len);
+/* Roll a capture back and forget it; a no-op outside a capture. */
+void db_capture_abort(struct db *db);
+int db_capturing(const struct db *db);
+
+/* Apply a changeset captured on a database identical to this one, and set
+** the position to (term, seq), in one durable transaction.  Strict: any
+** conflict (a row missing, different, or already there) or constraint
+** failure fails the whole apply with -1 and changes nothing -- the two
+** databases have diverged.  So does a change the API could not have made: a
+** reference to a host, VM or group that does not exist afterwards, or a VM
+** in more than DB_VM_MAX_GROUPS groups.  An empty changeset (NULL, 0) only
+** sets the position.  After the commit every changed row is reported to the
+** change hook, as the db_* writes that made the change in one db_begin()
+** transaction would report it (a write that stored identical values is no
+** change, and reports nothing).  A blob that is not a changeset of our
+** tables (a patchset, unknown or non-replicated tables, other columns)
+** fails with -1 before anything is touched; it never crashes.  -1 inside a
+** capture or a transaction. */
+int db_apply_change(struct db *db, uint64_t term, uint64_t seq, const void *blob, size_t len);
+/* Apply a changeset captured on another, possibly older copy of the pool
+** database (a member's proposal) inside a capture, leniently: a row changed
+** meanwhile takes the proposal's values for the columns the proposal changed,
+** a row deleted meanwhile stays deleted, an insert of an existing row
+** replaces it (note: as a delete and an insert, so the delete's foreign-key
+** actions run: replacing a host clears its VMs' resident_on and affinity,
+** replacing a VM or a group drops its memberships); a foreign-key
+** or CHECK violation fails it, and so do the checks db_apply_change makes.
+** Returns the net effect against *this* database as db_capture_end does
+** (NULL, 0 if nothing is left to do), and changes nothing.  -1 on failure,
+** or inside a capture or a transaction. */
+int db_apply_proposal(struct db *db, const void *blob, size_t len, void **out, size_t *outlen);
+
+/* The position of the last applied change ((0, 0) for a new database). */
+int db_repl_get(struct db *db, uint64_t *term, uint64_t *seq);
+/* Set it outside a change (a pool's creation); durable.  -1 inside a
+** capture or a transaction. */
+int db_repl_set(struct db *db, uint64_t term, uint64_t seq);
+
+/* A consistent image of the whole database (the bytes of a database file,
+** sqlite3_serialize), for a state transfer; xmalloc'd.  -1 inside a capture
+** or a transaction (the image would hold its uncommitted writes). */
+int db_snapshot(struct db *db, void **blob, size_t *len);
+/* Replace the whole content, position included, by a snapshot, in
+** one durable transaction.  The image is checked first (an SQLite database,
+** our application_id, our schema version, integrity) and refused with -1
+** and a message in db_errmsg, the current content kept.  The change hook is
+** not called: the caller resynchronises its watchers.  -1 inside a capture
+** or a transaction. */
+int db_restore(struct db *db, const void *blob, size_t len);
+
+/* The logical content in a canonical form: every row of every replicated
+** table in primary-key order, each value typed and length-prefixed, fed to
+** fn in pieces (the caller hashes it).  Two databases with the same rows give
+** the same bytes, however they got them.  The repl table is left out (and
+** SQLite's AUTOINCREMENT counter).  The encoding (db.c) is stable within a
+** schema version; read in one read transaction. */
+int db_dump(struct db *db, void (*fn)(void *arg, const void *p, size_t n), void *arg);
 
 #endif

@@ -16,6 +16,13 @@
 **
 ** The settable fields of each record are rows of a table (key, kind, where
 ** in the struct); the same table drives parsing and printing.
+**
+** Clustering (schema v2): `init` gives the pool a corosync authkey
+** (DB_CLUSTER_KEY_LEN bytes from OpenSSL's RAND_bytes, stored as hex) unless
+** told cluster-key=none; hosts take nodeid=N (the corosync nodeid, unique
+** among hosts, 0 = not a member) and address2=ADDR (a second knet link).
+** The key is never printed: pool-show says only whether one is set, and
+** `corosync-key FILE` writes it, binary, mode 0600, for tools that want it.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,8 +33,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "api/cliargs.h"
 #include "hasvc/db.h"
+#include "heartbeat/corosync_conf.h"
 #include "lib/check.h"
 #include "lib/ids.h"
 #include "lib/log.h"
@@ -45,6 +55,7 @@ enum kind {
 	K_POWER, /* enum db_power_state */
 	K_PRIO,  /* enum db_restart_priority */
 	K_MAP,   /* struct db_map, set as KEY:MAPKEY=VALUE ("" removes) */
+	K_U32,   /* uint32_t, >= min */
 };
 
 struct field {
@@ -88,6 +99,8 @@ static const struct field host_fields[] = {
     FLD(struct db_host, "memory-free", K_SIZE, memory_free, 0, 0),
     FLD(struct db_host, "last-updated", K_INT, last_updated, INT64_MIN, 0),
     FLD(struct db_host, "other-config", K_MAP, other_config, 0, 0),
+    FLD(struct db_host, "nodeid", K_U32, cluster_nodeid, 0, 0),
+    FLD(struct db_host, "address2", K_STR, address2, 0, 0),
 };
 
 /* The demo and tests grep name-label, ha-restart-priority, order and
@@ -209,6 +222,18 @@ set_field(struct db *db, const struct field *fields, size_t n, void *rec, const 
 			return usage_err("%s=%s: must be >= %" PRId64, key, value, f->min);
 		memcpy(p, &v, sizeof(v));
 		return 0;
+	case K_U32: {
+		uint32_t u;
+
+		if (parse_int(value, &v) < 0)
+			return usage_err("%s=%s: not an integer", key, value);
+		if (v < f->min || v > UINT32_MAX)
+			return usage_err("%s=%s: must be between %" PRId64 " and %" PRIu32, key,
+			                 value, f->min, UINT32_MAX);
+		u = (uint32_t)v;
+		memcpy(p, &u, sizeof(u));
+		return 0;
+	}
 	case K_SIZE:
 		if (cliargs_parse_size(value, &v) < 0)
 			return usage_err("%s=%s: not a size (bytes, or with KiB/MiB/GiB/TiB)", key,
@@ -324,6 +349,13 @@ print_fields(const struct field *fields, size_t n, const void *rec)
 			memcpy(&b, p, sizeof(b));
 			printf("%s\n", b ? "true" : "false");
 			break;
+		case K_U32: {
+			uint32_t u;
+
+			memcpy(&u, p, sizeof(u));
+			printf("%" PRIu32 "\n", u);
+			break;
+		}
 		case K_POWER: {
 			enum db_power_state e;
 
@@ -377,12 +409,30 @@ require(struct cliargs *args, const char *const *keys)
 	return 0;
 }
 
+/* Fill `hex` with DB_CLUSTER_KEY_LEN random bytes as lowercase hex. */
+static int
+new_cluster_key(char hex[2 * DB_CLUSTER_KEY_LEN + 1])
+{
+	unsigned char key[DB_CLUSTER_KEY_LEN];
+	size_t i;
+
+	if (RAND_bytes(key, sizeof(key)) != 1) {
+		fprintf(stderr, "hasvc-db: cannot generate a cluster key: RAND_bytes failed\n");
+		return EXIT_DB;
+	}
+	for (i = 0; i < sizeof(key); i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
 static int
 cmd_init(struct cliargs *args)
 {
-	static const char *const skip[] = {"uuid", NULL};
+	static const char *const skip[] = {"uuid", "cluster-key", NULL};
 	struct db_pool pool;
 	struct db *db = NULL;
+	const char *ck;
 	int rc, r;
 
 	db_pool_init(&pool);
@@ -391,6 +441,13 @@ cmd_init(struct cliargs *args)
 		rc = set_fields(NULL, args, pool_fields, 2, &pool,
 		                skip); /* name-label/-description */
 	if (rc != 0)
+		goto out;
+	ck = cliargs_get(args, "cluster-key");
+	if (ck != NULL && strcmp(ck, "none") != 0) {
+		rc = usage_err("cluster-key=%s: only cluster-key=none is accepted", ck);
+		goto out;
+	}
+	if (ck == NULL && (rc = new_cluster_key(pool.cluster_key)) != 0)
 		goto out;
 	db = open_db(DB_OPEN_CREATE, &rc);
 	if (db == NULL)
@@ -417,6 +474,28 @@ out:
 	return rc;
 }
 
+/* EXIT_USAGE if another host already has `host`'s nonzero nodeid (the
+** schema refuses it too, with a less helpful message). */
+static int
+nodeid_unique(struct db *db, const struct db_host *host)
+{
+	struct db_host *hosts;
+	size_t i, n;
+	int rc = 0;
+
+	if (host->cluster_nodeid == 0)
+		return 0;
+	if (db_host_list(db, &hosts, &n) < 0)
+		return db_err(db);
+	for (i = 0; i < n && rc == 0; i++)
+		if (hosts[i].cluster_nodeid == host->cluster_nodeid &&
+		    strcmp(hosts[i].uuid, host->uuid) != 0)
+			rc = usage_err("nodeid=%" PRIu32 ": host %s already has this nodeid",
+			               host->cluster_nodeid, hosts[i].uuid);
+	db_host_list_free(hosts, n);
+	return rc;
+}
+
 static int
 cmd_host_add(struct cliargs *args)
 {
@@ -437,6 +516,8 @@ cmd_host_add(struct cliargs *args)
 		goto out;
 	if (host.hostname[0] == '\0')
 		memcpy(host.hostname, host.name_label, sizeof(host.hostname));
+	if ((rc = nodeid_unique(db, &host)) != 0)
+		goto out;
 	r = db_host_get(db, host.uuid, &old);
 	db_host_clear(&old);
 	if (r < 0)
@@ -557,7 +638,7 @@ cmd_host_param_set(struct cliargs *args)
 		rc = usage_err("uuid=%s: unknown host uuid", uuid);
 	else if ((rc = set_fields(db, args, host_fields, ARRAY_SIZE(host_fields), &host, skip)) ==
 	             0 &&
-	         db_host_put(db, &host) < 0)
+	         (rc = nodeid_unique(db, &host)) == 0 && db_host_put(db, &host) < 0)
 		rc = db_err(db);
 	db_host_clear(&host);
 	db_close(db);
@@ -617,6 +698,7 @@ cmd_pool_show(struct cliargs *args)
 	} else if (r == 0) {
 		printf("uuid: %s\n", pool.uuid);
 		print_fields(pool_fields, ARRAY_SIZE(pool_fields), &pool);
+		printf("cluster-key-set: %s\n", pool.cluster_key[0] != '\0' ? "true" : "false");
 	}
 	db_pool_clear(&pool);
 	db_close(db);
@@ -743,6 +825,80 @@ out:
 	return rc;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Write the pool's cluster key, binary, mode 0600, to file=FILE (also
+** given as a bare word: `corosync-key FILE`). */
+static int
+cmd_corosync_key(struct cliargs *args)
+{
+	unsigned char key[DB_CLUSTER_KEY_LEN];
+	struct db_pool pool;
+	struct db *db;
+	const char *file = cliargs_get(args, "file");
+	char err[512];
+	size_t i, len;
+	int rc = 0, r;
+
+	if (file == NULL || file[0] == '\0')
+		return usage_err("corosync-key: FILE is required");
+	if (args->n > 1)
+		return usage_err("corosync-key: unknown parameter %s",
+		                 strcmp(args->v[0].key, "file") != 0 ? args->v[0].key
+		                                                     : args->v[1].key);
+	db = open_db(DB_OPEN_READONLY, &rc);
+	if (db == NULL)
+		return rc;
+	r = db_pool_get(db, &pool);
+	if (r != 0) {
+		rc = r < 0 ? db_err(db) : EXIT_DB;
+		if (r > 0)
+			fprintf(stderr, "hasvc-db: %s holds no pool: run init first\n", dbpath);
+		goto out;
+	}
+	len = strlen(pool.cluster_key);
+	if (len == 0) {
+		fprintf(stderr, "hasvc-db: pool %s has no cluster key\n", pool.uuid);
+		rc = EXIT_DB;
+		goto out;
+	}
+	if (len % 2 != 0 || len / 2 > sizeof(key)) {
+		fprintf(stderr, "hasvc-db: pool %s: the cluster key is not valid hex\n", pool.uuid);
+		rc = EXIT_DB;
+		goto out;
+	}
+	for (i = 0; i < len / 2; i++) {
+		int hi = hexval(pool.cluster_key[2 * i]), lo = hexval(pool.cluster_key[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			fprintf(stderr, "hasvc-db: pool %s: the cluster key is not valid hex\n",
+			        pool.uuid);
+			rc = EXIT_DB;
+			goto out;
+		}
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (cc_write_file(file, key, len / 2, 0600, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hasvc-db: %s\n", err);
+		rc = EXIT_DB;
+	}
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	db_pool_clear(&pool);
+	db_close(db);
+	return rc;
+}
+
 /* Open read-only (nothing is written, nothing migrated) and check. */
 static int
 cmd_check(struct cliargs *args)
@@ -767,10 +923,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", "init [name-label=NAME] [name-description=TEXT] [uuid=UUID]", cmd_init},
+    {"init",
+     "init [name-label=NAME] [name-description=TEXT] [uuid=UUID] [cluster-key=none]",
+     cmd_init},
     {"host-add",
      "host-add name-label=NAME address=ADDR memory-total=SIZE [memory-overhead=SIZE] "
-     "[hostname=NAME] [uuid=UUID] [field=value ...]",
+     "[hostname=NAME] [nodeid=N] [address2=ADDR] [uuid=UUID] [field=value ...]",
      cmd_host_add},
     {"vm-add",
      "vm-add name-label=NAME memory-static-max=SIZE [vcpus=N] "
@@ -785,6 +943,8 @@ static const struct command commands[] = {
     {"vm-list", "vm-list", cmd_vm_list},
     {"message-list", "message-list", cmd_message_list},
     {"fence-list", "fence-list", cmd_fence_list},
+    {"corosync-key", "corosync-key FILE     write the cluster key (binary, mode 0600)",
+     cmd_corosync_key},
     {"check", "check            open read-only and run quick_check", cmd_check},
 };
 
@@ -824,7 +984,20 @@ main(int argc, char **argv)
 		usage(stderr);
 		return usage_err("-d FILE is required");
 	}
-	if (cliargs_parse(&args, argc - optind, argv + optind) < 0) {
+	/* `corosync-key FILE`: the one positional argument, as file=FILE. */
+	if (argc - optind == 2 && strcmp(argv[optind], "corosync-key") == 0 &&
+	    strchr(argv[optind + 1], '=') == NULL && argv[optind + 1][0] != '-') {
+		char *fileargv[2];
+		char *kv = xasprintf("file=%s", argv[optind + 1]);
+
+		fileargv[0] = argv[optind];
+		fileargv[1] = kv;
+		rc = cliargs_parse(&args, 2, fileargv);
+		xfree(kv);
+	} else {
+		rc = cliargs_parse(&args, argc - optind, argv + optind);
+	}
+	if (rc < 0) {
 		rc = usage_err("%s", args.err);
 		cliargs_clear(&args);
 		return rc;

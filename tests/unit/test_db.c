@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+/* For the session extension (changesets built by hand below). */
+#define SQLITE_ENABLE_SESSION
+#define SQLITE_ENABLE_PREUPDATE_HOOK
 #include <sqlite3.h>
 
 #include "hasvc/db.h"
@@ -277,6 +280,7 @@ test_pool_roundtrip(void **state)
 	assert_int_equal(q.ha_overcommitted, 1);
 	assert_int_equal(q.ha_reboot_vm_on_internal_shutdown, 0);
 	assert_string_equal(q.ha_cluster_stack, "xhad");
+	assert_string_equal(q.cluster_key, "");
 	assert_int_equal(q.ha_configuration.n, 2);
 	assert_string_equal(q.ha_configuration.kv[0].key, "a");
 	assert_string_equal(db_map_get(&q.ha_configuration, "timeout"), "30");
@@ -288,12 +292,15 @@ test_pool_roundtrip(void **state)
 	memcpy(old_uuid, p.uuid, HA_UUID_LEN);
 	id_uuid_new(p.uuid);
 	p.ha_enabled = 0;
+	memset(p.cluster_key, 'a', sizeof(p.cluster_key) - 1);
 	db_map_remove(&p.ha_configuration, "a");
 	db_map_clear(&p.other_config);
 	assert_int_equal(db_pool_put(db, &p), 0);
 	assert_int_equal(db_pool_get(db, &q), 0);
 	assert_string_equal(q.uuid, p.uuid);
 	assert_int_equal(q.ha_enabled, 0);
+	assert_int_equal(strlen(q.cluster_key), 2 * DB_CLUSTER_KEY_LEN);
+	assert_memory_equal(q.cluster_key, p.cluster_key, sizeof(p.cluster_key));
 	assert_int_equal(q.ha_configuration.n, 1);
 	assert_int_equal(q.other_config.n, 0);
 	db_pool_clear(&q);
@@ -338,7 +345,22 @@ test_host_roundtrip(void **state)
 	assert_int_equal(got.memory_free, 4096);
 	assert_int_equal(got.last_updated, 1700000000);
 	assert_string_equal(db_map_get(&got.other_config, "rack"), "r1");
+	assert_int_equal(got.cluster_nodeid, 0);
+	assert_string_equal(got.address2, "");
 	db_host_clear(&got);
+
+	/* Cluster membership; a nodeid belongs to one host. */
+	a.cluster_nodeid = 7;
+	strcpy(a.address2, "198.51.100.7");
+	assert_int_equal(db_host_put(db, &a), 0);
+	assert_int_equal(db_host_get(db, a.uuid, &got), 0);
+	assert_int_equal(got.cluster_nodeid, 7);
+	assert_string_equal(got.address2, "198.51.100.7");
+	db_host_clear(&got);
+	b.cluster_nodeid = 7;
+	assert_int_equal(db_host_put(db, &b), -1);
+	b.cluster_nodeid = 0;
+	assert_int_equal(db_host_put(db, &b), 0);
 
 	/* Metrics only; other fields and the map untouched. */
 	assert_int_equal(db_host_set_metrics(db, a.uuid, 0, 1000, 500, 42), 0);
@@ -359,6 +381,8 @@ test_host_roundtrip(void **state)
 	assert_string_equal(list[0].name_label, "alpha");
 	assert_string_equal(list[1].name_label, "zeta");
 	assert_string_equal(db_map_get(&list[1].other_config, "rack"), "r1");
+	assert_int_equal(list[1].cluster_nodeid, 7);
+	assert_string_equal(list[1].address2, "198.51.100.7");
 	db_host_list_free(list, n);
 
 	assert_int_equal(db_host_delete(db, a.uuid), 0);
@@ -1324,6 +1348,1063 @@ test_hook_none(void **state)
 	remove_db(path);
 }
 
+/* ---- schema version 1 ---- */
+
+/* The schema of version 1, as hasvcd 1 created it. */
+static const char schema_v1[] =
+    "CREATE TABLE pool (id INTEGER PRIMARY KEY CHECK (id = 1), uuid TEXT NOT NULL,"
+    " name_label TEXT NOT NULL DEFAULT '', name_description TEXT NOT NULL DEFAULT '',"
+    " master TEXT NOT NULL DEFAULT '', ha_enabled INTEGER NOT NULL DEFAULT 0 CHECK (ha_enabled IN "
+    "(0, 1)),"
+    " ha_host_failures_to_tolerate INTEGER NOT NULL DEFAULT 0,"
+    " ha_plan_exists_for INTEGER NOT NULL DEFAULT 0,"
+    " ha_allow_overcommit INTEGER NOT NULL DEFAULT 0 CHECK (ha_allow_overcommit IN (0, 1)),"
+    " ha_overcommitted INTEGER NOT NULL DEFAULT 0 CHECK (ha_overcommitted IN (0, 1)),"
+    " ha_reboot_vm_on_internal_shutdown INTEGER NOT NULL DEFAULT 1"
+    "  CHECK (ha_reboot_vm_on_internal_shutdown IN (0, 1)),"
+    " ha_cluster_stack TEXT NOT NULL DEFAULT 'corosync');"
+    "CREATE TABLE host (uuid TEXT PRIMARY KEY NOT NULL, name_label TEXT NOT NULL DEFAULT '',"
+    " hostname TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '',"
+    " enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+    " memory_total INTEGER NOT NULL DEFAULT 0 CHECK (memory_total >= 0),"
+    " memory_overhead INTEGER NOT NULL DEFAULT 0 CHECK (memory_overhead >= 0),"
+    " live INTEGER NOT NULL DEFAULT 0 CHECK (live IN (0, 1)),"
+    " memory_free INTEGER NOT NULL DEFAULT 0 CHECK (memory_free >= 0),"
+    " last_updated INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE vm (uuid TEXT PRIMARY KEY NOT NULL, name_label TEXT NOT NULL DEFAULT '',"
+    " power_state TEXT NOT NULL DEFAULT 'Halted'"
+    "  CHECK (power_state IN ('Halted', 'Paused', 'Running', 'Suspended')),"
+    " resident_on TEXT REFERENCES host(uuid) ON DELETE SET NULL,"
+    " affinity TEXT REFERENCES host(uuid) ON DELETE SET NULL,"
+    " memory_static_max INTEGER NOT NULL DEFAULT 0 CHECK (memory_static_max >= 0),"
+    " memory_overhead INTEGER NOT NULL DEFAULT 0 CHECK (memory_overhead >= 0),"
+    " VCPUs_max INTEGER NOT NULL DEFAULT 1 CHECK (VCPUs_max >= 0),"
+    " ha_restart_priority TEXT NOT NULL DEFAULT ''"
+    "  CHECK (ha_restart_priority IN ('', 'restart', 'best-effort')),"
+    " ha_always_run INTEGER NOT NULL DEFAULT 0 CHECK (ha_always_run IN (0, 1)),"
+    " \"order\" INTEGER NOT NULL DEFAULT 0 CHECK (\"order\" >= 0),"
+    " start_delay INTEGER NOT NULL DEFAULT 0 CHECK (start_delay >= 0),"
+    " is_control_domain INTEGER NOT NULL DEFAULT 0 CHECK (is_control_domain IN (0, 1)),"
+    " hv_config TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX vm_resident_on ON vm(resident_on);"
+    "CREATE TABLE vm_group (uuid TEXT PRIMARY KEY NOT NULL, name_label TEXT NOT NULL DEFAULT '',"
+    " name_description TEXT NOT NULL DEFAULT '',"
+    " placement TEXT NOT NULL DEFAULT 'normal' CHECK (placement IN ('normal', 'anti_affinity')));"
+    "CREATE TABLE vm_group_member ("
+    " vm_uuid TEXT NOT NULL REFERENCES vm(uuid) ON DELETE CASCADE,"
+    " group_uuid TEXT NOT NULL REFERENCES vm_group(uuid) ON DELETE CASCADE,"
+    " position INTEGER NOT NULL, PRIMARY KEY (vm_uuid, group_uuid)) WITHOUT ROWID;"
+    "CREATE INDEX vm_group_member_group ON vm_group_member(group_uuid);"
+    "CREATE TABLE message (uuid TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    " priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 5), cls TEXT NOT NULL DEFAULT '',"
+    " obj_uuid TEXT NOT NULL DEFAULT '', timestamp INTEGER NOT NULL, body TEXT NOT NULL DEFAULT "
+    "'');"
+    "CREATE INDEX message_timestamp ON message(timestamp);"
+    "CREATE TABLE fence_record (id INTEGER PRIMARY KEY AUTOINCREMENT, host_uuid TEXT NOT NULL,"
+    " timestamp INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT "
+    "'');"
+    "CREATE INDEX fence_record_host ON fence_record(host_uuid, timestamp);"
+    "CREATE TABLE user (name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
+    " password_hash TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE map (owner TEXT NOT NULL, field TEXT NOT NULL, key TEXT NOT NULL,"
+    " value TEXT NOT NULL, PRIMARY KEY (owner, field, key)) WITHOUT ROWID;";
+
+#define UUID_H1   "11111111-1111-4111-8111-111111111111"
+#define UUID_VM1  "22222222-2222-4222-8222-222222222222"
+#define UUID_POOL "33333333-3333-4333-8333-333333333333"
+
+static void
+test_migrate_from_v1(void **state)
+{
+	char err[512], *text;
+	char *path = tmp_path("v1");
+	struct db *db;
+	struct db_pool p;
+	struct db_host h, h2;
+	struct db_vm v;
+	uint64_t term, pos;
+
+	text = xasprintf("%s"
+	                 "INSERT INTO pool (id, uuid, name_label) VALUES (1, '" UUID_POOL "', 'p');"
+	                 "INSERT INTO host (uuid, name_label, address) VALUES"
+	                 " ('" UUID_H1 "', 'h1', '192.0.2.1');"
+	                 "INSERT INTO vm (uuid, name_label, resident_on) VALUES"
+	                 " ('" UUID_VM1 "', 'vm1', '" UUID_H1 "');"
+	                 "INSERT INTO map VALUES ('" UUID_H1 "', 'other_config', 'k', 'v');"
+	                 "PRAGMA application_id = 1212240726; PRAGMA user_version = 1;",
+	                 schema_v1);
+	sql(path, text);
+	xfree(text);
+
+	db = db_open(path, 0, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(db_pool_get(db, &p), 0);
+	assert_string_equal(p.uuid, UUID_POOL);
+	assert_string_equal(p.name_label, "p");
+	assert_string_equal(p.cluster_key, "");
+	db_pool_clear(&p);
+	assert_int_equal(db_host_get(db, UUID_H1, &h), 0);
+	assert_string_equal(h.address, "192.0.2.1");
+	assert_int_equal(h.cluster_nodeid, 0);
+	assert_string_equal(h.address2, "");
+	assert_string_equal(db_map_get(&h.other_config, "k"), "v");
+	assert_int_equal(db_vm_get(db, UUID_VM1, &v), 0);
+	assert_string_equal(v.resident_on, UUID_H1);
+	db_vm_clear(&v);
+	assert_int_equal(db_repl_get(db, &term, &pos), 0);
+	assert_int_equal(term, 0);
+	assert_int_equal(pos, 0);
+
+	/* The new columns work, the nodeid is unique among members. */
+	h.cluster_nodeid = 1;
+	strcpy(h.address2, "198.51.100.1");
+	assert_int_equal(db_host_put(db, &h), 0);
+	make_host(&h2, "h2");
+	h2.cluster_nodeid = 1;
+	assert_int_equal(db_host_put(db, &h2), -1);
+	h2.cluster_nodeid = 2;
+	assert_int_equal(db_host_put(db, &h2), 0);
+	db_close(db);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(
+	    sql_int(path, "SELECT cluster_nodeid FROM host WHERE uuid = '" UUID_H1 "'"), 1);
+	/* A CHECK refuses a negative nodeid written by hand. */
+	{
+		sqlite3 *raw;
+
+		assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+		assert_int_not_equal(
+		    sqlite3_exec(raw, "UPDATE host SET cluster_nodeid = -1", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(raw);
+	}
+	db_host_clear(&h);
+	db_host_clear(&h2);
+	remove_db(path);
+}
+
+/* ---- replication ---- */
+
+struct buf {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static void
+buf_add(void *arg, const void *p, size_t n)
+{
+	struct buf *b = arg;
+
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+/* db's dump, xmalloc'd. */
+static struct buf
+dump(struct db *db)
+{
+	struct buf b = {0};
+
+	assert_int_equal(db_dump(db, buf_add, &b), 0);
+	assert_true(b.n > 0);
+	return b;
+}
+
+static void
+assert_dump_equal(struct db *a, struct db *b)
+{
+	struct buf x = dump(a), y = dump(b);
+
+	assert_int_equal(x.n, y.n);
+	assert_memory_equal(x.p, y.p, x.n);
+	xfree(x.p);
+	xfree(y.p);
+}
+
+static void
+assert_dump_is(struct db *db, const struct buf *want)
+{
+	struct buf x = dump(db);
+
+	assert_int_equal(x.n, want->n);
+	assert_memory_equal(x.p, want->p, x.n);
+	xfree(x.p);
+}
+
+/* A second database with the content of `db` (its snapshot written to a
+** new file). */
+static struct db *
+clone_db(struct db *db, char **path)
+{
+	char err[512];
+	void *blob;
+	size_t len;
+	struct db *c;
+
+	assert_int_equal(db_snapshot(db, &blob, &len), 0);
+	*path = tmp_path("clone");
+	write_file(*path, blob, len);
+	xfree(blob);
+	c = db_open(*path, 0, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_dump_equal(db, c);
+	return c;
+}
+
+/* A pool with two hosts, two groups, a VM on h1 in g1, a message, a fence
+** record and a user. */
+struct fixture {
+	struct db_pool pool;
+	struct db_host h1, h2;
+	struct db_vm_group g1, g2;
+	struct db_vm v1;
+	struct db_message m;
+};
+
+static void
+populate(struct db *db, struct fixture *f)
+{
+	struct db_fence_record fr;
+	struct db_user u;
+
+	memset(f, 0, sizeof(*f));
+	db_pool_init(&f->pool);
+	id_uuid_new(f->pool.uuid);
+	db_map_set(&f->pool.ha_configuration, "timeout", "30");
+	db_map_set(&f->pool.other_config, "k", "v");
+	assert_int_equal(db_pool_put(db, &f->pool), 0);
+	make_host(&f->h1, "h1");
+	db_map_set(&f->h1.other_config, "rack", "r1");
+	make_host(&f->h2, "h2");
+	assert_int_equal(db_host_put(db, &f->h1), 0);
+	assert_int_equal(db_host_put(db, &f->h2), 0);
+	id_uuid_new(f->g1.uuid);
+	id_uuid_new(f->g2.uuid);
+	assert_int_equal(db_vm_group_put(db, &f->g1), 0);
+	assert_int_equal(db_vm_group_put(db, &f->g2), 0);
+	make_vm(&f->v1, "v1");
+	snprintf(f->v1.resident_on, sizeof(f->v1.resident_on), "%s", f->h1.uuid);
+	snprintf(f->v1.affinity, sizeof(f->v1.affinity), "%s", f->h2.uuid);
+	f->v1.power_state = DB_POWER_RUNNING;
+	f->v1.ngroups = 1;
+	snprintf(f->v1.groups[0], sizeof(f->v1.groups[0]), "%s", f->g1.uuid);
+	db_map_set(&f->v1.other_config, "a", "b");
+	assert_int_equal(db_vm_put(db, &f->v1), 0);
+	snprintf(f->m.name, sizeof(f->m.name), "HA_POOL_OVERCOMMITTED");
+	f->m.priority = 3;
+	f->m.timestamp = 1000;
+	assert_int_equal(db_message_add(db, &f->m), 0);
+	memset(&fr, 0, sizeof(fr));
+	snprintf(fr.host_uuid, sizeof(fr.host_uuid), "%s", f->h2.uuid);
+	snprintf(fr.reason, sizeof(fr.reason), "lost");
+	assert_int_equal(db_fence_add(db, &fr), 0);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "root");
+	snprintf(u.role, sizeof(u.role), "pool-admin");
+	assert_int_equal(db_user_put(db, &u), 0);
+}
+
+static void
+fixture_clear(struct fixture *f)
+{
+	db_pool_clear(&f->pool);
+	db_host_clear(&f->h1);
+	db_host_clear(&f->h2);
+	db_vm_clear(&f->v1);
+}
+
+static int
+cmp_event(const void *a, const void *b)
+{
+	const struct hook_event *x = a, *y = b;
+
+	if (x->table != y->table)
+		return (int)x->table - (int)y->table;
+	if (x->op != y->op)
+		return (int)x->op - (int)y->op;
+	return strcmp(x->key, y->key);
+}
+
+/* Both hooks saw the same (table, key, op) set; then forget them. */
+static void
+assert_same_changes(struct hook_rec *a, struct hook_rec *b)
+{
+	size_t i;
+
+	qsort(a->e, a->n, sizeof(a->e[0]), cmp_event);
+	qsort(b->e, b->n, sizeof(b->e[0]), cmp_event);
+	if (a->n != b->n || (a->n > 0 && memcmp(a->e, b->e, a->n * sizeof(a->e[0])) != 0)) {
+		for (i = 0; i < a->n; i++)
+			print_message("applied: %s %s %s\n", table_names[a->e[i].table],
+			              op_names[a->e[i].op], a->e[i].key);
+		for (i = 0; i < b->n; i++)
+			print_message("direct:  %s %s %s\n", table_names[b->e[i].table],
+			              op_names[b->e[i].op], b->e[i].key);
+	}
+	for (i = 0; i < a->n && i < b->n; i++)
+		if (cmp_event(&a->e[i], &b->e[i]) != 0)
+			fail_msg("change %zu: %s %s %s vs %s %s %s", i, table_names[a->e[i].table],
+			         op_names[a->e[i].op], a->e[i].key, table_names[b->e[i].table],
+			         op_names[b->e[i].op], b->e[i].key);
+	if (a->n != b->n)
+		fail_msg("%zu changes vs %zu", a->n, b->n);
+	a->n = b->n = 0;
+}
+
+static void
+assert_position(struct db *db, uint64_t term, uint64_t pos)
+{
+	uint64_t t, s;
+
+	assert_int_equal(db_repl_get(db, &t, &s), 0);
+	assert_int_equal(t, term);
+	assert_int_equal(s, pos);
+}
+
+static void
+test_capture_apply(void **state)
+{
+	char *pa, *pb, *pc;
+	struct db *a = open_new(&pa), *b, *c;
+	struct hook_rec ra = {0}, rb = {0}, rc = {0};
+	struct fixture f;
+	struct db_vm v, got;
+	struct db_host bad;
+	struct buf before;
+	void *blob;
+	size_t len;
+
+	populate(a, &f);
+	b = clone_db(a, &pb);
+	c = clone_db(a, &pc);
+	db_set_change_hook(a, rec_hook, &ra);
+	db_set_change_hook(b, rec_hook, &rb);
+	db_set_change_hook(c, rec_hook, &rc);
+	before = dump(a);
+
+	/* A new VM with maps and groups, on h2: captured, nothing changes. */
+	make_vm(&v, "v2");
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", f.h2.uuid);
+	v.ngroups = 2;
+	snprintf(v.groups[0], sizeof(v.groups[0]), "%s", f.g2.uuid);
+	snprintf(v.groups[1], sizeof(v.groups[1]), "%s", f.g1.uuid);
+	db_map_set(&v.other_config, "x", "1");
+	db_map_set(&v.other_config, "y", "2");
+	assert_int_equal(db_capturing(a), 0);
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_capturing(a), 1);
+	assert_int_equal(db_capture_begin(a), -1); /* no nesting */
+	assert_int_equal(db_vm_put(a, &v), 0);
+	assert_int_equal(db_vm_get(a, v.uuid, &got), 0); /* visible inside */
+	db_vm_clear(&got);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_capturing(a), 0);
+	assert_non_null(blob);
+	assert_true(len > 0);
+	assert_int_equal(ra.n, 0);
+	assert_dump_is(a, &before);
+	assert_int_equal(db_vm_get(a, v.uuid, &got), 1);
+	assert_position(a, 0, 0);
+
+	/* Applied on an identical copy: as the direct write on another. */
+	assert_int_equal(db_apply_change(b, 1, 1, blob, len), 0);
+	assert_int_equal(db_vm_put(c, &v), 0);
+	assert_dump_equal(b, c);
+	assert_true(rb.n > 0);
+	assert_same_changes(&rb, &rc);
+	assert_position(b, 1, 1);
+	assert_int_equal(db_vm_get(b, v.uuid, &got), 0);
+	assert_int_equal(got.ngroups, 2);
+	assert_string_equal(got.groups[0], f.g2.uuid);
+	assert_string_equal(db_map_get(&got.other_config, "y"), "2");
+	db_vm_clear(&got);
+	/* ... and on the master itself. */
+	assert_int_equal(db_apply_change(a, 1, 1, blob, len), 0);
+	assert_dump_equal(a, b);
+	ra.n = 0;
+	xfree(blob);
+
+	/* Nothing written: nothing captured. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_null(blob);
+	assert_int_equal(len, 0);
+	/* A write undone: nothing captured either. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_host_set_metrics(a, f.h1.uuid, 1, 10, 5, 99), 0);
+	assert_int_equal(db_host_set_metrics(a, f.h1.uuid, 0, 0, 0, 0), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_null(blob);
+	/* The empty change applies and moves the position. */
+	assert_int_equal(db_apply_change(a, 1, 2, NULL, 0), 0);
+	assert_position(a, 1, 2);
+	assert_int_equal(ra.n, 0);
+
+	/* db_begin/db_commit/db_rollback inside a capture are no-ops; a failed
+	** write is undone alone; an abort forgets everything. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_begin(a), 0);
+	assert_int_equal(db_host_set_metrics(a, f.h1.uuid, 1, 4096, 2048, 77), 0);
+	make_host(&bad, "bad");
+	strcpy(bad.uuid, "not-a-uuid");
+	assert_int_equal(db_host_put(a, &bad), -1);
+	v.power_state = DB_POWER_HALTED;
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", bad.uuid); /* unknown host */
+	assert_int_equal(db_vm_put(a, &v), -1);
+	assert_int_equal(db_commit(a), 0);
+	db_rollback(a);
+	assert_int_equal(db_capturing(a), 1);
+	assert_int_equal(db_repl_set(a, 5, 5), -1);
+	assert_int_equal(db_apply_change(a, 1, 3, NULL, 0), -1);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_non_null(blob);
+	assert_int_equal(db_apply_change(a, 1, 3, blob, len), 0);
+	assert_int_equal(db_apply_change(b, 1, 3, blob, len), 0);
+	assert_int_equal(db_host_set_metrics(c, f.h1.uuid, 1, 4096, 2048, 77), 0);
+	assert_dump_equal(a, b);
+	assert_dump_equal(a, c);
+	assert_same_changes(&rb, &rc);
+	rec_expect(&ra, 1, DB_TABLE_HOST, DB_CHANGE_MOD, f.h1.uuid);
+	xfree(blob);
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_host_delete(a, f.h2.uuid), 0);
+	db_capture_abort(a);
+	db_capture_abort(a);
+	assert_int_equal(db_capturing(a), 0);
+	assert_dump_equal(a, b);
+	assert_int_equal(ra.n, 0);
+
+	/* Not inside a db_begin() transaction. */
+	assert_int_equal(db_begin(a), 0);
+	assert_int_equal(db_capture_begin(a), -1);
+	db_rollback(a);
+	assert_int_equal(db_capture_end(a, &blob, &len), -1);
+	assert_null(blob);
+
+	xfree(before.p);
+	fixture_clear(&f);
+	db_vm_clear(&v);
+	db_host_clear(&bad);
+	db_close(a);
+	db_close(b);
+	db_close(c);
+	remove_db(pa);
+	remove_db(pb);
+	remove_db(pc);
+}
+
+/* Capture `call` on `a`, apply it strictly on `a` and `b`, and make it
+** directly on `c` in one transaction (as a capture is): same content, same
+** changes reported. */
+#define CAPTURE_APPLY_DIRECT(a, b, c, rb, rc, seqno, call)                                         \
+	do {                                                                                       \
+		void *blob_;                                                                       \
+		size_t len_;                                                                       \
+		assert_int_equal(db_capture_begin(a), 0);                                          \
+		assert_int_equal(call(a), 0);                                                      \
+		assert_int_equal(db_capture_end(a, &blob_, &len_), 0);                             \
+		assert_non_null(blob_);                                                            \
+		assert_int_equal(db_apply_change(a, 1, seqno, blob_, len_), 0);                    \
+		assert_int_equal(db_apply_change(b, 1, seqno, blob_, len_), 0);                    \
+		assert_int_equal(db_begin(c), 0);                                                  \
+		assert_int_equal(call(c), 0);                                                      \
+		assert_int_equal(db_commit(c), 0);                                                 \
+		xfree(blob_);                                                                      \
+		assert_dump_equal(a, b);                                                           \
+		assert_dump_equal(b, c);                                                           \
+		assert_same_changes(rb, rc);                                                       \
+	} while (0)
+
+static struct fixture *cf;
+
+static int
+do_host_delete(struct db *db)
+{
+	return db_host_delete(db, cf->h1.uuid);
+}
+
+static int
+do_group_delete(struct db *db)
+{
+	return db_vm_group_delete(db, cf->g1.uuid);
+}
+
+static int
+do_vm_delete(struct db *db)
+{
+	return db_vm_delete(db, cf->v1.uuid);
+}
+
+static int
+do_pool_new_uuid(struct db *db)
+{
+	struct db_pool p;
+
+	db_pool_init(&p);
+	snprintf(p.uuid, sizeof(p.uuid), "%s", UUID_POOL);
+	db_map_set(&p.other_config, "new", "1");
+	snprintf(p.cluster_key, sizeof(p.cluster_key), "00ff");
+	assert_int_equal(db_pool_put(db, &p), 0);
+	db_pool_clear(&p);
+	return 0;
+}
+
+static int
+do_misc(struct db *db)
+{
+	struct db_message m;
+	struct db_fence_record fr;
+	struct db_user u;
+	struct db_host h;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.uuid, sizeof(m.uuid), "%s", UUID_VM1);
+	snprintf(m.name, sizeof(m.name), "HA_HOST_FAILED");
+	m.priority = 1;
+	assert_int_equal(db_message_add(db, &m), 0);
+	assert_int_equal(db_message_delete(db, cf->m.uuid), 0);
+	memset(&fr, 0, sizeof(fr));
+	snprintf(fr.host_uuid, sizeof(fr.host_uuid), "%s", cf->h1.uuid);
+	fr.timestamp = 5;
+	assert_int_equal(db_fence_add(db, &fr), 0);
+	assert_int_equal(db_user_delete(db, "root"), 0);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "op");
+	assert_int_equal(db_user_put(db, &u), 0);
+	db_host_init(&h);
+	snprintf(h.uuid, sizeof(h.uuid), "%s", UUID_H1);
+	h.cluster_nodeid = 3;
+	db_map_set(&h.other_config, "x", "y");
+	assert_int_equal(db_host_put(db, &h), 0);
+	db_host_clear(&h);
+	/* A map change alone: a mod of its owner. */
+	h = cf->h1;
+	memset(&h.other_config, 0, sizeof(h.other_config));
+	db_map_set(&h.other_config, "rack", "r2");
+	assert_int_equal(db_host_put(db, &h), 0);
+	db_host_clear(&h);
+	return db_vm_set_power(db, cf->v1.uuid, DB_POWER_RUNNING, cf->h2.uuid);
+}
+
+static void
+test_capture_cascades(void **state)
+{
+	char *pa, *pb, *pc;
+	struct db *a = open_new(&pa), *b, *c;
+	struct hook_rec rb = {0}, rc = {0};
+	struct fixture f;
+	struct db_vm got;
+
+	populate(a, &f);
+	cf = &f;
+	b = clone_db(a, &pb);
+	c = clone_db(a, &pc);
+	db_set_change_hook(b, rec_hook, &rb);
+	db_set_change_hook(c, rec_hook, &rc);
+
+	CAPTURE_APPLY_DIRECT(a, b, c, &rb, &rc, 1, do_misc);
+	CAPTURE_APPLY_DIRECT(a, b, c, &rb, &rc, 2, do_pool_new_uuid);
+	/* v1 moved to h2 above; put it back on h1 for the host's delete. */
+	assert_int_equal(db_vm_set_power(a, f.v1.uuid, DB_POWER_RUNNING, f.h1.uuid), 0);
+	assert_int_equal(db_vm_set_power(b, f.v1.uuid, DB_POWER_RUNNING, f.h1.uuid), 0);
+	assert_int_equal(db_vm_set_power(c, f.v1.uuid, DB_POWER_RUNNING, f.h1.uuid), 0);
+	rb.n = rc.n = 0;
+	/* The host's delete clears resident_on (ON DELETE SET NULL): captured
+	** and applied strictly with foreign keys off, the action not repeated. */
+	CAPTURE_APPLY_DIRECT(a, b, c, &rb, &rc, 3, do_host_delete);
+	assert_int_equal(db_vm_get(b, f.v1.uuid, &got), 0);
+	assert_string_equal(got.resident_on, "");
+	db_vm_clear(&got);
+	CAPTURE_APPLY_DIRECT(a, b, c, &rb, &rc, 4, do_group_delete);
+	assert_int_equal(db_vm_get(b, f.v1.uuid, &got), 0);
+	assert_int_equal(got.ngroups, 0);
+	db_vm_clear(&got);
+	CAPTURE_APPLY_DIRECT(a, b, c, &rb, &rc, 5, do_vm_delete);
+	assert_position(b, 1, 5);
+
+	fixture_clear(&f);
+	db_close(a);
+	db_close(b);
+	db_close(c);
+	remove_db(pa);
+	remove_db(pb);
+	remove_db(pc);
+}
+
+/* A changeset made with plain SQLite (foreign keys off): `sqltext` run on
+** a scratch copy of `db` with a session on table `tab` (NULL: all). */
+static void *
+raw_changeset(struct db *db, const char *tab, const char *sqltext, size_t *len)
+{
+	char *path;
+	struct db *c = clone_db(db, &path);
+	sqlite3 *h;
+	sqlite3_session *sess;
+	void *p, *out;
+	int n;
+
+	db_close(c);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3session_create(h, "main", &sess), SQLITE_OK);
+	assert_int_equal(sqlite3session_attach(sess, tab), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sqltext, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3session_changeset(sess, &n, &p), SQLITE_OK);
+	assert_true(n > 0);
+	out = xmalloc((size_t)n);
+	memcpy(out, p, (size_t)n);
+	*len = (size_t)n;
+	sqlite3_free(p);
+	sqlite3session_delete(sess);
+	sqlite3_close(h);
+	remove_db(path);
+	return out;
+}
+
+static void
+test_apply_strict(void **state)
+{
+	char err[512];
+	char *pa, *pb;
+	struct db *a = open_new(&pa), *b;
+	struct hook_rec rb = {0};
+	struct fixture f;
+	struct buf before;
+	unsigned char junk[512];
+	void *blob, *bad;
+	size_t len, badlen, i;
+
+	populate(a, &f);
+	b = clone_db(a, &pb);
+	db_set_change_hook(b, rec_hook, &rb);
+
+	/* b diverged: v1 renamed.  a's change to v1 conflicts there. */
+	f.v1.power_state = DB_POWER_HALTED;
+	assert_int_equal(db_vm_set_power(b, f.v1.uuid, DB_POWER_PAUSED, f.h1.uuid), 0);
+	assert_int_equal(db_apply_change(b, 3, 9, NULL, 0), 0);
+	rb.n = 0;
+	before = dump(b);
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_vm_set_power(a, f.v1.uuid, DB_POWER_HALTED, ""), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_apply_change(b, 3, 10, blob, len), -1);
+	assert_non_null(strstr(db_errmsg(b), "applying a change"));
+	assert_dump_is(b, &before);
+	assert_position(b, 3, 9);
+	assert_int_equal(rb.n, 0);
+	/* Twice on a: the second finds the row changed. */
+	assert_int_equal(db_apply_change(a, 1, 1, blob, len), 0);
+	assert_int_equal(db_apply_change(a, 1, 2, blob, len), -1);
+	assert_position(a, 1, 1);
+	/* An insert of a row already there. */
+	xfree(blob);
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_user_delete(a, "root"), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_apply_change(a, 1, 2, blob, len), 0);
+	assert_int_equal(db_apply_change(a, 1, 3, blob, len), -1); /* missing */
+	xfree(blob);
+
+	/* Foreign keys are back on after an apply, failed or not. */
+	{
+		struct db_vm v;
+
+		make_vm(&v, "orphan");
+		snprintf(v.resident_on, sizeof(v.resident_on), "%s", UUID_H1);
+		assert_int_equal(db_vm_put(b, &v), -1);
+		assert_int_equal(db_vm_put(a, &v), -1);
+		db_vm_clear(&v);
+	}
+
+	/* Tables that are not replicated, made by hand. */
+	bad = raw_changeset(a, "repl", "UPDATE repl SET seq = 100", &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	assert_non_null(strstr(db_errmsg(b), "not replicated"));
+	xfree(bad);
+	bad = raw_changeset(a, "foo",
+	                    "CREATE TABLE foo (a INTEGER PRIMARY KEY); "
+	                    "INSERT INTO foo VALUES (1)",
+	                    &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	xfree(bad);
+	/* Dangling references, or too many groups: refused whole. */
+	bad = raw_changeset(a, "host", "DELETE FROM host", &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	assert_non_null(strstr(db_errmsg(b), "a VM would name a host"));
+	xfree(bad);
+	bad = raw_changeset(a, "vm_group", "DELETE FROM vm_group", &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	assert_non_null(strstr(db_errmsg(b), "membership"));
+	xfree(bad);
+	bad = raw_changeset(a, NULL,
+	                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	                    "WHERE i < 8) INSERT INTO vm_group (uuid) SELECT 'g' || i FROM n; "
+	                    "INSERT INTO vm_group_member SELECT v.uuid, g.uuid, 1 FROM vm v, "
+	                    "vm_group g WHERE g.uuid LIKE 'g_'",
+	                    &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	assert_non_null(strstr(db_errmsg(b), "more than 8 groups"));
+	assert_int_equal(db_apply_proposal(b, bad, badlen, &blob, &len), -1);
+	xfree(bad);
+	assert_dump_is(b, &before);
+	/* The same table with other columns. */
+	bad = raw_changeset(a, "user",
+	                    "ALTER TABLE user ADD COLUMN extra TEXT; "
+	                    "INSERT INTO user VALUES ('x', '', '', 'e')",
+	                    &badlen);
+	assert_int_equal(db_apply_change(b, 3, 10, bad, badlen), -1);
+	assert_non_null(strstr(db_errmsg(b), "columns"));
+	xfree(bad);
+	/* A patchset has no old values: refused. */
+	{
+		char *path;
+		struct db *c = clone_db(a, &path);
+		sqlite3 *h;
+		sqlite3_session *sess;
+		void *p;
+		int n;
+
+		db_close(c);
+		assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+		assert_int_equal(sqlite3session_create(h, "main", &sess), SQLITE_OK);
+		assert_int_equal(sqlite3session_attach(sess, "host"), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, "UPDATE host SET live = 1", NULL, NULL, NULL),
+		                 SQLITE_OK);
+		assert_int_equal(sqlite3session_patchset(sess, &n, &p), SQLITE_OK);
+		assert_int_equal(db_apply_change(b, 3, 10, p, (size_t)n), -1);
+		sqlite3_free(p);
+		sqlite3session_delete(sess);
+		sqlite3_close(h);
+		remove_db(path);
+	}
+
+	/* Garbage, and truncated or damaged changesets. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_host_set_metrics(a, f.h2.uuid, 1, 100, 50, 7), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	assert_int_equal(db_apply_change(b, 3, 10, junk, sizeof(junk)), -1);
+	assert_int_equal(db_apply_change(b, 3, 10, NULL, 5), -1);
+	for (i = 1; i < len; i++)
+		assert_int_equal(db_apply_change(b, 3, 10, blob, i), -1);
+	for (i = 0; i < len; i++) {
+		unsigned char *m = xmalloc(len);
+
+		memcpy(m, blob, len);
+		m[i] ^= 0x5a;
+		(void)db_apply_change(b, 3, 10, m, len); /* may apply; must not crash */
+		xfree(m);
+	}
+	xfree(blob);
+	assert_int_equal(db_apply_proposal(b, junk, sizeof(junk), &blob, &len), -1);
+	assert_null(blob);
+
+	/* Read-only: refused. */
+	xfree(before.p);
+	db_close(b);
+	b = db_open(pb, DB_OPEN_READONLY, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(db_apply_change(b, 3, 11, NULL, 0), -1);
+	assert_int_equal(db_capture_begin(b), -1);
+
+	fixture_clear(&f);
+	db_close(a);
+	db_close(b);
+	remove_db(pa);
+	remove_db(pb);
+}
+
+static void
+test_position_durable(void **state)
+{
+	char err[512], *path;
+	struct db *db = open_new(&path);
+	struct fixture f;
+	void *blob;
+	size_t len;
+
+	populate(db, &f);
+	assert_position(db, 0, 0);
+	assert_int_equal(db_repl_set(db, 2, 40), 0);
+	assert_position(db, 2, 40);
+	assert_int_equal(db_capture_begin(db), 0);
+	assert_int_equal(db_host_set_metrics(db, f.h1.uuid, 1, 1, 1, 1), 0);
+	assert_int_equal(db_capture_end(db, &blob, &len), 0);
+	assert_int_equal(db_apply_change(db, 7, UINT64_C(0xfffffffffffffff0), blob, len), 0);
+	xfree(blob);
+	db_close(db);
+	db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	assert_position(db, 7, UINT64_C(0xfffffffffffffff0));
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_repl_set(db, 1, 1), -1);
+	db_rollback(db);
+	db_close(db);
+	fixture_clear(&f);
+	remove_db(path);
+}
+
+static void
+test_proposal(void **state)
+{
+	char *pm, *pp, *pc;
+	struct db *m = open_new(&pm), *p, *c;
+	struct hook_rec rm = {0};
+	struct fixture f;
+	struct db_vm v, got;
+	struct db_host hx;
+	struct buf before;
+	void *prop, *net;
+	size_t plen, nlen;
+
+	populate(m, &f);
+	p = clone_db(m, &pp); /* a member's copy, soon older than m */
+
+	/* Meanwhile on the master: v1 renamed and paused. */
+	v = f.v1;
+	memset(&v.other_config, 0, sizeof(v.other_config));
+	db_map_copy(&v.other_config, &f.v1.other_config);
+	snprintf(v.name_label, sizeof(v.name_label), "renamed");
+	v.power_state = DB_POWER_PAUSED;
+	assert_int_equal(db_vm_put(m, &v), 0);
+	assert_int_equal(db_message_delete(m, f.m.uuid), 0);
+	assert_int_equal(db_apply_change(m, 1, 4, NULL, 0), 0);
+
+	/* The member proposes: v1 halted on h2, the message deleted, a user. */
+	assert_int_equal(db_capture_begin(p), 0);
+	assert_int_equal(db_vm_set_power(p, f.v1.uuid, DB_POWER_HALTED, f.h2.uuid), 0);
+	assert_int_equal(db_message_delete(p, f.m.uuid), 0);
+	{
+		struct db_user u;
+
+		memset(&u, 0, sizeof(u));
+		snprintf(u.name, sizeof(u.name), "op");
+		assert_int_equal(db_user_put(p, &u), 0);
+	}
+	assert_int_equal(db_capture_end(p, &prop, &plen), 0);
+
+	/* The master turns it into its net effect; changes and reports nothing. */
+	db_set_change_hook(m, rec_hook, &rm);
+	before = dump(m);
+	c = clone_db(m, &pc);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), 0);
+	assert_non_null(net);
+	assert_int_equal(db_capturing(m), 0);
+	assert_dump_is(m, &before);
+	assert_int_equal(rm.n, 0);
+	/* The net effect applies strictly on the master and on a copy. */
+	assert_int_equal(db_apply_change(m, 1, 5, net, nlen), 0);
+	assert_int_equal(db_apply_change(c, 1, 5, net, nlen), 0);
+	assert_dump_equal(m, c);
+	assert_int_equal(db_vm_get(c, f.v1.uuid, &got), 0);
+	assert_string_equal(got.name_label, "renamed");
+	assert_int_equal(got.power_state, DB_POWER_HALTED);
+	assert_string_equal(got.resident_on, f.h2.uuid);
+	db_vm_clear(&got);
+	xfree(net);
+	rm.n = 0;
+
+	/* The same proposal again: only what is still to do (nothing). */
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), 0);
+	assert_null(net);
+	assert_int_equal(nlen, 0);
+	xfree(prop);
+
+	/* A foreign-key violation: v1 on a host the master does not have. */
+	make_host(&hx, "hx");
+	assert_int_equal(db_host_put(p, &hx), 0);
+	assert_int_equal(db_capture_begin(p), 0);
+	assert_int_equal(db_vm_set_power(p, f.v1.uuid, DB_POWER_RUNNING, hx.uuid), 0);
+	assert_int_equal(db_capture_end(p, &prop, &plen), 0);
+	xfree(before.p);
+	before = dump(m);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), -1);
+	assert_null(net);
+	assert_non_null(strstr(db_errmsg(m), "foreign key"));
+	assert_int_equal(db_capturing(m), 0);
+	assert_dump_is(m, &before);
+	xfree(prop);
+	/* A CHECK violation fails too (a VM's power state by hand). */
+	prop = raw_changeset(m, "vm", "UPDATE vm SET power_state = 'Running'", &plen);
+	{
+		unsigned char *q = prop;
+		size_t i;
+
+		/* 'Running' -> 'Rxnning' in the new value. */
+		for (i = plen - 7; i > 0; i--)
+			if (memcmp(q + i, "Running", 7) == 0) {
+				q[i + 1] = 'x';
+				break;
+			}
+		assert_true(i > 0);
+	}
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), -1);
+	assert_dump_is(m, &before);
+	xfree(prop);
+	/* Not while a transaction is open. */
+	assert_int_equal(db_begin(m), 0);
+	assert_int_equal(db_apply_proposal(m, NULL, 0, &net, &nlen), -1);
+	db_rollback(m);
+	assert_int_equal(db_apply_proposal(m, NULL, 0, &net, &nlen), 0);
+	assert_null(net);
+
+	xfree(before.p);
+	db_host_clear(&hx);
+	db_vm_clear(&v);
+	fixture_clear(&f);
+	db_close(m);
+	db_close(p);
+	db_close(c);
+	remove_db(pm);
+	remove_db(pp);
+	remove_db(pc);
+}
+
+static void
+test_snapshot_restore(void **state)
+{
+	char err[512], *pa, *pb, *pf, *msg;
+	struct db *a = open_new(&pa), *b = open_new(&pb);
+	struct hook_rec rb = {0};
+	struct fixture f, g;
+	struct buf before;
+	struct db_vm got, v;
+	unsigned char *junk;
+	void *blob, *img;
+	size_t len, ilen, i;
+
+	populate(a, &f);
+	assert_int_equal(db_repl_set(a, 3, 9), 0);
+	populate(b, &g); /* other content */
+	assert_int_equal(db_repl_set(b, 1, 1), 0);
+	/* Prepare every cached statement b has on its connection. */
+	assert_int_equal(db_vm_get(b, g.v1.uuid, &got), 0);
+	db_vm_clear(&got);
+	db_set_change_hook(b, rec_hook, &rb);
+
+	assert_int_equal(db_snapshot(a, &blob, &len), 0);
+	assert_int_equal(db_restore(b, blob, len), 0);
+	assert_dump_equal(a, b);
+	assert_position(b, 3, 9);
+	assert_int_equal(rb.n, 0);
+	/* Cached statements still work, on the new content. */
+	assert_int_equal(db_vm_get(b, g.v1.uuid, &got), 1);
+	assert_int_equal(db_vm_get(b, f.v1.uuid, &got), 0);
+	db_vm_clear(&got);
+	make_vm(&v, "after");
+	assert_int_equal(db_vm_put(b, &v), 0);
+	assert_int_equal(db_vm_put(a, &v), 0);
+	assert_dump_equal(a, b);
+	rb.n = 0;
+	/* Durable: after reopening. */
+	db_close(b);
+	b = db_open(pb, 0, err, sizeof(err));
+	assert_non_null(b);
+	assert_dump_equal(a, b);
+	assert_position(b, 3, 9);
+	before = dump(b);
+
+	/* Refusals: content and position unchanged. */
+	assert_int_equal(db_begin(b), 0);
+	assert_int_equal(db_restore(b, blob, len), -1);
+	assert_int_equal(db_snapshot(b, &img, &ilen), -1);
+	db_rollback(b);
+	xfree(blob);
+	junk = xmalloc(8192);
+	for (i = 0; i < 8192; i++)
+		junk[i] = (unsigned char)(i * 37 + 11);
+	assert_int_equal(db_restore(b, junk, 8192), -1);
+	assert_non_null(strstr(db_errmsg(b), "not an SQLite database"));
+	assert_int_equal(db_restore(b, junk, 10), -1);
+	assert_int_equal(db_restore(b, NULL, 0), -1);
+	xfree(junk);
+
+	pf = tmp_path("foreign");
+	sql(pf, "CREATE TABLE foo (a); INSERT INTO foo VALUES (1);");
+	img = slurp(pf, &ilen);
+	assert_int_equal(db_restore(b, img, ilen), -1);
+	assert_non_null(strstr(db_errmsg(b), "not a hasvc pool database"));
+	xfree(img);
+	remove_db(pf);
+
+	/* A newer schema. */
+	{
+		char *pn;
+		struct db *n = clone_db(a, &pn);
+
+		db_close(n);
+		sql(pn, "PRAGMA user_version = 3;");
+		img = slurp(pn, &ilen);
+		assert_int_equal(db_restore(b, img, ilen), -1);
+		msg = xasprintf("schema version 3");
+		assert_non_null(strstr(db_errmsg(b), msg));
+		xfree(msg);
+		xfree(img);
+		remove_db(pn);
+	}
+	/* Damaged: truncated, or pages garbled. */
+	assert_int_equal(db_snapshot(a, &img, &ilen), 0);
+	assert_true(ilen >= 3 * 4096);
+	assert_int_equal(db_restore(b, img, ilen / 2), -1);
+	for (i = 2 * 4096; i < ilen; i++)
+		((unsigned char *)img)[i] ^= 0xa5;
+	assert_int_equal(db_restore(b, img, ilen), -1);
+	xfree(img);
+
+	assert_dump_is(b, &before);
+	assert_position(b, 3, 9);
+	assert_int_equal(rb.n, 0);
+
+	xfree(before.p);
+	db_vm_clear(&v);
+	fixture_clear(&f);
+	fixture_clear(&g);
+	db_close(a);
+	db_close(b);
+	remove_db(pa);
+	remove_db(pb);
+}
+
+/* The dump is canonical: the same rows, written in another order, dump
+** the same; a different value does not. */
+static void
+test_dump_canonical(void **state)
+{
+	char *pa, *pb;
+	struct db *a = open_new(&pa), *b = open_new(&pb);
+	struct db_host h1, h2;
+	struct buf x, y;
+
+	make_host(&h1, "one");
+	make_host(&h2, "two");
+	db_map_set(&h1.other_config, "k1", "v1");
+	db_map_set(&h1.other_config, "k2", "v2");
+	assert_int_equal(db_host_put(a, &h1), 0);
+	assert_int_equal(db_host_put(a, &h2), 0);
+	assert_int_equal(db_host_put(b, &h2), 0);
+	assert_int_equal(db_host_put(b, &h1), 0);
+	assert_int_equal(db_repl_set(b, 4, 4), 0); /* not in the dump */
+	assert_dump_equal(a, b);
+	assert_int_equal(db_host_set_metrics(b, h1.uuid, 0, 0, 0, 1), 0);
+	x = dump(a);
+	y = dump(b);
+	assert_true(x.n != y.n || memcmp(x.p, y.p, x.n) != 0);
+	xfree(x.p);
+	xfree(y.p);
+	db_host_clear(&h1);
+	db_host_clear(&h2);
+	db_close(a);
+	db_close(b);
+	remove_db(pa);
+	remove_db(pb);
+}
+
 #ifdef HASVC_FAULTS
 static void
 test_faults(void **state)
@@ -1403,6 +2484,73 @@ test_hook_faults(void **state)
 	db_vm_clear(&v);
 	remove_db(path);
 }
+static void
+test_apply_faults(void **state)
+{
+	char *pa, *pb;
+	struct db *a = open_new(&pa), *b;
+	struct hook_rec rb = {0};
+	struct fixture f;
+	struct db_vm v;
+	struct buf before;
+	void *blob;
+	size_t len;
+
+	populate(a, &f);
+	b = clone_db(a, &pb);
+	db_set_change_hook(b, rec_hook, &rb);
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_vm_delete(a, f.v1.uuid), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+
+	/* The commit fails: nothing applied, nothing reported, the position
+	** kept, foreign keys back on. */
+	before = dump(b);
+	assert_int_equal(fault_configure("db.commit.fail:repeat=1"), 0);
+	assert_int_equal(db_apply_change(b, 1, 1, blob, len), -1);
+	assert_int_equal(fault_configure(""), 0);
+	assert_dump_is(b, &before);
+	assert_position(b, 0, 0);
+	assert_int_equal(rb.n, 0);
+	make_vm(&v, "orphan");
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", UUID_H1);
+	assert_int_equal(db_vm_put(b, &v), -1);
+	assert_int_equal(db_apply_change(b, 1, 1, blob, len), 0);
+	assert_position(b, 1, 1);
+	assert_true(rb.n > 0);
+	xfree(blob);
+
+	/* A write failing inside a capture is undone alone. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(fault_configure("db.vm_put.fail:repeat=1"), 0);
+	assert_int_equal(db_vm_put(a, &f.v1), -1);
+	assert_int_equal(fault_configure(""), 0);
+	assert_int_equal(db_host_set_metrics(a, f.h1.uuid, 1, 2, 1, 3), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_apply_change(a, 1, 1, blob, len), 0);
+	xfree(blob);
+
+	/* Closed while capturing: the capture is dropped. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_host_delete(a, f.h2.uuid), 0);
+	db_close(a);
+	a = db_open(pa, 0, (char[512]){0}, 512);
+	assert_non_null(a);
+	{
+		struct db_host got;
+
+		assert_int_equal(db_host_get(a, f.h2.uuid, &got), 0);
+		db_host_clear(&got);
+	}
+
+	xfree(before.p);
+	db_vm_clear(&v);
+	fixture_clear(&f);
+	db_close(a);
+	db_close(b);
+	remove_db(pa);
+	remove_db(pb);
+}
 #endif
 
 static int
@@ -1433,8 +2581,13 @@ main(void)
 	    cmocka_unit_test(test_migrate_from_v0), cmocka_unit_test(test_hook_accessors),
 	    cmocka_unit_test(test_hook_transactions), cmocka_unit_test(test_hook_cascades),
 	    cmocka_unit_test(test_hook_none),
+	    cmocka_unit_test(test_migrate_from_v1), cmocka_unit_test(test_capture_apply),
+	    cmocka_unit_test(test_capture_cascades), cmocka_unit_test(test_apply_strict),
+	    cmocka_unit_test(test_position_durable), cmocka_unit_test(test_proposal),
+	    cmocka_unit_test(test_snapshot_restore), cmocka_unit_test(test_dump_canonical),
 #ifdef HASVC_FAULTS
 	    cmocka_unit_test(test_faults),          cmocka_unit_test(test_hook_faults),
+	    cmocka_unit_test(test_apply_faults),
 #endif
 	};
 
