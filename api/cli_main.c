@@ -50,6 +50,7 @@ struct gopts {
 	const char *pwf;
 	const char *cacert;
 	int no_verify;
+	int local; /* --local: a session on the host itself, pool member or not */
 };
 
 struct command;
@@ -59,6 +60,7 @@ struct cli {
 	const struct gopts *g;
 	const struct command *cmd;
 	struct client *cl; /* NULL until the first call */
+	int local;         /* log in to this host itself, even on a pool member */
 };
 
 struct command {
@@ -184,7 +186,8 @@ connect_login(struct cli *x)
 		fprintf(stderr, "hasvc: cannot initialise libcurl\n");
 		return EXIT_CONN;
 	}
-	rc = client_login(x->cl, x->g->user, pw);
+	rc = x->local || x->g->local ? client_login_local(x->cl, x->g->user, pw)
+	              : client_login(x->cl, x->g->user, pw);
 	explicit_bzero(pw, sizeof(pw));
 	switch (rc) {
 	case CLIENT_OK:
@@ -1269,12 +1272,16 @@ out:
 
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
+static int cmd_cluster_status(struct cli *x);
 
 #define LIST_OPTS "[params=a,b|all] [FIELD=VALUE ...] [--minimal] [--json]"
 
 static const struct command commands[] = {
     {"help", NULL, "help [command=NAME]", "describe the commands, or one of them", cmd_help},
     {"version", NULL, "version", "print the version of this client", cmd_version},
+    {"cluster-status", NULL, "cluster-status [--json]",
+     "the pool's cluster as this host sees it: corosync, quorum, master, database position",
+     cmd_cluster_status},
     {"pool-list", "pool", "pool-list " LIST_OPTS, "list the pool", cmd_list},
     {"pool-param-get", "pool", "pool-param-get [uuid=UUID] param-name=NAME [param-key=KEY]",
      "print one parameter of the pool", cmd_param_get},
@@ -1348,8 +1355,11 @@ static void
 print_global_usage(FILE *f)
 {
 	fprintf(f, "usage: hasvc [-s HOST] [-p PORT] [-u USER] [-pw PASS | -pwf FILE]\n"
-	           "             [--no-verify | --cacert FILE] COMMAND [key=value ...]\n"
-	           "The password comes from -pwf FILE (first line) or $HASVC_PASSWORD.\n");
+	           "             [--no-verify | --cacert FILE] [--local] COMMAND [key=value ...]\n"
+	           "The password comes from -pwf FILE (first line) or $HASVC_PASSWORD.\n"
+	           "--local reads this host's own copy of the pool (no redirect to the master).\n"
+	           "Defaults from $HASVC_HOST, $HASVC_PORT, $HASVC_USER, $HASVC_CACERT,\n"
+	           "$HASVC_NO_VERIFY=1.\n");
 }
 
 static int
@@ -1388,6 +1398,44 @@ cmd_help(struct cli *x)
 	return 0;
 }
 
+/* cluster-status [--json]: the pool's cluster as the host talked to sees it
+** (a session on that host itself, so it works on every member). */
+static int
+cmd_cluster_status(struct cli *x)
+{
+	static const char *const order[] = {
+	    "host_uuid", "nodeid",   "connected", "phase", "quorate",  "master_uuid",
+	    "master_address", "is_master", "writable", "term", "seq", "checksum",
+	    "members",   "dropped",  NULL,
+	};
+	struct xval *r = NULL;
+	const struct xval *v;
+	char *text;
+	int rc, json;
+	size_t i;
+
+	json = cliargs_flag(x->args, "json");
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	x->local = 1;
+	if ((rc = call(x, "pool.get_cluster_status", NULL, &r)) != 0)
+		return rc;
+	if (json) {
+		clifmt_json_value(stdout, r);
+		fputc('\n', stdout);
+	} else {
+		for (i = 0; order[i] != NULL; i++) {
+			if ((v = xval_struct_get(r, order[i])) == NULL)
+				continue;
+			text = clifmt_value(v, 0);
+			printf("%s: %s\n", order[i], text);
+			xfree(text);
+		}
+	}
+	xval_free(r);
+	return 0;
+}
+
 static int
 cmd_version(struct cli *x)
 {
@@ -1416,8 +1464,13 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 		for (k = 0; k < (int)ARRAY_SIZE(with_value); k++)
 			if (strcmp(argv[i], with_value[k]) == 0)
 				break;
+		if (strcmp(argv[i], "--local") == 0) {
+			g->local = 1;
+			continue;
+		}
 		if (strcmp(argv[i], "--no-verify") == 0) {
 			g->no_verify = 1;
+			g->cacert = NULL;
 			continue;
 		}
 		if (k == (int)ARRAY_SIZE(with_value)) {
@@ -1458,6 +1511,7 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 			break;
 		case 5:
 			g->cacert = v;
+			g->no_verify = 0;
 			break;
 		}
 	}
@@ -1472,15 +1526,49 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 	return 0;
 }
 
+/* Connection defaults from the environment (what `hasvc-lab exec` sets):
+** HASVC_HOST, HASVC_PORT, HASVC_USER, HASVC_CACERT, HASVC_NO_VERIFY=1.  The
+** options on the command line win. */
+static int
+env_globals(struct gopts *g)
+{
+	const char *v;
+	char *end;
+	long port;
+
+	if ((v = getenv("HASVC_HOST")) != NULL && v[0] != '\0')
+		g->host = v;
+	if ((v = getenv("HASVC_PORT")) != NULL && v[0] != '\0') {
+		errno = 0;
+		port = strtol(v, &end, 10);
+		if (*end != '\0' || errno != 0 || port < 1 || port > 65535) {
+			fprintf(stderr, "hasvc: HASVC_PORT=%s: not a port (1..65535)\n", v);
+			return -1;
+		}
+		g->port = (int)port;
+	}
+	if ((v = getenv("HASVC_USER")) != NULL && v[0] != '\0')
+		g->user = v;
+	if ((v = getenv("HASVC_CACERT")) != NULL && v[0] != '\0')
+		g->cacert = v;
+	else if ((v = getenv("HASVC_NO_VERIFY")) != NULL && strcmp(v, "1") == 0)
+		g->no_verify = 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct gopts g = {"localhost", 443, "root", NULL, NULL, NULL, 0};
+	struct gopts g = {"localhost", 443, "root", NULL, NULL, NULL, 0, 0};
 	struct cliargs args;
 	struct cli x = {0};
 	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
 	int nrest, rc;
 
+	if (env_globals(&g) < 0) {
+		xfree(rest);
+		return EXIT_USAGE;
+	}
 	if (parse_globals(argc, argv, &g, rest, &nrest) < 0) {
 		print_global_usage(stderr);
 		xfree(rest);

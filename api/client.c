@@ -313,16 +313,21 @@ client_call(struct client *c, const char *method, struct xval *params, struct xv
 }
 
 static int
-login_once(struct client *c, const char *user, const char *password)
+login_once(struct client *c, const char *user, const char *password, int local)
 {
 	struct xval *p = xval_new_array(), *ref = NULL;
 	int rc;
 
 	xval_array_append(p, xval_new_string(user));
 	xval_array_append(p, xval_new_string(password));
-	xval_array_append(p, xval_new_string("1.1"));
-	xval_array_append(p, xval_new_string("hasvc"));
-	rc = call_raw(c, "session.login_with_password", p, &ref);
+	if (!local) {
+		xval_array_append(p, xval_new_string("1.1"));
+		xval_array_append(p, xval_new_string("hasvc"));
+	}
+	rc = call_raw(c,
+	              local ? "session.slave_local_login_with_password"
+	                    : "session.login_with_password",
+	              p, &ref);
 	/* The password must not linger in memory longer than needed. */
 	params_wipe(p);
 	xval_free(p);
@@ -347,7 +352,7 @@ client_login(struct client *c, const char *user, const char *password)
 	int rc;
 
 	ha_assert(c->session == NULL);
-	rc = login_once(c, user, password);
+	rc = login_once(c, user, password, 0);
 	if (rc != CLIENT_EAPI || strcmp(client_error_code(c), "HOST_IS_SLAVE") != 0)
 		return rc;
 	e = client_error(c);
@@ -359,7 +364,14 @@ client_login(struct client *c, const char *user, const char *password)
 	xfree(c->host);
 	c->host = xstrdup(xval_string(xval_array_get(e, 1)));
 	set_url(c);
-	return login_once(c, user, password);
+	return login_once(c, user, password, 0);
+}
+
+int
+client_login_local(struct client *c, const char *user, const char *password)
+{
+	ha_assert(c->session == NULL);
+	return login_once(c, user, password, 1);
 }
 
 int

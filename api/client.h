@@ -53,6 +53,9 @@ void client_free(struct client *c);
 ** answers HOST_IS_SLAVE [master]: the client then moves to the master's
 ** address (same port) and logs in there, once, as xe does. */
 int client_login(struct client *c, const char *user, const char *password);
+/* session.slave_local_login_with_password(user, password): a session on
+** this host itself, pool member or not (for reading its own state). */
+int client_login_local(struct client *c, const char *user, const char *password);
 /* session.logout; the session is forgotten even when the call fails. */
 int client_logout(struct client *c);
 

@@ -125,6 +125,16 @@ struct rpc_call {
 	int gone; /* client went away: discard the answer */
 	void (*abort_fn)(void *arg);
 	void *abort_arg;
+	/* rpc_call_hold(): the answer is kept until rpc_call_release*(). */
+	int held;
+	int completed;         /* answered while held */
+	enum rpc_shape_kept {
+		KEPT_SUCCESS,
+		KEPT_FAILURE,
+		KEPT_BARE,
+	} kept_shape;
+	struct xval *kept;     /* the answer, while held */
+	struct xval *override; /* rpc_call_release_fail() before the answer */
 };
 
 struct rpc {
@@ -223,6 +233,8 @@ rpc_call_unlink(struct rpc_call *c)
 static void
 rpc_call_destroy(struct rpc_call *c)
 {
+	xval_free(c->kept);
+	xval_free(c->override);
 	xval_free(c->id);
 	xval_free(c->params);
 	xfree(c->method);
@@ -242,6 +254,8 @@ enum rpc_shape {
 	RPC_FAILURE,
 	RPC_BARE,
 };
+
+static struct xval *rpc_error_v(const char *code, va_list ap);
 
 /* Encode `v` in the call's protocol and send it, unless the client is gone. */
 static void
@@ -278,8 +292,75 @@ rpc_send(struct rpc_call *c, enum rpc_shape shape, const struct xval *v)
 static void
 rpc_complete(struct rpc_call *c, enum rpc_shape shape, const struct xval *v)
 {
+	if (c->override != NULL) {
+		struct xval *e = c->override;
+
+		c->override = NULL;
+		rpc_send(c, RPC_FAILURE, e);
+		xval_free(e);
+		rpc_call_free(c);
+		return;
+	}
+	if (c->held) {
+		ha_assert(!c->completed);
+		c->completed = 1;
+		c->kept_shape = (enum rpc_shape_kept)shape;
+		c->kept = xval_copy(v);
+		return;
+	}
 	rpc_send(c, shape, v);
 	rpc_call_free(c);
+}
+
+void
+rpc_call_hold(struct rpc_call *c)
+{
+	c->held = 1;
+}
+
+void
+rpc_call_release(struct rpc_call *c)
+{
+	struct xval *v;
+
+	ha_assert(c->held);
+	c->held = 0;
+	if (!c->completed)
+		return; /* the handler answers later, directly */
+	v = c->kept;
+	c->kept = NULL;
+	rpc_send(c, (enum rpc_shape)c->kept_shape, v);
+	xval_free(v);
+	rpc_call_free(c);
+}
+
+void
+rpc_call_release_fail(struct rpc_call *c, const char *code, ...)
+{
+	va_list ap;
+	struct xval *e;
+
+	ha_assert(c->held);
+	va_start(ap, code);
+	e = rpc_error_v(code, ap);
+	va_end(ap);
+	c->held = 0;
+	if (!c->completed) {
+		xval_free(c->override);
+		c->override = e; /* replaces whatever the handler answers */
+		return;
+	}
+	xval_free(c->kept);
+	c->kept = NULL;
+	rpc_send(c, RPC_FAILURE, e);
+	xval_free(e);
+	rpc_call_free(c);
+}
+
+int
+rpc_call_completed(const struct rpc_call *c)
+{
+	return c->completed;
 }
 
 void
@@ -349,9 +430,13 @@ rpc_call_gone(struct rpc_call *c)
 
 		c->abort_fn = NULL;
 		fn(c->abort_arg);
-		rpc_call_free(c);
+		if (!c->held)
+			rpc_call_free(c);
+		else
+			c->completed = 1; /* nothing to send; released later */
 	}
-	/* else: kept until the handler completes it; the answer is dropped */
+	/* else: kept until the handler completes it (or, held, until it is
+	** released); the answer is dropped */
 }
 
 static void
@@ -829,7 +914,10 @@ out:
 }
 
 /* session.login_with_password(uname, pwd [, version, originator]).  A pool
-** member has already answered HOST_IS_SLAVE (the method is RPC_WRITE). */
+** member has already answered HOST_IS_SLAVE (the method is RPC_MASTER_ONLY).
+** Also session.slave_local_login_with_password(uname, pwd), which any host
+** accepts: a session on this host alone, for reading its own state (xapi's
+** emergency access to a pool member). */
 static void
 rpc_builtin_login(void *arg, struct rpc_call *c)
 {
@@ -937,7 +1025,16 @@ static const struct rpc_method rpc_builtins[] = {
         .name = "session.login_with_password",
         .min_params = 2,
         .max_params = 4,
-        .flags = RPC_NO_SESSION | RPC_WRITE,
+        .flags = RPC_NO_SESSION | RPC_MASTER_ONLY | RPC_ALWAYS,
+        .role = RPC_ROLE_NONE,
+        .fn = rpc_builtin_login,
+        .param_names = rpc_login_params,
+    },
+    {
+        .name = "session.slave_local_login_with_password",
+        .min_params = 2,
+        .max_params = 2,
+        .flags = RPC_NO_SESSION | RPC_ALWAYS,
         .role = RPC_ROLE_NONE,
         .fn = rpc_builtin_login,
         .param_names = rpc_login_params,
@@ -946,6 +1043,7 @@ static const struct rpc_method rpc_builtins[] = {
         .name = "session.logout",
         .min_params = 0,
         .max_params = 0,
+        .flags = RPC_ALWAYS,
         .role = RPC_ROLE_READ_ONLY,
         .fn = rpc_builtin_logout,
     },
@@ -953,7 +1051,7 @@ static const struct rpc_method rpc_builtins[] = {
         .name = "system.listMethods",
         .min_params = 0,
         .max_params = 0,
-        .flags = RPC_NO_SESSION,
+        .flags = RPC_NO_SESSION | RPC_ALWAYS,
         .role = RPC_ROLE_NONE,
         .fn = rpc_builtin_list_methods,
     },
@@ -1017,6 +1115,11 @@ rpc_dispatch(struct rpc *rpc, struct rpc_call *c)
 		return;
 	}
 	c->first = (size_t)sess;
+	if (!(m->flags & RPC_ALWAYS) && rpc->hooks.serving != NULL &&
+	    !rpc->hooks.serving(rpc->hooks.arg)) {
+		rpc_fail(c, "HOST_STILL_BOOTING", NULL);
+		return;
+	}
 	if (sess) {
 		const struct xval *ref = xval_array_get(c->params, 0);
 		struct rpc_session *s;
@@ -1037,7 +1140,7 @@ rpc_dispatch(struct rpc *rpc, struct rpc_call *c)
 			return;
 		}
 	}
-	if (m->flags & RPC_WRITE) {
+	if (m->flags & (RPC_WRITE | RPC_MASTER_ONLY)) {
 		const char *master =
 		    rpc->hooks.master_address ? rpc->hooks.master_address(rpc->hooks.arg) : NULL;
 
@@ -1047,7 +1150,10 @@ rpc_dispatch(struct rpc *rpc, struct rpc_call *c)
 		}
 	}
 	/* The handler owns the call from here; c may be gone when it returns. */
-	m->fn(m->arg, c);
+	if ((m->flags & RPC_WRITE) && rpc->hooks.write != NULL)
+		rpc->hooks.write(rpc->hooks.arg, c, m->fn, m->arg);
+	else
+		m->fn(m->arg, c);
 }
 
 /* ---- requests ---- */

@@ -23,6 +23,7 @@
 **
 ** Built in: session.login_with_password (2 or 4 params; HOST_IS_SLAVE on a
 ** pool member; SESSION_AUTHENTICATION_FAILED [user, message]),
+** session.slave_local_login_with_password (any host; a session there),
 ** session.logout, and system.listMethods (bare result, no Status wrapper).
 **
 ** Sessions live in memory (a restart logs everyone out, as a xapi restart
@@ -64,6 +65,8 @@ struct rpc_session_info {
 };
 
 /* What the API needs from the layer above; every callback runs on the loop. */
+typedef void (*rpc_handler)(void *arg, struct rpc_call *call);
+
 struct rpc_hooks {
 	void *arg;
 	/* Look up a user: 0 found (hash and role filled), 1 unknown, -1 error. */
@@ -72,6 +75,15 @@ struct rpc_hooks {
 	/* NULL if this host is the pool master, else the master's address (for
 	** HOST_IS_SLAVE). */
 	const char *(*master_address)(void *arg);
+	/* Optional: every RPC_WRITE call that passed the checks goes here
+	** instead of straight to its handler; the layer above runs fn(fnarg, c)
+	** itself (e.g. capturing the database writes it makes, holding the
+	** answer with rpc_call_hold until they are replicated). */
+	void (*write)(void *arg, struct rpc_call *c, rpc_handler fn, void *fnarg);
+	/* Optional: 0 while this host cannot answer from current state (a pool
+	** member catching up): every method without RPC_ALWAYS is answered
+	** HOST_STILL_BOOTING, which clients retry. */
+	int (*serving)(void *arg);
 };
 
 struct rpc_config {
@@ -113,11 +125,11 @@ void rpc_raw_abort(struct rpc *rpc, void *arg);
 
 /* ---- the method table ---- */
 
-typedef void (*rpc_handler)(void *arg, struct rpc_call *call);
-
 enum {
 	RPC_NO_SESSION = 1 << 0, /* no session param (login, system.listMethods) */
-	RPC_WRITE = 1 << 1,      /* changes state: refused on pool members */
+	RPC_WRITE = 1 << 1,      /* changes state: refused on pool members, runs through hooks.write */
+	RPC_MASTER_ONLY = 1 << 2, /* refused on pool members (HOST_IS_SLAVE), but writes nothing */
+	RPC_ALWAYS = 1 << 3,      /* answered even while not serving (logins, status) */
 };
 
 struct rpc_method {
@@ -153,6 +165,19 @@ const char *rpc_call_peer(const struct rpc_call *c);
 void rpc_reply(struct rpc_call *c, struct xval *result);
 void rpc_fail(struct rpc_call *c, const char *code, ...) __attribute__((sentinel));
 void rpc_fail_xval(struct rpc_call *c, struct xval *error);
+
+/* Holding an answer: after rpc_call_hold(c), completing the call (rpc_reply,
+** rpc_fail...) keeps the answer instead of sending it; rpc_call_release()
+** sends the kept answer (or, if the handler has not answered yet, lets its
+** answer go straight out when it comes), and rpc_call_release_fail() sends
+** the given XAPI error instead of it.  A held call is never freed before its
+** release, even if its client goes away (then nothing is sent), so the
+** holder's pointer stays valid.  rpc_call_completed(): answered while held.
+** Release every held call before rpc_free(). */
+void rpc_call_hold(struct rpc_call *c);
+void rpc_call_release(struct rpc_call *c);
+void rpc_call_release_fail(struct rpc_call *c, const char *code, ...) __attribute__((sentinel));
+int rpc_call_completed(const struct rpc_call *c);
 
 /* A deferred call learns that its client went away: fn runs once, after
 ** which the call is freed by rpc and must not be completed. */
