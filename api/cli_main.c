@@ -947,6 +947,49 @@ read_pem(const char *path)
 ** [certificate-chain=FILE] [host-uuid=UUID]: replace a host's API
 ** certificate (host.install_server_certificate); the host checks the pair
 ** and keeps its old one on any problem.  Default host: the pool master. */
+/* pool-join master-address=ADDR master-username=USER master-password=PW:
+** run on the host that joins, as xe's. */
+static int
+cmd_pool_join(struct cli *x)
+{
+	const char *addr = cliargs_get(x->args, "master-address");
+	const char *user = cliargs_get(x->args, "master-username");
+	const char *pw = cliargs_get(x->args, "master-password");
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (addr == NULL || user == NULL || pw == NULL)
+		return usage(x, "master-address=, master-username= and master-password= are "
+				"required");
+	rc = call(x, "pool.join",
+		  params3(xval_new_string(addr), xval_new_string(user), xval_new_string(pw)), &r);
+	xval_free(r);
+	if (rc == 0)
+		printf("joined the pool of %s; this host's hasvcd restarts as a member\n", addr);
+	return rc;
+}
+
+/* pool-eject host-uuid=UUID: on the master (the CLI follows HOST_IS_SLAVE). */
+static int
+cmd_pool_eject(struct cli *x)
+{
+	const char *host = cliargs_get(x->args, "host-uuid");
+	char ref[HA_REF_LEN];
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (host == NULL)
+		return usage(x, "host-uuid= is required");
+	id_ref_from_uuid(ref, host);
+	rc = call(x, "pool.eject", params1(xval_new_string(ref)), &r);
+	xval_free(r);
+	return rc;
+}
+
 static int
 cmd_cert_install(struct cli *x)
 {
@@ -1292,6 +1335,13 @@ static const struct command commands[] = {
     {"pool-ha-enable", NULL, "pool-ha-enable [ha-config:timeout=SECONDS ...]",
      "turn HA on (pool.enable_ha; the configuration map from the ha-config: keys)", cmd_ha_enable},
     {"pool-ha-disable", NULL, "pool-ha-disable", "turn HA off (pool.disable_ha)", cmd_ha_disable},
+    {"pool-join", NULL,
+     "pool-join master-address=ADDR master-username=USER master-password=PASSWORD",
+     "make the host talked to a member of the pool whose master is ADDR (pool.join)",
+     cmd_pool_join},
+    {"pool-eject", NULL, "pool-eject host-uuid=UUID",
+     "remove a host from the pool (pool.eject); it restarts as a standalone host",
+     cmd_pool_eject},
     {"pool-ha-compute-max-host-failures-to-tolerate", NULL,
      "pool-ha-compute-max-host-failures-to-tolerate",
      "print how many host failures the pool can tolerate with every protected VM restarted",

@@ -65,6 +65,15 @@ struct api_ctx {
 	char host_uuid[HA_UUID_LEN]; /* this host */
 	api_guard_fn guard;          /* NULL: every valid write goes */
 	void *guard_arg;
+	/* A clustered pool (hasvc/cluster.h); all NULL on a standalone host,
+	** where writes go straight to ctx->db.  local_write: a write outside
+	** an API call (see cluster_local_write); call_write: run fn(fnarg, c)
+	** for a call whose write comes later (after async work) through the
+	** replicated write path again. */
+	int (*local_write)(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db),
+			   void *fnarg);
+	void (*call_write)(void *arg, struct rpc_call *c, rpc_handler fn, void *fnarg);
+	void *write_arg;
 };
 
 /* Register every object method: <class>.get_all, get_all_records,

@@ -277,6 +277,31 @@ fail:
 	return -1;
 }
 
+struct status_args {
+	struct model *m;
+	int ntol;
+};
+
+static int
+status_store_fn(void *arg, struct db *db)
+{
+	struct status_args *a = arg;
+
+	return status_store(db, a->m, a->ntol);
+}
+
+/* In a clustered pool only the master stores the plan status (every host
+** computes the same), as a replicated write. */
+static int
+store_status(struct api_planner *p, struct model *m, int ntol)
+{
+	struct status_args a = {m, ntol};
+
+	if (p->ctx->local_write != NULL)
+		return p->ctx->local_write(p->ctx->write_arg, 1, status_store_fn, &a) < 0 ? -1 : 0;
+	return status_store(p->ctx->db, m, ntol);
+}
+
 int
 api_planner_update_status(struct api_planner *p)
 {
@@ -288,7 +313,7 @@ api_planner_update_status(struct api_planner *p)
 		log_warnx("failover plan status not updated: %s", err);
 		return -1;
 	}
-	rc = m.dbpool.ha_enabled ? status_store(p->ctx->db, &m, model_ntol(&m)) : 0;
+	rc = m.dbpool.ha_enabled ? store_status(p, &m, model_ntol(&m)) : 0;
 	model_free(&m);
 	return rc;
 }
@@ -397,7 +422,7 @@ h_compute_max(void *arg, struct rpc_call *c)
 	ntol = model_ntol(&m);
 	/* As xapi, the call also brings the pool's plan status up to date. */
 	if (m.dbpool.ha_enabled)
-		(void)status_store(p->ctx->db, &m, ntol);
+		(void)store_status(p, &m, ntol);
 	rpc_reply(c, xval_new_int(ntol < 0 ? 0 : ntol));
 	model_free(&m);
 }

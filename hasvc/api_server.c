@@ -4,6 +4,7 @@
 ** master (for HOST_IS_SLAVE), where the users live, the first root user, and
 ** the certificate files.  Everything runs on the daemon's event loop.
 */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,9 @@
 #include "hasvc/api_events.h"
 #include "hasvc/api_objects.h"
 #include "hasvc/api_planner.h"
+#include "hasvc/api_pool.h"
 #include "hasvc/api_server.h"
+#include "hasvc/cluster.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -28,6 +31,10 @@ struct api_server {
 	struct rpc *rpc;
 	struct api_events *events;
 	struct api_planner *planner;
+	struct api_pool *pool;
+	struct api_server_hooks hooks;
+	struct cluster *cluster; /* NULL: a standalone one-host pool */
+	int root_pending;        /* clustered: user root still to be created by the master */
 	struct httpd *httpd;
 	char master_addr[DB_ADDR_LEN];
 };
@@ -41,6 +48,8 @@ master_address(void *arg)
 	struct db_host host;
 	const char *addr = NULL;
 
+	if (d->cluster != NULL)
+		return cluster_master_address(d->cluster, d->master_addr, sizeof(d->master_addr));
 	if (db_pool_get(d->db, &pool) != 0)
 		return NULL;
 	if (pool.master[0] != '\0' && strcmp(pool.master, d->cfg->host_uuid) != 0 &&
@@ -129,8 +138,18 @@ read_root_password(const char *path, char *pw, size_t len)
 	return 0;
 }
 
+static int
+store_root(void *arg, struct db *db)
+{
+	const struct db_user *u = arg;
+
+	return db_user_put(db, u);
+}
+
 /* At a start with no user "root", create it (pool-admin) from the password
-** file or the terminal.  The password itself is never logged. */
+** file or the terminal.  The password itself is never logged.  In a
+** clustered pool the user table is the pool's: only the master adds root,
+** through replication, once it can write (api_server_cluster_status). */
 static void
 ensure_root_user(struct api_server *d)
 {
@@ -140,6 +159,10 @@ ensure_root_user(struct api_server *d)
 
 	if (db_user_get(d->db, "root", &u) == 0)
 		return;
+	if (d->cluster != NULL && !d->root_pending) {
+		d->root_pending = 1; /* later, when this host is the writable master */
+		return;
+	}
 	rc = read_root_password(d->cfg->api_root_password_file, pw, sizeof(pw));
 	if (rc > 0) {
 		log_warnx("the API has no user root and no root password file is configured: "
@@ -154,9 +177,102 @@ ensure_root_user(struct api_server *d)
 	if (passwd_hash(pw, PASSWD_MIN_ITERATIONS, u.password_hash, sizeof(u.password_hash)) < 0)
 		fatalx("cannot hash the root password");
 	explicit_bzero(pw, sizeof(pw));
+	if (d->cluster != NULL) {
+		rc = cluster_local_write(d->cluster, 1, store_root, &u);
+		if (rc == 0) {
+			d->root_pending = 0;
+			log_notice("API user root created (pool-admin), for the whole pool");
+		}
+		return;
+	}
 	if (db_user_put(d->db, &u) < 0)
 		fatalx("pool database: storing user root failed: %s", db_errmsg(d->db));
 	log_notice("API user root created (pool-admin)");
+}
+
+void
+api_server_cluster_status(struct api_server *d, const struct repl_status *st)
+{
+	if (d == NULL)
+		return;
+	if (d->root_pending && st->writable)
+		ensure_root_user(d);
+}
+
+/* rpc's write hook: in a clustered pool every write is replicated. */
+static void
+write_hook(void *arg, struct rpc_call *c, rpc_handler fn, void *fnarg)
+{
+	struct api_server *d = arg;
+
+	cluster_api_write(d->cluster, c, fn, fnarg);
+}
+
+static int
+local_write(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db), void *fnarg)
+{
+	struct api_server *d = arg;
+
+	return cluster_local_write(d->cluster, master_only, fn, fnarg);
+}
+
+static int
+serving(void *arg)
+{
+	struct api_server *d = arg;
+
+	return d->cluster == NULL || cluster_serving(d->cluster);
+}
+
+/* pool.get_cluster_status(session): the cluster as this host sees it (a
+** hasvc extension; any host answers, pool member or not). */
+static void
+h_cluster_status(void *arg, struct rpc_call *c)
+{
+	struct api_server *d = arg;
+	struct repl_status st;
+	struct xval *r = xval_new_struct(), *members = xval_new_array();
+	char sum[2 * REPL_CHECKSUM_LEN + 1] = "", addr[DB_ADDR_LEN] = "";
+	size_t i;
+
+	memset(&st, 0, sizeof(st));
+	if (d->cluster != NULL) {
+		cluster_get_status(d->cluster, &st);
+		if (cluster_checksum_hex(d->cluster, sum) < 0)
+			sum[0] = '\0';
+		if (!st.is_master && cluster_master_address(d->cluster, addr, sizeof(addr)) == NULL)
+			addr[0] = '\0';
+		if (st.is_master && d->cfg->naddrs > 0)
+			snprintf(addr, sizeof(addr), "%s", d->cfg->management_address[0]);
+	}
+	xval_struct_add(r, "host_uuid", xval_new_string(d->cfg->host_uuid));
+	xval_struct_add(r, "clustered", xval_new_bool(d->cluster != NULL));
+	xval_struct_add(r, "nodeid", xval_new_int((int64_t)st.nodeid));
+	xval_struct_add(r, "connected", xval_new_bool(st.phase != REPL_PHASE_DOWN));
+	{
+		char phase[16] = "standalone";
+
+		if (d->cluster != NULL)
+			for (i = 0; i + 1 < sizeof(phase); i++)
+				if ((phase[i] = (char)tolower((unsigned char)repl_phase_name(st.phase)[i])) == '\0')
+					break;
+		xval_struct_add(r, "phase", xval_new_string(phase));
+	}
+	xval_struct_add(r, "quorate", xval_new_bool(st.quorate));
+	xval_struct_add(r, "master_uuid", xval_new_string(st.master_uuid));
+	xval_struct_add(r, "master_address", xval_new_string(addr));
+	xval_struct_add(r, "is_master", xval_new_bool(st.is_master));
+	xval_struct_add(r, "writable", xval_new_bool(st.writable));
+	xval_struct_add(r, "term", xval_new_int((int64_t)st.term));
+	xval_struct_add(r, "seq", xval_new_int((int64_t)st.seq));
+	xval_struct_add(r, "checksum", xval_new_string(sum));
+	for (i = 0; i < st.nmembers; i++)
+		xval_array_append(members, xval_new_int((int64_t)st.members[i].nodeid));
+	xval_struct_add(r, "members", members);
+	xval_struct_add(r, "dropped", xval_new_int((int64_t)st.dropped));
+	xval_struct_add(r, "elections", xval_new_int((int64_t)st.elections));
+	xval_struct_add(r, "snapshots_received", xval_new_int((int64_t)st.snapshots_received));
+	rpc_reply(c, r);
 }
 
 /* host.install_server_certificate(host, certificate, private_key,
@@ -195,7 +311,8 @@ h_install_certificate(void *arg, struct rpc_call *c)
 }
 
 struct api_server *
-api_server_start(struct event_base *base, struct db *db, const struct config *cfg)
+api_server_start(struct event_base *base, struct db *db, const struct config *cfg,
+		 struct cluster *cluster, const struct api_server_hooks *shooks)
 {
 	struct api_server *d = xcalloc(1, sizeof(*d));
 	struct httpd_config hc;
@@ -208,6 +325,13 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 
 	d->db = db;
 	d->cfg = cfg;
+	d->cluster = cluster;
+	if (shooks != NULL)
+		d->hooks = *shooks;
+	if (cluster != NULL) {
+		hooks.write = write_hook;
+		hooks.serving = serving;
+	}
 	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
 		snprintf(hostname, sizeof(hostname), "localhost");
 	for (i = 0; i < cfg->naddrs; i++)
@@ -223,11 +347,22 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	d->actx.db = d->db;
 	d->actx.rpc = d->rpc;
 	memcpy(d->actx.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	if (cluster != NULL) {
+		d->actx.local_write = local_write;
+		d->actx.call_write = write_hook;
+		d->actx.write_arg = d;
+	}
 	api_objects_register(&d->actx);
 	d->events = api_events_new(base, &d->actx);
 	api_events_register(d->events);
 	d->planner = api_planner_new(base, &d->actx);
 	api_planner_register(d->planner);
+	{
+		struct api_pool_hooks ph = {.arg = d->hooks.arg, .restart = d->hooks.restart};
+
+		d->pool = api_pool_new(base, &d->actx, cfg, cluster, &ph);
+		api_pool_register(d->pool);
+	}
 	db_set_change_hook(d->db, db_changed, d);
 
 	memset(&hc, 0, sizeof(hc));
@@ -242,12 +377,17 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	{
 		static const char *const names[] = {"host", "certificate", "private_key",
 						    "certificate_chain", NULL};
+		struct rpc_method st = {.name = "pool.get_cluster_status", .flags = RPC_ALWAYS,
+					.role = RPC_ROLE_READ_ONLY, .fn = h_cluster_status,
+					.arg = d};
+		/* Per host, not a pool write: any host installs its own. */
 		struct rpc_method m = {.name = "host.install_server_certificate",
-				       .min_params = 4, .max_params = 4, .flags = RPC_WRITE,
+				       .min_params = 4, .max_params = 4, .flags = 0,
 				       .role = RPC_ROLE_POOL_ADMIN, .fn = h_install_certificate,
 				       .arg = d, .param_names = names};
 
 		rpc_register(d->rpc, &m);
+		rpc_register(d->rpc, &st);
 	}
 	log_notice("host %s: API listening on https://%s:%u/", cfg->host_uuid, cfg->api_address,
 		   httpd_port(d->httpd));
@@ -261,6 +401,7 @@ api_server_stop(struct api_server *d)
 		return;
 	httpd_free(d->httpd);
 	db_set_change_hook(d->db, NULL, NULL);
+	api_pool_free(d->pool);
 	api_planner_free(d->planner);
 	api_events_free(d->events);
 	rpc_free(d->rpc);

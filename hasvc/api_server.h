@@ -12,13 +12,27 @@
 
 #include "hasvc/config.h"
 #include "hasvc/db.h"
+#include "hasvc/repl.h"
 
 struct event_base;
 struct api_server;
+struct cluster;
 
-/* `db` and `cfg` must outlive the server. */
+struct api_server_hooks {
+	void *arg;
+	/* The pool changed under this host (it joined one, or its standalone
+	** pool became clustered): restart once the pending answers are out. */
+	void (*restart)(void *arg, const char *why);
+};
+
+/* `db`, `cfg` and `cluster` must outlive the server.  `cluster` NULL: a
+** standalone one-host pool; else every write is replicated through it, and
+** a host that is not in sync answers only the cluster status and logins. */
 struct api_server *api_server_start(struct event_base *base, struct db *db,
-				    const struct config *cfg);
+				    const struct config *cfg, struct cluster *cluster,
+				    const struct api_server_hooks *hooks);
+/* The cluster's status changed (the daemon passes it on). */
+void api_server_cluster_status(struct api_server *s, const struct repl_status *st);
 /* Close every connection, detach from the database; NULL is a no-op. */
 void api_server_stop(struct api_server *s);
 

@@ -63,6 +63,7 @@ struct user_op {
 	char name[DB_NAME_LEN];
 	char role[32]; /* add only */
 	char by[256];  /* the calling user */
+	char hash[256]; /* once hashed */
 };
 
 /* Every hash in flight, in this process: the cap outlives any one rpc. */
@@ -186,29 +187,20 @@ user_op_abort(void *arg)
 	op->call = NULL; /* rpc frees the call; the hash is thrown away */
 }
 
-/* The hash is ready (rc 0) or failed: on the loop.  Everything checked
-** before the hash started may have changed since, so the user is loaded
-** again and the answer is the one a call made now would get. */
+/* Store the hashed user and answer (an rpc_handler, so that in a clustered
+** pool it runs as a replicated write).  Everything checked before the hash
+** started may have changed since, so the user is loaded again and the answer
+** is the one a call made now would get.  Frees op. */
 static void
-user_op_hashed(void *arg, int rc, const char *hash)
+user_op_store(void *arg, struct rpc_call *c)
 {
 	struct user_op *op = arg;
-	struct rpc_call *c = op->call;
 	struct api_ctx *ctx = op->ctx;
+	const char *hash = op->hash;
 	struct db_user u;
 	int found;
 
 	memset(&u, 0, sizeof(u));
-	user_op_unlink(op);
-	if (!c) {
-		log_info("user %s: password hashed after the client of %s went away; discarded",
-		         op->name, op->by);
-		goto out;
-	}
-	if (rc < 0 || strlen(hash) >= sizeof(u.password_hash)) {
-		rpc_fail(c, "INTERNAL_ERROR", "cannot hash the password", NULL);
-		goto out;
-	}
 	found = db_user_get(ctx->db, op->name, &u);
 	if (found < 0) {
 		rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
@@ -242,7 +234,37 @@ user_op_hashed(void *arg, int rc, const char *hash)
 	rpc_reply(c, xval_new_string(""));
 out:
 	explicit_bzero(&u, sizeof(u));
+	explicit_bzero(op->hash, sizeof(op->hash));
 	xfree(op);
+}
+
+/* The hash is ready (rc 0) or failed: on the loop. */
+static void
+user_op_hashed(void *arg, int rc, const char *hash)
+{
+	struct user_op *op = arg;
+	struct rpc_call *c = op->call;
+	struct api_ctx *ctx = op->ctx;
+
+	user_op_unlink(op);
+	if (!c) {
+		log_info("user %s: password hashed after the client of %s went away; discarded",
+		         op->name, op->by);
+		xfree(op);
+		return;
+	}
+	if (rc < 0 || strlen(hash) >= sizeof(op->hash) ||
+	    strlen(hash) >= sizeof(((struct db_user *)0)->password_hash)) {
+		rpc_fail(c, "INTERNAL_ERROR", "cannot hash the password", NULL);
+		xfree(op);
+		return;
+	}
+	memcpy(op->hash, hash, strlen(hash) + 1);
+	rpc_call_on_abort(c, NULL, NULL); /* op no longer waits for anything */
+	if (ctx->call_write != NULL)
+		ctx->call_write(ctx->write_arg, c, user_op_store, op);
+	else
+		user_op_store(op, c);
 }
 
 /* Start hashing `pw` for user `name` and defer the call; the call is

@@ -65,6 +65,11 @@ enum elem_id {
 	E_API_CERT,
 	E_API_KEY,
 	E_API_ROOT_PW,
+	E_CLUSTER,
+	E_CL_CONF,
+	E_CL_AUTHKEY,
+	E_CL_LOG,
+	E_CL_STATE_DIR,
 	E_LOG,
 	E_LOG_LEVEL,
 	E_LOG_SYSLOG,
@@ -431,6 +436,14 @@ static const struct elem api_elems[] = {
     {NULL},
 };
 
+static const struct elem cluster_elems[] = {
+    LEAF("corosync-conf", E_CL_CONF, 1, 0, parse_path, corosync_conf, NULL),
+    LEAF("authkey", E_CL_AUTHKEY, 1, 0, parse_path, corosync_authkey, NULL),
+    LEAF("corosync-log", E_CL_LOG, 1, 0, parse_path, corosync_log, NULL),
+    LEAF("corosync-state-dir", E_CL_STATE_DIR, 1, 0, parse_path, corosync_state_dir, NULL),
+    {NULL},
+};
+
 static const struct elem log_elems[] = {
     LEAF("level", E_LOG_LEVEL, 1, 0, parse_log_level, log_level, log_level_names),
     LEAF("syslog", E_LOG_SYSLOG, 1, 0, parse_bool, log_syslog, NULL),
@@ -448,6 +461,7 @@ static const struct elem root_elems[] = {
     NODE("watchdog", E_WATCHDOG, 0, watchdog_elems),
     NODE("hypervisor", E_HYPERVISOR, 0, hypervisor_elems),
     NODE("api", E_API, 0, api_elems),
+    NODE("cluster", E_CLUSTER, 0, cluster_elems),
     NODE("log", E_LOG, 0, log_elems),
     {NULL},
 };
@@ -637,6 +651,8 @@ check_combinations(struct parse *p)
 		     "watchdog driver 'sim' needs hypervisor backend 'sim', not '%s'",
 		     config_hv_backend_name(cfg->hv_backend));
 
+	cfg->cluster = p->count[E_CLUSTER] > 0;
+
 	/* Certificate and key follow data-dir unless given. */
 	if (!p->bad[E_DATA_DIR]) {
 		size_t len = strlen(cfg->data_dir);
@@ -758,6 +774,10 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->api_certificate, sizeof(cfg->api_certificate), "%s/xapi-ssl.pem",
 	         DEFAULT_DATA_DIR);
 	snprintf(cfg->api_key, sizeof(cfg->api_key), "%s/xapi-ssl.key", DEFAULT_DATA_DIR);
+	snprintf(cfg->corosync_conf, sizeof(cfg->corosync_conf), "/etc/corosync/corosync.conf");
+	snprintf(cfg->corosync_authkey, sizeof(cfg->corosync_authkey), "/etc/corosync/authkey");
+	snprintf(cfg->corosync_log, sizeof(cfg->corosync_log), "/var/log/corosync/corosync.log");
+	snprintf(cfg->corosync_state_dir, sizeof(cfg->corosync_state_dir), "/var/lib/corosync");
 	cfg->log_level = LOG_INFO;
 	cfg->log_syslog = 1;
 }

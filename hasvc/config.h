@@ -59,6 +59,15 @@ struct config {
 	** "" = prompt on a terminal, else no user until one is added. */
 	char api_root_password_file[CONFIG_PATH_LEN];
 
+	/* <cluster>: present = this host is a member of a multi-host pool over
+	** corosync (docs/cluster.md); absent = a standalone one-host pool.
+	** hasvcd writes corosync.conf and the authkey from the pool database. */
+	int cluster;
+	char corosync_conf[CONFIG_PATH_LEN];      /* default /etc/corosync/corosync.conf */
+	char corosync_authkey[CONFIG_PATH_LEN];   /* default /etc/corosync/authkey */
+	char corosync_log[CONFIG_PATH_LEN];       /* default /var/log/corosync/corosync.log */
+	char corosync_state_dir[CONFIG_PATH_LEN]; /* default /var/lib/corosync */
+
 	int log_level;  /* syslog priority, default LOG_INFO */
 	int log_syslog; /* default 1 */
 };

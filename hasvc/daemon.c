@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "hasvc/api_server.h"
+#include "hasvc/cluster.h"
 #include "hasvc/core.h"
 #include "hasvc/daemon.h"
 #include "hasvc/db.h"
@@ -63,7 +64,17 @@ struct daemon {
 	struct hv_domain *doms;
 
 	struct api_server *api;
+	struct cluster *cluster; /* NULL: a standalone one-host pool */
+	int core_started;
+	int clustered; /* cfg->cluster and the database says we are a member */
+	int restart;   /* leave with DAEMON_EXIT_RESTART */
+	int set_aside; /* ... after setting the pool database aside (ejected) */
+	struct event *ev_restart;
 };
+
+/* Clustered, metrics are replicated writes: refresh them when they change,
+** and at least this often. */
+#define METRICS_REFRESH_S 60
 
 static void
 push_event(struct daemon *d, const struct core_event *ev)
@@ -166,6 +177,33 @@ act_start(struct daemon *d, const char *uuid)
 	push_event(d, &ev);
 }
 
+struct metrics_write {
+	const char *host;
+	int64_t total, free, now;
+};
+
+static int
+write_metrics(void *arg, struct db *db)
+{
+	struct metrics_write *mw = arg;
+
+	return db_host_set_metrics(db, mw->host, 1, mw->total, mw->free, mw->now) < 0 ? -1 : 0;
+}
+
+struct power_write {
+	const char *vm;
+	enum db_power_state power;
+	const char *resident_on;
+};
+
+static int
+write_power(void *arg, struct db *db)
+{
+	struct power_write *pw = arg;
+
+	return db_vm_set_power(db, pw->vm, pw->power, pw->resident_on) < 0 ? -1 : 0;
+}
+
 static void
 act_metrics(struct daemon *d)
 {
@@ -176,6 +214,21 @@ act_metrics(struct daemon *d)
 			  d->hv->last_error);
 		if (hv_gone(errno))
 			push_lost(d, "reading host info failed");
+		return;
+	}
+	if (d->cluster != NULL) {
+		struct db_host h;
+		struct metrics_write mw = {d->cfg->host_uuid, (int64_t)hi.memory_total,
+					   (int64_t)hi.memory_free, clock_wall_s()};
+		int same;
+
+		db_host_init(&h);
+		same = db_host_get(d->db, d->cfg->host_uuid, &h) == 0 && h.live &&
+		       h.memory_total == mw.total && h.memory_free == mw.free &&
+		       h.last_updated + METRICS_REFRESH_S > mw.now;
+		db_host_clear(&h);
+		if (!same)
+			(void)cluster_local_write(d->cluster, 0, write_metrics, &mw);
 		return;
 	}
 	if (db_host_set_metrics(d->db, d->cfg->host_uuid, 1, (int64_t)hi.memory_total,
@@ -223,6 +276,14 @@ execute(struct daemon *d, const struct core_action *a)
 			log_warnx("vm %s: destroy failed: %s", a->vm, d->hv->last_error);
 		break;
 	case CORE_ACT_SET_VM_POWER:
+		if (d->cluster != NULL) {
+			/* Reported to the master; if it cannot be sent now the
+			** next poll reports it again (the database still differs). */
+			struct power_write pw = {a->vm, a->power, a->here ? d->cfg->host_uuid : ""};
+
+			(void)cluster_local_write(d->cluster, 0, write_power, &pw);
+			break;
+		}
 		if (db_vm_set_power(d->db, a->vm, a->power, a->here ? d->cfg->host_uuid : "") < 0)
 			fatalx("pool database: recording vm %s as %s failed: %s", a->vm,
 			       db_power_state_name(a->power), db_errmsg(d->db));
@@ -294,6 +355,98 @@ feed(struct daemon *d, const struct core_event *first)
 		reschedule(d);
 }
 
+static void feed(struct daemon *d, const struct core_event *first);
+
+/* Hand the core CORE_EV_START: at once on a standalone host; on a clustered
+** one when its database is first in sync with the pool, since a stale copy
+** could name VMs that have been restarted elsewhere meanwhile. */
+static void
+start_core(struct daemon *d)
+{
+	struct core_event ev = {.type = CORE_EV_START};
+	struct db_pool pool;
+
+	if (d->core_started)
+		return;
+	d->core_started = 1;
+	db_pool_init(&pool);
+	if (db_pool_get(d->db, &pool) != 0)
+		fatalx("pool database: reading the pool failed: %s", db_errmsg(d->db));
+	ev.u.start.ha_enabled = pool.ha_enabled;
+	db_pool_clear(&pool);
+	feed(d, &ev);
+}
+
+/* Stop (as for SIGTERM: the watchdog is disarmed first) and restart. */
+static void
+on_restart(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct core_event ev = {.type = CORE_EV_STOP};
+
+	feed(d, &ev);
+	if (!d->exiting) {
+		d->exiting = 1;
+		event_base_loopbreak(d->base);
+	}
+}
+
+/* Restart after the answers now pending have gone out (a short grace). */
+static void
+request_restart(void *arg, const char *why)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0, 300 * 1000};
+
+	if (d->restart)
+		return;
+	log_notice("host %s: restarting: %s", d->cfg->host_uuid, why);
+	d->restart = 1;
+	d->ev_restart = evtimer_new(d->base, on_restart, d);
+	evtimer_add(d->ev_restart, &tv);
+}
+
+static void
+on_ejected(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->set_aside = 1;
+	request_restart(d, "ejected from the pool; starting again as a standalone host");
+}
+
+/* An ejected host keeps its old pool database for inspection, under a new
+** name, and its corosync files go: it must not rejoin the pool by them. */
+static void
+set_pool_db_aside(const struct config *cfg)
+{
+	char from[CONFIG_PATH_LEN + 32], to[CONFIG_PATH_LEN + 64];
+
+	snprintf(from, sizeof(from), "%s/pool.db", cfg->data_dir);
+	snprintf(to, sizeof(to), "%s/pool.db.ejected-%lld", cfg->data_dir,
+		 (long long)clock_wall_s());
+	if (rename(from, to) < 0)
+		log_warn("cannot set %s aside", from);
+	else
+		log_notice("host %s: the old pool database is kept as %s", cfg->host_uuid, to);
+	if (unlink(cfg->corosync_conf) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", cfg->corosync_conf);
+	if (unlink(cfg->corosync_authkey) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", cfg->corosync_authkey);
+}
+
+static void
+on_cluster_status(void *arg, const struct repl_status *st)
+{
+	struct daemon *d = arg;
+
+	api_server_cluster_status(d->api, st);
+	/* In sync with a quorate part of the pool: not merely with itself
+	** while the others are still out of sight. */
+	if (st->phase == REPL_PHASE_READY && st->quorate && !d->exiting)
+		start_core(d);
+}
+
 static int
 take_lock(struct daemon *d)
 {
@@ -315,13 +468,18 @@ take_lock(struct daemon *d)
 }
 
 /* A host that starts with an empty database forms a one-host pool with
-** itself as master; a known host keeps its record. */
+** itself as master; a known host keeps its record.  A clustered host writes
+** nothing here: its database changes only through replication, and
+** cluster_start() checks that it describes this host. */
 static void
 ensure_rows(struct daemon *d)
 {
 	struct db_pool pool;
 	struct db_host host;
 	int rc;
+
+	if (d->clustered)
+		return;
 
 	rc = db_host_get(d->db, d->cfg->host_uuid, &host);
 	if (rc < 0)
@@ -461,8 +619,6 @@ daemon_run(const struct config *cfg)
 {
 	struct daemon d;
 	struct core_config cc;
-	struct core_event ev = {.type = CORE_EV_START};
-	struct db_pool pool;
 	char path[CONFIG_PATH_LEN + 32], err[512];
 	size_t i;
 
@@ -480,6 +636,11 @@ daemon_run(const struct config *cfg)
 	d.db = db_open(path, DB_OPEN_CREATE, err, sizeof(err));
 	if (d.db == NULL)
 		fatalx("%s", err);
+	d.clustered = cfg->cluster && cluster_is_member(d.db, cfg);
+	if (cfg->cluster && !d.clustered)
+		log_notice("host %s: not a member of a clustered pool: running as a standalone "
+			   "host until it joins one (pool-join)",
+			   cfg->host_uuid);
 	ensure_rows(&d);
 	d.hv = open_backend(cfg);
 	setup_loop(&d);
@@ -489,18 +650,28 @@ daemon_run(const struct config *cfg)
 	cc.wd_timeout_ms = cfg->watchdog_timeout_ms;
 	d.core = core_new(&cc);
 
-	if (db_pool_get(d.db, &pool) != 0)
-		fatalx("pool database: reading the pool failed: %s", db_errmsg(d.db));
-	ev.u.start.ha_enabled = pool.ha_enabled;
-	db_pool_clear(&pool);
 	log_notice("host %s: hasvcd %d running (backend %s, watchdog %s %u ms)", cfg->host_uuid,
 		   (int)getpid(), d.hv->ops->name, config_watchdog_driver_name(cfg->watchdog_driver),
 		   cfg->watchdog_timeout_ms);
-	d.api = api_server_start(d.base, d.db, cfg);
-	feed(&d, &ev);
+	if (d.clustered) {
+		struct cluster_hooks ch = {
+		    .arg = &d, .status = on_cluster_status, .ejected = on_ejected};
+
+		d.cluster = cluster_start(d.base, d.db, cfg, &ch, err, sizeof(err));
+		if (d.cluster == NULL)
+			fatalx("%s", err);
+	}
+	{
+		struct api_server_hooks ah = {.arg = &d, .restart = request_restart};
+
+		d.api = api_server_start(d.base, d.db, cfg, d.cluster, &ah);
+	}
+	if (d.cluster == NULL)
+		start_core(&d);
 	if (!d.exiting)
 		event_base_dispatch(d.base);
 
+	cluster_stop(d.cluster);
 	api_server_stop(d.api);
 	core_free(d.core);
 	core_actions_free(&d.actions);
@@ -513,8 +684,12 @@ daemon_run(const struct config *cfg)
 			event_free(d.ev_sig[i]);
 	if (d.ev_hv != NULL)
 		event_free(d.ev_hv);
+	if (d.ev_restart != NULL)
+		event_free(d.ev_restart);
 	event_free(d.ev_timer);
 	event_base_free(d.base);
+	if (d.restart && d.set_aside)
+		set_pool_db_aside(cfg);
 	close(d.lockfd);
-	return d.exit_code;
+	return d.restart ? DAEMON_EXIT_RESTART : d.exit_code;
 }

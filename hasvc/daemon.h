@@ -16,4 +16,8 @@
 ** Returns the process exit code. */
 int daemon_run(const struct config *cfg);
 
+/* daemon_run's answer when hasvcd must start again from scratch (it joined a
+** pool, or was ejected from one): hasvcd re-executes itself. */
+#define DAEMON_EXIT_RESTART 75
+
 #endif

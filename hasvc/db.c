@@ -3306,10 +3306,25 @@ db_snapshot(struct db *db, void **blob, size_t *len)
 	*blob = NULL;
 	*len = 0;
 	if (in_txn(db)) {
-		/* It would hold the open transaction's uncommitted writes. */
-		db_set_err(db, "%s: taking a snapshot: a transaction or a capture is open",
-		           db->path);
-		return -1;
+		/* This connection would see the open transaction's uncommitted
+		** writes: read the committed state through a connection of its
+		** own (WAL lets it read beside the writer). */
+		sqlite3 *h = NULL;
+		int rc = sqlite3_open_v2(db->path, &h, SQLITE_OPEN_READONLY, NULL);
+
+		if (rc == SQLITE_OK)
+			p = sqlite3_serialize(h, "main", &n, 0);
+		else
+			p = NULL;
+		if (p == NULL || n <= 0) {
+			db_set_err(db, "%s: taking a snapshot beside a transaction: %s", db->path,
+			           h != NULL ? sqlite3_errmsg(h) : "cannot open");
+			sqlite3_free(p);
+			sqlite3_close(h);
+			return -1;
+		}
+		sqlite3_close(h);
+		goto copy;
 	}
 	p = sqlite3_serialize(db->h, "main", &n, 0);
 	if (p == NULL || n <= 0) {
@@ -3317,6 +3332,7 @@ db_snapshot(struct db *db, void **blob, size_t *len)
 		sqlite3_free(p);
 		return -1;
 	}
+copy:
 	*blob = xmalloc((size_t)n);
 	memcpy(*blob, p, (size_t)n);
 	*len = (size_t)n;

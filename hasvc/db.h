@@ -367,8 +367,9 @@ int db_repl_get(struct db *db, uint64_t *term, uint64_t *seq);
 int db_repl_set(struct db *db, uint64_t term, uint64_t seq);
 
 /* A consistent image of the whole database (the bytes of a database file,
-** sqlite3_serialize), for a state transfer; xmalloc'd.  -1 inside a capture
-** or a transaction (the image would hold its uncommitted writes). */
+** sqlite3_serialize), for a state transfer; xmalloc'd.  Inside a capture or
+** a transaction it is the last committed state, read through a connection of
+** its own, without the open writes. */
 int db_snapshot(struct db *db, void **blob, size_t *len);
 /* Replace the whole content, position included, by a snapshot, in
 ** one durable transaction.  The image is checked first (an SQLite database,

@@ -10,8 +10,10 @@
 **
 ** hasvcd stays in the foreground; systemd (dist/hasvcd.service) supervises it.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hasvc/config.h"
@@ -77,5 +79,12 @@ main(int argc, char **argv)
 	log_init("hasvcd", flags, debug ? LOG_DEBUG : cfg.log_level);
 	rc = daemon_run(&cfg);
 	log_fini();
+	if (rc == DAEMON_EXIT_RESTART) {
+		/* Same process, same arguments, a fresh start: the pid the
+		** supervisor (or hasvc-lab) knows stays valid. */
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "hasvcd: cannot restart itself: %s\n", strerror(errno));
+		return 1;
+	}
 	return rc;
 }

@@ -69,6 +69,45 @@ teardown(void **state)
 	return 0;
 }
 
+/* <cluster>: absent = standalone; empty = every default; each path given;
+** a relative path and an unknown child refused with their lines. */
+static void
+test_cluster_element(void **state)
+{
+	assert_int_equal(parse(HEAD TAIL), 0);
+	assert_int_equal(cfg.cluster, 0);
+
+	assert_int_equal(parse(HEAD "  <cluster/>\n" TAIL), 0);
+	assert_int_equal(cfg.cluster, 1);
+	assert_string_equal(cfg.corosync_conf, "/etc/corosync/corosync.conf");
+	assert_string_equal(cfg.corosync_authkey, "/etc/corosync/authkey");
+	assert_string_equal(cfg.corosync_log, "/var/log/corosync/corosync.log");
+	assert_string_equal(cfg.corosync_state_dir, "/var/lib/corosync");
+
+	assert_int_equal(parse(HEAD "  <cluster>\n"
+				    "    <corosync-conf>/l/h1/corosync.conf</corosync-conf>\n"
+				    "    <authkey>/l/h1/authkey</authkey>\n"
+				    "    <corosync-log>/l/h1/corosync.log</corosync-log>\n"
+				    "    <corosync-state-dir>/l/h1/state</corosync-state-dir>\n"
+				    "  </cluster>\n" TAIL),
+			 0);
+	assert_int_equal(cfg.cluster, 1);
+	assert_string_equal(cfg.corosync_conf, "/l/h1/corosync.conf");
+	assert_string_equal(cfg.corosync_authkey, "/l/h1/authkey");
+	assert_string_equal(cfg.corosync_log, "/l/h1/corosync.log");
+	assert_string_equal(cfg.corosync_state_dir, "/l/h1/state");
+
+	assert_int_equal(parse(HEAD "  <cluster>\n"
+				    "    <authkey>authkey</authkey>\n"
+				    "    <nodeid>3</nodeid>\n"
+				    "  </cluster>\n" TAIL),
+			 -1);
+	if (!has_error(6, "not an absolute path") || !has_error(7, "unknown element <nodeid>"))
+		dump_errors();
+	assert_true(has_error(6, "<authkey> \"authkey\" is not an absolute path"));
+	assert_true(has_error(7, "unknown element <nodeid>"));
+}
+
 static void
 test_full_file(void **state)
 {
@@ -649,6 +688,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_full_file, teardown),
+	    cmocka_unit_test_teardown(test_cluster_element, teardown),
 	    cmocka_unit_test_teardown(test_sim_file, teardown),
 	    cmocka_unit_test_teardown(test_minimal_file_defaults, teardown),
 	    cmocka_unit_test_teardown(test_values_accepted, teardown),

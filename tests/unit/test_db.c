@@ -2313,8 +2313,27 @@ test_snapshot_restore(void **state)
 	/* Refusals: content and position unchanged. */
 	assert_int_equal(db_begin(b), 0);
 	assert_int_equal(db_restore(b, blob, len), -1);
-	assert_int_equal(db_snapshot(b, &img, &ilen), -1);
-	db_rollback(b);
+	/* Inside a transaction a snapshot is the committed state, without
+	** the open writes. */
+	{
+		struct db_pool pl;
+		void *cimg = NULL;
+		size_t clen = 0;
+
+		db_pool_init(&pl);
+		assert_int_equal(db_pool_get(b, &pl), 0);
+		snprintf(pl.name_label, sizeof(pl.name_label), "uncommitted");
+		assert_int_equal(db_pool_put(b, &pl), 0);
+		assert_int_equal(db_snapshot(b, &cimg, &clen), 0);
+		db_rollback(b);
+		assert_int_equal(db_snapshot(b, &img, &ilen), 0);
+		assert_int_equal(clen, ilen);
+		assert_memory_equal(cimg, img, ilen);
+		xfree(cimg);
+		xfree(img);
+		img = NULL;
+		db_pool_clear(&pl);
+	}
 	xfree(blob);
 	junk = xmalloc(8192);
 	for (i = 0; i < 8192; i++)

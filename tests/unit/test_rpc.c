@@ -61,6 +61,10 @@ struct fx {
 	struct rpc_call *deferred;
 	int aborted;
 	struct event *later;
+	int hold_writes;       /* the write hook holds every write's answer */
+	struct rpc_call *held; /* ... the last one held */
+	int writes_hooked;
+	int not_serving;
 };
 
 static int
@@ -83,6 +87,25 @@ static const char *
 hook_master(void *arg)
 {
 	return ((struct fx *)arg)->master;
+}
+
+static void
+hook_write(void *arg, struct rpc_call *c, rpc_handler fn, void *fnarg)
+{
+	struct fx *f = arg;
+
+	f->writes_hooked++;
+	if (f->hold_writes) {
+		rpc_call_hold(c);
+		f->held = c;
+	}
+	fn(fnarg, c);
+}
+
+static int
+hook_serving(void *arg)
+{
+	return !((struct fx *)arg)->not_serving;
 }
 
 /* ---- test methods ---- */
@@ -236,7 +259,11 @@ fx_new(const struct rpc_config *cfg)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
 	struct rpc_hooks hooks = {
-	    .arg = f, .user_lookup = hook_lookup, .master_address = hook_master};
+	    .arg = f,
+	    .user_lookup = hook_lookup,
+	    .master_address = hook_master,
+	    .write = hook_write,
+	    .serving = hook_serving};
 	size_t i;
 
 	f->base = event_base_new();
@@ -555,7 +582,7 @@ test_list_methods(void **state)
 	assert_null(strstr(r.body, "Status"));
 	assert_int_equal(xmlrpc_decode_response(r.body, r.len, 1 << 20, &rep, err, sizeof(err)), 0);
 	assert_int_equal(rep.kind, XVAL_REPLY_BARE);
-	assert_int_equal(xval_len(rep.value), 3 + sizeof(methods) / sizeof(methods[0]));
+	assert_int_equal(xval_len(rep.value), 4 + sizeof(methods) / sizeof(methods[0]));
 	for (i = 1; i < xval_len(rep.value); i++)
 		assert_true(strcmp(xval_string(xval_array_get(rep.value, i - 1)),
 		                   xval_string(xval_array_get(rep.value, i))) < 0);
@@ -566,6 +593,7 @@ test_list_methods(void **state)
 	json(f, "system.listMethods", "", &r);
 	expect_json_result(&r, "[\"VM.get_thing\",\"VM.set_order\",\"pool.set_thing\","
 	                       "\"session.login_with_password\",\"session.logout\","
+	                       "\"session.slave_local_login_with_password\","
 	                       "\"system.listMethods\",\"test.defer\",\"test.defer_noabort\","
 	                       "\"test.flag\",\"test.whoami\"]");
 	reply_clear(&r);
@@ -1180,6 +1208,109 @@ test_host_is_slave(void **state)
 	reply_clear(&r);
 }
 
+/* session.slave_local_login_with_password: a session on a pool member,
+** which reads there and is still refused writes. */
+static void
+test_slave_local_login(void **state)
+{
+	struct fx *f = *state;
+	struct reply r;
+	char ref[HA_REF_LEN];
+
+	f->master = "10.0.0.1";
+	json(f, "session.slave_local_login_with_password", "\"root\",\"wrong\"", &r);
+	assert_non_null(strstr(r.body, "\"SESSION_AUTHENTICATION_FAILED\""));
+	reply_clear(&r);
+	json(f, "session.slave_local_login_with_password", "\"root\",\"rootpw\"", &r);
+	assert_non_null(strstr(r.body, "\"result\":\"OpaqueRef:"));
+	snprintf(ref, sizeof(ref), "%.*s", HA_REF_LEN - 1, strstr(r.body, "OpaqueRef:"));
+	reply_clear(&r);
+	jcall(f, ref, "test.whoami", "", &r);
+	assert_non_null(strstr(r.body, "\"user\":\"root\""));
+	reply_clear(&r);
+	jcall(f, ref, "pool.set_thing", "5", &r);
+	expect_json_error(&r, "HOST_IS_SLAVE", "\"10.0.0.1\"");
+	reply_clear(&r);
+	f->master = NULL;
+}
+
+/* The write hook sees every RPC_WRITE call (and no read); a held answer
+** leaves only at rpc_call_release, or is replaced by rpc_call_release_fail;
+** a held call whose client went away stays valid until released. */
+static void
+test_write_hook_hold(void **state)
+{
+	struct fx *f = *state;
+	struct reply r = {0};
+	char ref[HA_REF_LEN], *body;
+
+	login(f, "root", "rootpw", ref);
+	jcall(f, ref, "test.whoami", "", &r);
+	reply_clear(&r);
+	assert_int_equal(f->writes_hooked, 0);
+	jcall(f, ref, "pool.set_thing", "7", &r);
+	expect_json_result(&r, "7");
+	reply_clear(&r);
+	assert_int_equal(f->writes_hooked, 1);
+
+	f->hold_writes = 1;
+	body = xasprintf("{\"jsonrpc\":\"2.0\",\"method\":\"pool.set_thing\",\"params\":"
+	                 "[\"%s\",8],\"id\":1}", ref);
+	rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), "192.0.2.1", on_done, &r);
+	assert_non_null(f->held);
+	assert_true(rpc_call_completed(f->held));
+	assert_int_equal(r.done, 0); /* answered, but held */
+	rpc_call_release(f->held);
+	assert_int_equal(r.done, 1);
+	assert_string_equal(r.body, "{\"jsonrpc\":\"2.0\",\"result\":8,\"id\":1}");
+	reply_clear(&r);
+
+	/* release_fail: the client hears the given error instead. */
+	f->held = NULL;
+	rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), "192.0.2.1", on_done, &r);
+	assert_non_null(f->held);
+	rpc_call_release_fail(f->held, "HOST_STILL_BOOTING", NULL);
+	assert_int_equal(r.done, 1);
+	assert_non_null(strstr(r.body, "HOST_STILL_BOOTING"));
+	reply_clear(&r);
+
+	/* The client goes away while the call is held: nothing is sent, the
+	** call stays valid and is freed by its release. */
+	f->held = NULL;
+	rpc_handle_raw(f->rpc, "POST", "/jsonrpc", body, strlen(body), "192.0.2.1", on_done, &r);
+	assert_non_null(f->held);
+	rpc_raw_abort(f->rpc, &r);
+	assert_string_equal(rpc_call_method(f->held), "pool.set_thing");
+	rpc_call_release(f->held);
+	assert_int_equal(r.done, 0);
+	xfree(body);
+	f->hold_writes = 0;
+}
+
+/* While the layer above says it is not serving, only RPC_ALWAYS methods
+** answer; the rest get HOST_STILL_BOOTING. */
+static void
+test_not_serving(void **state)
+{
+	struct fx *f = *state;
+	struct reply r;
+	char ref[HA_REF_LEN];
+
+	login(f, "ro", "ropw", ref);
+	f->not_serving = 1;
+	jcall(f, ref, "test.whoami", "", &r);
+	expect_json_error(&r, "HOST_STILL_BOOTING", "");
+	reply_clear(&r);
+	json(f, "system.listMethods", "", &r);
+	assert_non_null(strstr(r.body, "\"result\""));
+	reply_clear(&r);
+	login(f, "root", "rootpw", ref); /* logins still work */
+	f->not_serving = 0;
+	jcall(f, ref, "test.whoami", "", &r);
+	assert_non_null(strstr(r.body, "\"result\""));
+	reply_clear(&r);
+}
+
 /* ---- tests: deferred calls ---- */
 
 static void
@@ -1376,6 +1507,9 @@ main(void)
 	    cmocka_unit_test(test_session_cap_per_user),
 	    cmocka_unit_test_setup_teardown(test_rbac, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_host_is_slave, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slave_local_login, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_hook_hold, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_serving, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deferred_aborted, setup, teardown),
 	    cmocka_unit_test(test_free_with_pending),

@@ -1,0 +1,787 @@
+/*
+** A host's part in a multi-host pool.  See cluster.h.
+**
+** Everything runs on the daemon's event loop.  repl (the decision logic) is
+** fed from here: corosync callbacks, one timer set to repl_next_deadline(),
+** and the write requests of the API and of the local core.  What repl asks
+** for comes back through the two tables below: the store (the pool database)
+** and the io (multicast, capture, completion, status).
+**
+** API writes.  cluster_api_write() gives each call a request id and asks
+** repl_write(); repl calls io_capture() when it is that write's turn, which
+** runs the handler inside db_capture_begin/end with the call's answer held
+** (rpc_call_hold), so the answer leaves only in io_done() -- after every
+** member has the change durably -- or is replaced by an error if the write
+** was not confirmed.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "hasvc/cluster.h"
+#include "heartbeat/corosync_conf.h"
+#include "heartbeat/cpg.h"
+#include "lib/check.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define DEFAULT_HA_TIMEOUT_S 30
+
+/* An API write waiting for its turn or for its acknowledgements. */
+struct pending {
+	struct pending *next;
+	uint64_t id;
+	struct rpc_call *call;
+	rpc_handler fn;
+	void *fnarg;
+};
+
+struct cluster {
+	struct event_base *base;
+	struct db *db;
+	const struct config *cfg;
+	struct cluster_hooks hooks;
+	struct hb_cpg *cpg;
+	struct repl *repl;
+	struct event *timer;
+	char pool_uuid[HA_UUID_LEN];
+	uint32_t nodeid; /* ours, from the database */
+	struct pending *pending;
+	uint64_t next_id;
+	enum repl_phase last_phase;
+	int conf_written; /* corosync.conf written once: later changes reload */
+	uint32_t nhosts;  /* cluster members in the database */
+	int ejected;
+	/* corosync reports a group change before the ring change that caused
+	** it; repl wants the ring first (its quorum view must be about the ring
+	** of the view being elected in).  The group change waits here until the
+	** ring change, the next message, or the end of this dispatch. */
+	int view_pending;
+	size_t view_n;
+	uint32_t view[REPL_MAX_MEMBERS];
+	struct event *ev_view;
+};
+
+/* ---- corosync's files ---- */
+
+static int
+hex_to_bytes(const char *hex, uint8_t *out, size_t n)
+{
+	size_t i;
+	unsigned v;
+
+	if (strlen(hex) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Write corosync.conf and the authkey from the database.  1 if the
+** configuration changed, 0 if not, -1 with err. */
+static int
+write_corosync_files(struct cluster *cl, char *err, size_t errlen)
+{
+	return cluster_write_files(cl->db, cl->cfg, &cl->nhosts, err, errlen);
+}
+
+int
+cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, char *err,
+		    size_t errlen)
+{
+	struct db_pool pool;
+	struct db_host *hosts = NULL;
+	struct cc_node *nodes = NULL;
+	struct cc_params p;
+	uint8_t key[DB_CLUSTER_KEY_LEN];
+	const char *t;
+	char *text = NULL;
+	size_t n = 0, i, k = 0;
+	long timeout = DEFAULT_HA_TIMEOUT_S;
+	int rc = -1, changed;
+
+	db_pool_init(&pool);
+	if (db_pool_get(db, &pool) != 0) {
+		snprintf(err, errlen, "the pool database has no pool: %s", db_errmsg(db));
+		goto out;
+	}
+	if (hex_to_bytes(pool.cluster_key, key, sizeof(key)) < 0) {
+		snprintf(err, errlen, "pool %s has no cluster key: it is not a clustered pool",
+			 pool.uuid);
+		goto out;
+	}
+	if (db_host_list(db, &hosts, &n) < 0) {
+		snprintf(err, errlen, "listing hosts: %s", db_errmsg(db));
+		goto out;
+	}
+	nodes = xcalloc(n > 0 ? n : 1, sizeof(*nodes));
+	for (i = 0; i < n; i++) {
+		if (hosts[i].cluster_nodeid == 0)
+			continue;
+		nodes[k].nodeid = hosts[i].cluster_nodeid;
+		snprintf(nodes[k].name, sizeof(nodes[k].name), "%s", hosts[i].uuid);
+		snprintf(nodes[k].addrs[0], sizeof(nodes[k].addrs[0]), "%s", hosts[i].address);
+		nodes[k].naddrs = 1;
+		if (hosts[i].address2[0] != '\0') {
+			snprintf(nodes[k].addrs[1], sizeof(nodes[k].addrs[1]), "%s",
+				 hosts[i].address2);
+			nodes[k].naddrs = 2;
+		}
+		k++;
+	}
+	if ((t = db_map_get(&pool.ha_configuration, "timeout")) != NULL) {
+		char *end;
+
+		errno = 0;
+		timeout = strtol(t, &end, 10);
+		if (errno != 0 || *end != '\0' || timeout <= 0 || timeout > 3600)
+			timeout = DEFAULT_HA_TIMEOUT_S;
+	}
+	memset(&p, 0, sizeof(p));
+	p.cluster_name = "hasvc";
+	p.token_ms = cc_token_ms((uint32_t)timeout);
+	p.keyfile = cfg->corosync_authkey;
+	p.logfile = cfg->corosync_log;
+	p.state_dir = cfg->corosync_state_dir;
+	p.nodes = nodes;
+	p.nnodes = k;
+	text = cc_render(&p);
+	if (text == NULL) {
+		snprintf(err, errlen, "cannot describe the pool to corosync (%zu hosts with a nodeid)",
+			 k);
+		goto out;
+	}
+	if (cc_write_file(cfg->corosync_authkey, key, sizeof(key), 0600, err, errlen) < 0)
+		goto out;
+	changed = cc_write_file(cfg->corosync_conf, text, strlen(text), 0644, err, errlen);
+	if (changed < 0)
+		goto out;
+	if (nhosts != NULL)
+		*nhosts = (uint32_t)k;
+	rc = changed;
+out:
+	explicit_bzero(key, sizeof(key));
+	xfree(text);
+	xfree(nodes);
+	db_host_list_free(hosts, n);
+	db_pool_clear(&pool);
+	return rc;
+}
+
+/* After a change that may touch the hosts: rewrite, and reload corosync if
+** the configuration is different now.  A host whose own record is gone has
+** been ejected: it tells the daemon and writes nothing more. */
+static void
+refresh_corosync(struct cluster *cl)
+{
+	char err[512];
+	struct db_host self;
+	int rc, member;
+
+	db_host_init(&self);
+	member = db_host_get(cl->db, cl->cfg->host_uuid, &self) == 0 && self.cluster_nodeid != 0;
+	db_host_clear(&self);
+	if (!member) {
+		if (!cl->ejected) {
+			cl->ejected = 1;
+			log_warnx("host %s: this host is no longer in the pool's database: ejected",
+				  cl->cfg->host_uuid);
+			if (cl->hooks.ejected)
+				cl->hooks.ejected(cl->hooks.arg);
+		}
+		return;
+	}
+	rc = write_corosync_files(cl, err, sizeof(err));
+
+	if (rc < 0) {
+		log_warnx("host %s: corosync configuration not updated: %s", cl->cfg->host_uuid,
+			  err);
+		return;
+	}
+	repl_set_hosts(cl->repl, cl->nhosts);
+	if (rc == 1 && hb_cpg_connected(cl->cpg)) {
+		log_notice("host %s: the pool's hosts changed; corosync reloads %s",
+			   cl->cfg->host_uuid, cl->cfg->corosync_conf);
+		if (hb_cfg_reload(err, sizeof(err)) < 0)
+			log_warnx("host %s: corosync reload failed: %s", cl->cfg->host_uuid, err);
+	}
+}
+
+/* ---- the store: the pool database as repl sees it ---- */
+
+static int
+st_position(void *arg, uint64_t *term, uint64_t *seq)
+{
+	struct cluster *cl = arg;
+
+	return db_repl_get(cl->db, term, seq);
+}
+
+static void
+hash_piece(void *arg, const void *p, size_t n)
+{
+	EVP_DigestUpdate(arg, p, n);
+}
+
+static int
+st_checksum(void *arg, uint8_t out[REPL_CHECKSUM_LEN])
+{
+	struct cluster *cl = arg;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned len = 0;
+	int rc = -1;
+
+	if (md == NULL)
+		return -1;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    db_dump(cl->db, hash_piece, md) == 0 && EVP_DigestFinal_ex(md, out, &len) == 1 &&
+	    len == REPL_CHECKSUM_LEN)
+		rc = 0;
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static int
+st_apply(void *arg, uint64_t term, uint64_t seq, const void *cs, size_t len)
+{
+	struct cluster *cl = arg;
+
+	if (db_apply_change(cl->db, term, seq, cs, len) < 0) {
+		log_warnx("host %s: change %llu.%llu does not apply: %s", cl->cfg->host_uuid,
+			  (unsigned long long)term, (unsigned long long)seq, db_errmsg(cl->db));
+		return -1;
+	}
+	refresh_corosync(cl);
+	return 0;
+}
+
+static int
+st_propose(void *arg, const void *cs, size_t len, void **out, size_t *outlen)
+{
+	struct cluster *cl = arg;
+
+	return db_apply_proposal(cl->db, cs, len, out, outlen);
+}
+
+static int
+st_snapshot(void *arg, void **img, size_t *len)
+{
+	struct cluster *cl = arg;
+
+	return db_snapshot(cl->db, img, len);
+}
+
+static int
+st_restore(void *arg, const void *img, size_t len)
+{
+	struct cluster *cl = arg;
+
+	if (db_restore(cl->db, img, len) < 0) {
+		log_warnx("host %s: the master's snapshot was refused: %s", cl->cfg->host_uuid,
+			  db_errmsg(cl->db));
+		return -1;
+	}
+	refresh_corosync(cl);
+	return 0;
+}
+
+/* ---- the io ---- */
+
+static int
+io_send(void *arg, const void *msg, size_t len)
+{
+	struct cluster *cl = arg;
+
+	return hb_cpg_send(cl->cpg, msg, len);
+}
+
+static struct pending *
+pending_find(struct cluster *cl, uint64_t id, struct pending ***prevp)
+{
+	struct pending **pp, *p;
+
+	for (pp = &cl->pending; (p = *pp) != NULL; pp = &p->next)
+		if (p->id == id) {
+			if (prevp)
+				*prevp = pp;
+			return p;
+		}
+	return NULL;
+}
+
+/* The announcement of a new master: pool.master = this host. */
+static int
+announce(void *arg, struct db *db)
+{
+	struct cluster *cl = arg;
+	struct db_pool pool;
+	int rc;
+
+	db_pool_init(&pool);
+	if (db_pool_get(db, &pool) != 0) {
+		db_pool_clear(&pool);
+		return -1;
+	}
+	memcpy(pool.master, cl->cfg->host_uuid, HA_UUID_LEN);
+	rc = db_pool_put(db, &pool);
+	db_pool_clear(&pool);
+	return rc;
+}
+
+static int
+io_capture(void *arg, uint64_t req_id, void **cs, size_t *len)
+{
+	struct cluster *cl = arg;
+	struct pending *p = NULL;
+
+	*cs = NULL;
+	*len = 0;
+	if (req_id != 0 && (p = pending_find(cl, req_id, NULL)) == NULL)
+		return -1; /* NEVER: repl only captures what it was given */
+	if (db_capture_begin(cl->db) < 0) {
+		log_warnx("host %s: cannot start capturing a write: %s", cl->cfg->host_uuid,
+			  db_errmsg(cl->db));
+		return -1;
+	}
+	if (p == NULL) {
+		if (announce(cl, cl->db) < 0) {
+			db_capture_abort(cl->db);
+			return -1;
+		}
+	} else {
+		/* The handler answers into the held call (or starts async work
+		** that comes back through cluster_api_write again). */
+		p->fn(p->fnarg, p->call);
+	}
+	return db_capture_end(cl->db, cs, len);
+}
+
+static void
+io_done(void *arg, uint64_t req_id, int rc)
+{
+	struct cluster *cl = arg;
+	struct pending **pp, *p = pending_find(cl, req_id, &pp);
+	char addr[DB_ADDR_LEN];
+
+	if (p == NULL)
+		return;
+	*pp = p->next;
+	switch (rc) {
+	case REPL_OK:
+		rpc_call_release(p->call);
+		break;
+	case REPL_ENOTMASTER:
+		if (cluster_master_address(cl, addr, sizeof(addr)) != NULL)
+			rpc_call_release_fail(p->call, "HOST_IS_SLAVE", addr, NULL);
+		else
+			rpc_call_release_fail(p->call, "HOST_STILL_BOOTING", NULL);
+		break;
+	case REPL_ELOST:
+		rpc_call_release_fail(p->call, "INTERNAL_ERROR",
+				      "the pool master changed before every host confirmed this "
+				      "change; it may or may not have been made: check, then retry",
+				      NULL);
+		break;
+	default:
+		rpc_call_release_fail(p->call, "INTERNAL_ERROR",
+				      "the change could not be recorded in the pool database", NULL);
+		break;
+	}
+	xfree(p);
+}
+
+static void
+io_status(void *arg, const struct repl_status *st)
+{
+	struct cluster *cl = arg;
+	enum repl_phase was = cl->last_phase;
+
+	cl->last_phase = st->phase;
+	if (st->phase == REPL_PHASE_READY && was != REPL_PHASE_READY && cl->hooks.resynced)
+		cl->hooks.resynced(cl->hooks.arg, 0);
+	if (cl->hooks.status)
+		cl->hooks.status(cl->hooks.arg, st);
+}
+
+static void
+io_restored(void *arg)
+{
+	struct cluster *cl = arg;
+
+	if (cl->hooks.resynced)
+		cl->hooks.resynced(cl->hooks.arg, 1);
+}
+
+/* ---- the timer ---- */
+
+static void
+rearm(struct cluster *cl)
+{
+	uint64_t next = repl_next_deadline(cl->repl), now = clock_mono_ms();
+	struct timeval tv;
+
+	if (next == UINT64_MAX) {
+		event_del(cl->timer);
+		return;
+	}
+	next = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	event_add(cl->timer, &tv);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *cl = arg;
+
+	repl_tick(cl->repl, clock_mono_ms());
+	rearm(cl);
+}
+
+/* ---- corosync events ---- */
+
+static void
+flush_view(struct cluster *cl)
+{
+	if (!cl->view_pending)
+		return;
+	cl->view_pending = 0;
+	repl_view(cl->repl, clock_mono_ms(), cl->view, cl->view_n);
+}
+
+static void
+on_view(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *cl = arg;
+
+	flush_view(cl);
+	rearm(cl);
+}
+
+static void
+cb_deliver(void *arg, uint32_t nodeid, uint32_t pid, const void *msg, size_t len)
+{
+	struct cluster *cl = arg;
+
+	flush_view(cl);
+	repl_deliver(cl->repl, clock_mono_ms(), nodeid, msg, len);
+	rearm(cl);
+}
+
+static void
+cb_confchg(void *arg, const struct hb_member *members, size_t nmembers,
+	   const struct hb_member *left, size_t nleft, const struct hb_member *joined,
+	   size_t njoined)
+{
+	struct cluster *cl = arg;
+	size_t i, n = 0;
+
+	flush_view(cl);
+	for (i = 0; i < nmembers && n < REPL_MAX_MEMBERS; i++)
+		cl->view[n++] = members[i].nodeid;
+	cl->view_n = n;
+	for (i = 0; i < nleft; i++)
+		log_info("host %s: cluster node %u left the pool's group (%s)",
+			 cl->cfg->host_uuid, left[i].nodeid, hb_reason_name(left[i].reason));
+	for (i = 0; i < njoined; i++)
+		log_info("host %s: cluster node %u joined the pool's group (%s)",
+			 cl->cfg->host_uuid, joined[i].nodeid, hb_reason_name(joined[i].reason));
+	cl->view_pending = 1;
+	event_active(cl->ev_view, EV_TIMEOUT, 0);
+}
+
+static void
+cb_ring(void *arg, uint64_t ring_seq, const uint32_t *nodes, size_t nnodes)
+{
+	struct cluster *cl = arg;
+
+	log_info("host %s: corosync ring %llu with %zu nodes", cl->cfg->host_uuid,
+		 (unsigned long long)ring_seq, nnodes);
+	repl_ring(cl->repl, clock_mono_ms(), ring_seq);
+	flush_view(cl);
+	rearm(cl);
+}
+
+static void
+cb_quorum(void *arg, const struct hb_quorum *q)
+{
+	struct cluster *cl = arg;
+
+	log_info("host %s: ring %llu is %s (%u of %u votes, %u needed)", cl->cfg->host_uuid,
+		 (unsigned long long)q->ring_seq, q->quorate ? "quorate" : "NOT quorate",
+		 q->total_votes, q->expected_votes, q->quorum);
+	flush_view(cl);
+	repl_quorum(cl->repl, clock_mono_ms(), q->ring_seq, q->quorate);
+	rearm(cl);
+}
+
+static void
+cb_up(void *arg, uint32_t local_nodeid)
+{
+	struct cluster *cl = arg;
+
+	if (local_nodeid != cl->nodeid)
+		log_warnx("host %s: corosync says we are node %u, the pool database says %u",
+			  cl->cfg->host_uuid, local_nodeid, cl->nodeid);
+	log_notice("host %s: connected to corosync as node %u", cl->cfg->host_uuid,
+		   local_nodeid);
+	repl_up(cl->repl, clock_mono_ms(), local_nodeid);
+	rearm(cl);
+}
+
+static void
+cb_down(void *arg, const char *why)
+{
+	struct cluster *cl = arg;
+
+	log_warnx("host %s: lost corosync (%s); cut off from the pool until it is back",
+		  cl->cfg->host_uuid, why);
+	cl->view_pending = 0;
+	repl_down(cl->repl, clock_mono_ms());
+	rearm(cl);
+}
+
+/* ---- public ---- */
+
+struct cluster *
+cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
+	      const struct cluster_hooks *hooks, char *err, size_t errlen)
+{
+	struct cluster *cl = xcalloc(1, sizeof(*cl));
+	struct db_pool pool;
+	struct db_host host;
+	struct repl_config rc;
+	struct repl_store store = {
+	    .arg = cl,
+	    .position = st_position,
+	    .checksum = st_checksum,
+	    .apply = st_apply,
+	    .propose = st_propose,
+	    .snapshot = st_snapshot,
+	    .restore = st_restore,
+	};
+	struct repl_io io = {
+	    .arg = cl,
+	    .send = io_send,
+	    .capture = io_capture,
+	    .done = io_done,
+	    .status = io_status,
+	    .restored = io_restored,
+	};
+	struct hb_cpg_callbacks cb = {
+	    .arg = cl,
+	    .deliver = cb_deliver,
+	    .confchg = cb_confchg,
+	    .ring = cb_ring,
+	    .quorum = cb_quorum,
+	    .up = cb_up,
+	    .down = cb_down,
+	};
+	struct hb_cpg_config cc;
+	char group[128];
+	int found;
+
+	cl->base = base;
+	cl->db = db;
+	cl->cfg = cfg;
+	if (hooks)
+		cl->hooks = *hooks;
+	cl->next_id = 1;
+
+	db_pool_init(&pool);
+	found = db_pool_get(db, &pool);
+	memcpy(cl->pool_uuid, pool.uuid, HA_UUID_LEN);
+	db_pool_clear(&pool);
+	if (found != 0) {
+		snprintf(err, errlen, "the pool database has no pool");
+		goto fail;
+	}
+	db_host_init(&host);
+	found = db_host_get(db, cfg->host_uuid, &host);
+	cl->nodeid = host.cluster_nodeid;
+	db_host_clear(&host);
+	if (found != 0 || cl->nodeid == 0) {
+		snprintf(err, errlen,
+			 "host %s is not a cluster member of pool %s (%s); seed the database "
+			 "with hasvc-db or join the pool",
+			 cfg->host_uuid, cl->pool_uuid, found != 0 ? "no such host" : "no nodeid");
+		goto fail;
+	}
+	if (write_corosync_files(cl, err, errlen) < 0)
+		goto fail;
+	cl->conf_written = 1;
+
+	repl_config_defaults(&rc);
+	memcpy(rc.pool_uuid, cl->pool_uuid, HA_UUID_LEN);
+	memcpy(rc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	rc.hosts = cl->nhosts;
+	cl->repl = repl_new(&rc, &store, &io);
+	if (cl->repl == NULL) {
+		snprintf(err, errlen, "cannot start replication (pool %s)", cl->pool_uuid);
+		goto fail;
+	}
+	cl->timer = evtimer_new(base, on_timer, cl);
+	cl->ev_view = event_new(base, -1, 0, on_view, cl);
+	snprintf(group, sizeof(group), "hasvc:%s", cl->pool_uuid);
+	memset(&cc, 0, sizeof(cc));
+	cc.group = group;
+	cc.retry_ms = 1000;
+	cc.resend_ms = 10;
+	cl->cpg = hb_cpg_new(base, &cc, &cb);
+	log_notice("host %s: member of pool %s as cluster node %u; waiting for corosync",
+		   cfg->host_uuid, cl->pool_uuid, cl->nodeid);
+	return cl;
+fail:
+	repl_free(cl->repl);
+	xfree(cl);
+	return NULL;
+}
+
+void
+cluster_stop(struct cluster *cl)
+{
+	struct pending *p;
+
+	if (cl == NULL)
+		return;
+	hb_cpg_free(cl->cpg);
+	repl_free(cl->repl); /* fails what is pending through io_done */
+	while ((p = cl->pending) != NULL) {
+		cl->pending = p->next;
+		rpc_call_release_fail(p->call, "HOST_STILL_BOOTING", NULL);
+		xfree(p);
+	}
+	if (cl->timer)
+		event_free(cl->timer);
+	if (cl->ev_view)
+		event_free(cl->ev_view);
+	xfree(cl);
+}
+
+int
+cluster_is_member(struct db *db, const struct config *cfg)
+{
+	struct db_pool pool;
+	struct db_host host;
+	int member;
+
+	db_pool_init(&pool);
+	db_host_init(&host);
+	member = db_pool_get(db, &pool) == 0 && pool.cluster_key[0] != '\0' &&
+		 db_host_get(db, cfg->host_uuid, &host) == 0 && host.cluster_nodeid != 0;
+	db_pool_clear(&pool);
+	db_host_clear(&host);
+	return member;
+}
+
+void
+cluster_get_status(const struct cluster *cl, struct repl_status *out)
+{
+	repl_get_status(cl->repl, out);
+}
+
+int
+cluster_serving(const struct cluster *cl)
+{
+	struct repl_status st;
+
+	repl_get_status(cl->repl, &st);
+	return st.phase == REPL_PHASE_READY;
+}
+
+const char *
+cluster_master_address(struct cluster *cl, char *buf, size_t len)
+{
+	struct repl_status st;
+	struct db_host host;
+	const char *addr = NULL;
+
+	repl_get_status(cl->repl, &st);
+	if (st.is_master || st.master_uuid[0] == '\0')
+		return NULL;
+	db_host_init(&host);
+	if (db_host_get(cl->db, st.master_uuid, &host) == 0 && host.address[0] != '\0') {
+		snprintf(buf, len, "%s", host.address);
+		addr = buf;
+	}
+	db_host_clear(&host);
+	return addr;
+}
+
+int
+cluster_checksum_hex(struct cluster *cl, char out[2 * REPL_CHECKSUM_LEN + 1])
+{
+	uint8_t sum[REPL_CHECKSUM_LEN];
+	size_t i;
+
+	if (st_checksum(cl, sum) < 0)
+		return -1;
+	for (i = 0; i < REPL_CHECKSUM_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", sum[i]);
+	return 0;
+}
+
+void
+cluster_api_write(struct cluster *cl, struct rpc_call *c, rpc_handler fn, void *fnarg)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+	char addr[DB_ADDR_LEN];
+
+	p->id = cl->next_id++;
+	p->call = c;
+	p->fn = fn;
+	p->fnarg = fnarg;
+	rpc_call_hold(c);
+	p->next = cl->pending;
+	cl->pending = p;
+	if (repl_write(cl->repl, clock_mono_ms(), p->id) < 0) {
+		cl->pending = p->next;
+		xfree(p);
+		/* The handler never ran: un-hold the call and answer for it. */
+		rpc_call_release(c);
+		if (cluster_master_address(cl, addr, sizeof(addr)) != NULL)
+			rpc_fail(c, "HOST_IS_SLAVE", addr, NULL);
+		else
+			rpc_fail(c, "HOST_STILL_BOOTING", NULL);
+		return;
+	}
+	rearm(cl);
+}
+
+int
+cluster_local_write(struct cluster *cl, int master_only, int (*fn)(void *fnarg, struct db *db),
+		    void *fnarg)
+{
+	struct repl_status st;
+	void *cs = NULL;
+	size_t len = 0;
+	int rc;
+
+	repl_get_status(cl->repl, &st);
+	if (master_only && !st.writable)
+		return 1;
+	if (st.phase != REPL_PHASE_READY || st.master_nodeid == 0)
+		return -1;
+	if (db_capture_begin(cl->db) < 0)
+		return -1;
+	if (fn(fnarg, cl->db) < 0) {
+		db_capture_abort(cl->db);
+		return -1;
+	}
+	if (db_capture_end(cl->db, &cs, &len) < 0)
+		return -1;
+	if (cs == NULL)
+		return 1;
+	rc = repl_propose(cl->repl, clock_mono_ms(), cs, len);
+	xfree(cs);
+	rearm(cl);
+	return rc < 0 ? -1 : 0;
+}
