@@ -9,6 +9,8 @@
 #   unit   $BUILD/tests/test_*   cmocka binaries; exit 0 = pass
 #   fuzz   $BUILD/fuzz/fuzz_*    replay tests/fuzz/corpus/<name>/ + random inputs
 #   host   tests/host/*.sh       single-host system tests (real processes);
+#          tests/cluster/*.sh    pools of hosts in network namespaces (hasvc-lab:
+#                                real corosync, hasvcd, hasvc-simhv);
 #          tests/depcheck/*.sh   exit 0 pass, 77 skip, else fail
 # TESTS=glob limits the run to tests whose name matches.
 set -u
@@ -53,7 +55,7 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 	corpus=tests/fuzz/corpus/${n#fuzz_}
 	if [[ -d $corpus ]]; then run_one "fuzz/$n" "$t" "$corpus"; else run_one "fuzz/$n" "$t"; fi
 done
-for t in tests/host/*.sh tests/depcheck/*.sh; do
+for t in tests/host/*.sh tests/cluster/*.sh tests/depcheck/*.sh; do
 	[[ -f $t ]] || continue
 	run_one "${t#tests/}" bash "$t"
 done
