@@ -1507,7 +1507,7 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 	const char *v;
 	char *end;
 	long port;
-	int i, k;
+	int i, k, saw_no_verify = 0, saw_cacert = 0;
 
 	*nrest = 0;
 	for (i = 1; i < argc; i++) {
@@ -1520,7 +1520,8 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 		}
 		if (strcmp(argv[i], "--no-verify") == 0) {
 			g->no_verify = 1;
-			g->cacert = NULL;
+			g->cacert = NULL; /* over $HASVC_CACERT */
+			saw_no_verify = 1;
 			continue;
 		}
 		if (k == (int)ARRAY_SIZE(with_value)) {
@@ -1561,7 +1562,8 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 			break;
 		case 5:
 			g->cacert = v;
-			g->no_verify = 0;
+			g->no_verify = 0; /* over $HASVC_NO_VERIFY */
+			saw_cacert = 1;
 			break;
 		}
 	}
@@ -1569,7 +1571,7 @@ parse_globals(int argc, char **argv, struct gopts *g, char **rest, int *nrest)
 		fprintf(stderr, "hasvc: give -pw or -pwf, not both\n");
 		return -1;
 	}
-	if (g->no_verify && g->cacert != NULL) {
+	if (saw_no_verify && saw_cacert) {
 		fprintf(stderr, "hasvc: give --no-verify or --cacert, not both\n");
 		return -1;
 	}

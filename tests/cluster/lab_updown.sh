@@ -7,12 +7,13 @@
 # --no-wait: `up` does not wait for the cluster to be ready (phase "ready" on
 # every host), so the test does not depend on hasvcd's cluster mode; corosync
 # is still started wherever hasvcd wrote a corosync.conf within 20 s.
-# Exit 0 pass, 1 fail, 77 skip.  HASVC_BIN overrides the programs' directory.
+# Exit 0 pass, 1 fail, 77 skip.  The programs: $BINDIR (tests/run.sh sets it
+# to the variant's), else $HASVC_BIN, else the repository's bin/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$ROOT/lab/hasvc-lab
-export HASVC_BIN=${HASVC_BIN:-$ROOT/bin}
+export HASVC_BIN=${BINDIR:-${HASVC_BIN:-$ROOT/bin}}
 
 skip() { echo "SKIP: $*"; exit 77; }
 ((EUID == 0)) || skip "needs root (network namespaces)"

@@ -29,4 +29,17 @@ expect 2 'unknown parameter colour' vm-list colour=blue   # found before any con
 expect 2 'never an argument' user-add name=a role=read-only password=x
 # No password anywhere: a usage error, and no connection is tried.
 HASVC_PASSWORD= expect 2 'no password' -p 1 pool-list
+# Connection defaults from the environment (what hasvc-lab exec sets); the
+# command line wins over them, and a bad one is named.
+HASVC_PORT=70000 expect 2 'HASVC_PORT=70000: not a port' pool-list
+HASVC_NO_VERIFY=1 expect 2 'no password' --cacert /dev/null pool-list
+HASVC_CACERT=/dev/null expect 2 'no password' --no-verify pool-list
+# Where the defaults lead: nothing listens on 127.0.0.1:1, so the error
+# names the host and port taken from the environment.
+HASVC_HOST=127.0.0.1 HASVC_PORT=1 HASVC_PASSWORD=x HASVC_NO_VERIFY=1 \
+	expect 3 '127\.0\.0\.1.*1|onnect' pool-list
+expect 0 'pool-join master-address=ADDR' help command=pool-join
+expect 2 'master-address=, master-username= and master-password= are required' \
+	pool-join master-address=10.0.0.1
+expect 0 'cluster-status \[--json\]' help command=cluster-status
 exit $fail
