@@ -30,6 +30,7 @@
 #include "lib/xmalloc.h"
 
 #define DEFAULT_HA_TIMEOUT_S 30
+#define VIEW_HOLD_MS         200
 
 /* An API write waiting for its turn or for its acknowledgements. */
 struct pending {
@@ -56,10 +57,22 @@ struct cluster {
 	int conf_written; /* corosync.conf written once: later changes reload */
 	uint32_t nhosts;  /* cluster members in the database */
 	int ejected;
+	/* The nodes of the current totem ring, and the nodeids of the
+	** configuration written last.  corosync must not be told to drop a node
+	** that is still in its ring (its ring stalls): such a reload waits until
+	** a ring without the node comes (the ejected host shuts its corosync
+	** down as soon as it learns it was ejected). */
+	uint32_t ring_nodes[REPL_MAX_MEMBERS];
+	size_t nring;
+	uint32_t conf_nodes[REPL_MAX_MEMBERS];
+	size_t nconf;
+	int reload_pending;
 	/* corosync reports a group change before the ring change that caused
-	** it; repl wants the ring first (its quorum view must be about the ring
-	** of the view being elected in).  The group change waits here until the
-	** ring change, the next message, or the end of this dispatch. */
+	** it (two IPC events sent back to back, which may reach us in two
+	** dispatches); repl wants the ring first (its quorum view must be about
+	** the ring of the view being elected in).  The group change waits here
+	** for the ring change, the next message or quorum event, or
+	** VIEW_HOLD_MS when no ring change comes (a process joined or died). */
 	int view_pending;
 	size_t view_n;
 	uint32_t view[REPL_MAX_MEMBERS];
@@ -89,7 +102,54 @@ hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 static int
 write_corosync_files(struct cluster *cl, char *err, size_t errlen)
 {
-	return cluster_write_files(cl->db, cl->cfg, &cl->nhosts, err, errlen);
+	struct db_host *hosts = NULL;
+	size_t n = 0, i;
+	int rc = cluster_write_files(cl->db, cl->cfg, &cl->nhosts, err, errlen);
+
+	if (rc >= 0 && db_host_list(cl->db, &hosts, &n) == 0) {
+		cl->nconf = 0;
+		for (i = 0; i < n && cl->nconf < REPL_MAX_MEMBERS; i++)
+			if (hosts[i].cluster_nodeid != 0)
+				cl->conf_nodes[cl->nconf++] = hosts[i].cluster_nodeid;
+		db_host_list_free(hosts, n);
+	}
+	return rc;
+}
+
+/* A node of the current ring that the configuration no longer lists, or 0. */
+static uint32_t
+ring_node_dropped(const struct cluster *cl)
+{
+	size_t i, k;
+
+	for (i = 0; i < cl->nring; i++) {
+		for (k = 0; k < cl->nconf; k++)
+			if (cl->conf_nodes[k] == cl->ring_nodes[i])
+				break;
+		if (k == cl->nconf)
+			return cl->ring_nodes[i];
+	}
+	return 0;
+}
+
+static void
+reload_corosync(struct cluster *cl)
+{
+	char err[512];
+	uint32_t still = ring_node_dropped(cl);
+
+	if (still != 0) {
+		if (!cl->reload_pending)
+			log_notice("host %s: corosync reloads once node %u has left its ring",
+				   cl->cfg->host_uuid, still);
+		cl->reload_pending = 1;
+		return;
+	}
+	cl->reload_pending = 0;
+	log_notice("host %s: the pool's hosts changed; corosync reloads %s", cl->cfg->host_uuid,
+		   cl->cfg->corosync_conf);
+	if (hb_cfg_reload(err, sizeof(err)) < 0)
+		log_warnx("host %s: corosync reload failed: %s", cl->cfg->host_uuid, err);
 }
 
 int
@@ -191,8 +251,11 @@ refresh_corosync(struct cluster *cl)
 	if (!member) {
 		if (!cl->ejected) {
 			cl->ejected = 1;
-			log_warnx("host %s: this host is no longer in the pool's database: ejected",
+			log_warnx("host %s: this host is no longer in the pool's database: ejected; "
+				  "its corosync leaves the pool",
 				  cl->cfg->host_uuid);
+			if (hb_cfg_shutdown(err, sizeof(err)) < 0)
+				log_warnx("host %s: %s", cl->cfg->host_uuid, err);
 			if (cl->hooks.ejected)
 				cl->hooks.ejected(cl->hooks.arg);
 		}
@@ -206,12 +269,8 @@ refresh_corosync(struct cluster *cl)
 		return;
 	}
 	repl_set_hosts(cl->repl, cl->nhosts);
-	if (rc == 1 && hb_cpg_connected(cl->cpg)) {
-		log_notice("host %s: the pool's hosts changed; corosync reloads %s",
-			   cl->cfg->host_uuid, cl->cfg->corosync_conf);
-		if (hb_cfg_reload(err, sizeof(err)) < 0)
-			log_warnx("host %s: corosync reload failed: %s", cl->cfg->host_uuid, err);
-	}
+	if ((rc == 1 || cl->reload_pending) && hb_cpg_connected(cl->cpg))
+		reload_corosync(cl);
 }
 
 /* ---- the store: the pool database as repl sees it ---- */
@@ -454,6 +513,7 @@ flush_view(struct cluster *cl)
 	if (!cl->view_pending)
 		return;
 	cl->view_pending = 0;
+	evtimer_del(cl->ev_view);
 	repl_view(cl->repl, clock_mono_ms(), cl->view, cl->view_n);
 }
 
@@ -495,7 +555,11 @@ cb_confchg(void *arg, const struct hb_member *members, size_t nmembers,
 		log_info("host %s: cluster node %u joined the pool's group (%s)",
 			 cl->cfg->host_uuid, joined[i].nodeid, hb_reason_name(joined[i].reason));
 	cl->view_pending = 1;
-	event_active(cl->ev_view, EV_TIMEOUT, 0);
+	{
+		struct timeval tv = {0, VIEW_HOLD_MS * 1000};
+
+		evtimer_add(cl->ev_view, &tv);
+	}
 }
 
 static void
@@ -505,6 +569,10 @@ cb_ring(void *arg, uint64_t ring_seq, const uint32_t *nodes, size_t nnodes)
 
 	log_info("host %s: corosync ring %llu with %zu nodes", cl->cfg->host_uuid,
 		 (unsigned long long)ring_seq, nnodes);
+	cl->nring = nnodes < REPL_MAX_MEMBERS ? nnodes : REPL_MAX_MEMBERS;
+	memcpy(cl->ring_nodes, nodes, cl->nring * sizeof(nodes[0]));
+	if (cl->reload_pending)
+		reload_corosync(cl);
 	repl_ring(cl->repl, clock_mono_ms(), ring_seq);
 	flush_view(cl);
 	rearm(cl);
@@ -629,7 +697,7 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 		goto fail;
 	}
 	cl->timer = evtimer_new(base, on_timer, cl);
-	cl->ev_view = event_new(base, -1, 0, on_view, cl);
+	cl->ev_view = evtimer_new(base, on_view, cl);
 	snprintf(group, sizeof(group), "hasvc:%s", cl->pool_uuid);
 	memset(&cc, 0, sizeof(cc));
 	cc.group = group;

@@ -1734,6 +1734,13 @@ repl_ring(struct repl *r, uint64_t now, uint64_t ring_seq)
 {
 	if (r == NULL)
 		return;
+	/* corosync reports a group change before the ring change that caused
+	** it; the daemon holds the view back for the ring, but if the ring comes
+	** later still, the election it started is the election of this ring:
+	** its STATEs are delivered in it.  (A minority view gains nothing by
+	** this: leading also needs a majority of the pool's hosts.) */
+	if (r->phase == REPL_PHASE_ELECTING && r->in_view && r->view_ring != ring_seq)
+		r->view_ring = ring_seq;
 	r->ring_seq = ring_seq;
 	notify(r);
 }

@@ -728,3 +728,25 @@ hb_cfg_reload(char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+hb_cfg_shutdown(char *err, size_t errlen)
+{
+	corosync_cfg_handle_t h;
+	corosync_cfg_callbacks_t cb;
+	cs_error_t rc;
+
+	memset(&cb, 0, sizeof(cb));
+	rc = corosync_cfg_initialize(&h, &cb);
+	if (rc != CS_OK) {
+		snprintf(err, errlen, "cannot connect to corosync (cfg): %s", cs_strerror(rc));
+		return -1;
+	}
+	rc = corosync_cfg_try_shutdown(h, COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE);
+	corosync_cfg_finalize(h);
+	if (rc != CS_OK) {
+		snprintf(err, errlen, "corosync did not shut down: %s", cs_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

@@ -131,4 +131,11 @@ uint64_t hb_cpg_retries(const struct hb_cpg *c);
 ** round trip).  0 ok, -1 with a sentence in err. */
 int hb_cfg_reload(char *err, size_t errlen);
 
+/* Ask the local corosync to leave the cluster and exit at once (what
+** `corosync-cfgtool -H --force` does): the others see this node leave
+** without waiting for a token timeout.  For a host ejected from its pool,
+** whose node must be out of the ring before the others drop it from their
+** nodelist.  0 ok, -1 with a sentence in err. */
+int hb_cfg_shutdown(char *err, size_t errlen);
+
 #endif
