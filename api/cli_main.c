@@ -1060,15 +1060,18 @@ out:
 ** arguments as given (its options are --words, which cliargs would refuse).
 ** Returns only on failure, with a status.
 */
+/* Run the companion program `prog` (next to this one) with `pre` (may be
+** NULL: a first argument, e.g. a subcommand) then argv; returns only on
+** failure. */
 static int
-plan_exec(int argc, char **argv)
+companion_exec(const char *prog, char *pre, int argc, char **argv)
 {
 	char self[4096], *slash, **av;
 	ssize_t n;
-	int i;
+	int i, k = 1;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0 || (size_t)n >= sizeof(self) - sizeof("/hasvc-plan")) {
+	if (n < 0 || (size_t)n >= sizeof(self) - strlen(prog) - 1) {
 		fprintf(stderr, "hasvc: cannot find this program's directory: %s\n",
 		        n < 0 ? strerror(errno) : "path too long");
 		return EXIT_API;
@@ -1079,11 +1082,13 @@ plan_exec(int argc, char **argv)
 		fprintf(stderr, "hasvc: cannot find this program's directory\n");
 		return EXIT_API;
 	}
-	strcpy(slash + 1, "hasvc-plan");
-	av = xcalloc((size_t)argc + 2, sizeof(*av));
+	strcpy(slash + 1, prog);
+	av = xcalloc((size_t)argc + 3, sizeof(*av));
 	av[0] = self;
+	if (pre != NULL)
+		av[k++] = pre;
 	for (i = 0; i < argc; i++)
-		av[i + 1] = argv[i];
+		av[k++] = argv[i];
 	fflush(NULL);
 	execv(self, av);
 	fprintf(stderr, "hasvc: cannot run %s: %s\n", self, strerror(errno));
@@ -1091,11 +1096,18 @@ plan_exec(int argc, char **argv)
 	return EXIT_API;
 }
 
-/* Reached only through `help`: main() hands `plan` to plan_exec() first. */
 static int
-cmd_plan(struct cli *x)
+plan_exec(int argc, char **argv)
 {
-	return usage(x, "plan takes hasvc-plan's options");
+	return companion_exec("hasvc-plan", NULL, argc, argv);
+}
+
+/* Never reached in practice: main() hands `plan` and `statefile-*` to their
+** companion programs before it parses key=value arguments. */
+static int
+cmd_companion(struct cli *x)
+{
+	return usage(x, "%s takes its companion program's options", x->cmd->name);
 }
 
 /* ---- pool-export-plan-input ---- */
@@ -1361,7 +1373,11 @@ static const struct command commands[] = {
      "write the pool as the offline planner's input (hasvc plan --pool PATH)",
      cmd_export_plan_input},
     {"plan", NULL, "plan --pool FILE [--fail h1,h2 ...] [--budget N] [--json]",
-     "run the offline failover planner (hasvc-plan) on a pool described in JSON", cmd_plan},
+     "run the offline failover planner (hasvc-plan) on a pool described in JSON", cmd_companion},
+    {"statefile-init", NULL, "statefile-init FILE --db POOL_DB [--hosts N] [--force]",
+     "create a pool's statefile (runs hasvc-statefile init, docs/statefile.md)", cmd_companion},
+    {"statefile-dump", NULL, "statefile-dump FILE --db POOL_DB [--json]",
+     "show a statefile's header and slots (runs hasvc-statefile dump)", cmd_companion},
     {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},
     {"host-param-get", "host", "host-param-get uuid=UUID param-name=NAME [param-key=KEY]",
      "print one parameter of a host", cmd_param_get},
@@ -1634,6 +1650,13 @@ main(int argc, char **argv)
 	}
 	if (strcmp(rest[0], "plan") == 0) {
 		rc = plan_exec(nrest - 1, rest + 1);
+		xfree(rest);
+		return rc;
+	}
+	/* The statefile is a local file, not an API object: hasvc-statefile. */
+	if (strcmp(rest[0], "statefile-init") == 0 || strcmp(rest[0], "statefile-dump") == 0) {
+		rc = companion_exec("hasvc-statefile", rest[0] + strlen("statefile-"), nrest - 1,
+		                    rest + 1); /* rest[0] is argv's: writable */
 		xfree(rest);
 		return rc;
 	}
