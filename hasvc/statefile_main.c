@@ -386,6 +386,16 @@ print_text(const char *file, const struct sf_snapshot *sn, int64_t now)
 		printf("  mono-ms: %" PRIu64 "\n", s->mono_ms);
 		printf("  wall: %" PRIu64 " (%" PRId64 " s ago)\n", s->wall_s,
 		       now - (int64_t)s->wall_s);
+		if (s->verdict.kind == SF_VERDICT_NONE) {
+			printf("  verdict: none\n");
+		} else {
+			printf("  verdict: %s, ring %" PRIu32 "/%" PRIu64 ", at %" PRIu64
+			       " (%" PRId64 " s ago), mono-ms %" PRIu64 "\n",
+			       sf_verdict_kind_name(s->verdict.kind), s->verdict.ring_nodeid,
+			       s->verdict.ring_seq, s->verdict.wall_s,
+			       now - (int64_t)s->verdict.wall_s, s->verdict.mono_ms);
+			print_members("verdict-live", &s->verdict.live);
+		}
 		if (!f->present) {
 			printf("  fence: none\n");
 			continue;
@@ -454,6 +464,26 @@ print_json(const char *file, const struct sf_snapshot *sn, int64_t now)
 		json_object_object_add(j, "mono_ms", json_object_new_int64((int64_t)s->mono_ms));
 		json_object_object_add(j, "wall_s", json_object_new_int64((int64_t)s->wall_s));
 		json_object_object_add(j, "age_s", json_object_new_int64(now - (int64_t)s->wall_s));
+		if (s->verdict.kind == SF_VERDICT_NONE) {
+			json_object_object_add(j, "verdict", NULL);
+		} else {
+			json_object *vj = json_object_new_object(), *vr = json_object_new_object();
+
+			json_object_object_add(
+			    vj, "kind",
+			    json_object_new_string(sf_verdict_kind_name(s->verdict.kind)));
+			json_object_object_add(vr, "rep",
+			                       json_object_new_int64(s->verdict.ring_nodeid));
+			json_object_object_add(vr, "seq",
+			                       json_object_new_int64((int64_t)s->verdict.ring_seq));
+			json_object_object_add(vj, "ring", vr);
+			json_object_object_add(vj, "live", members_json(&s->verdict.live));
+			json_object_object_add(vj, "wall_s",
+			                       json_object_new_int64((int64_t)s->verdict.wall_s));
+			json_object_object_add(vj, "mono_ms",
+			                       json_object_new_int64((int64_t)s->verdict.mono_ms));
+			json_object_object_add(j, "verdict", vj);
+		}
 		if (!f->present) {
 			json_object_object_add(j, "fence", NULL);
 			continue;

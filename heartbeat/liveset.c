@@ -3,17 +3,22 @@
 **
 ** The order of the rules is the order of the code in ls_decide():
 **   Q. quorum-only pool: quorate => SURVIVE, else WAIT until the deadline, then FENCE;
+**   V. a published verdict of a ring newer than prev_ring excludes me => FENCE;
 **   1. no partition (C holds L minus the hosts that left or fence) => SURVIVE;
 **   5. not a prover => WAIT for the component verdict (or, with no prover at
 **      all in C, WAIT until the deadline, then FENCE);
-**   3/4. statefile arbitration (arbitrate()), from the counted claims;
+**   3/4. statefile arbitration (arbitrate()), from the counted claims; a win
+**      is first published as a verdict (WAIT LS_R_CONFIRMING) and becomes
+**      SURVIVE only when a read issued after that write still shows it;
 **   D. the deadline turns any WAIT (and a late win) into FENCE.
 **
 ** Safety rests on one argument (docs/protocol.md, "Why at most one component
 ** survives"): a component survives only through a prover whose own claim is
 ** on the statefile and who never goes stale to anyone, so every other prover
 ** waits for that claim and compares the same two member sets with the same
-** strict order.
+** strict order.  Membership changes inside a round (merges) are covered by
+** the published verdicts: of two confirmed winners of one round, the one
+** whose verdict landed later read the other's and was preempted (rule V).
 */
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +121,35 @@ next_change(const struct ls_input *in, uint64_t deadline)
 			next = t;
 	}
 	return next;
+}
+
+/*
+** Rule V: a host other than me publishes a SURVIVE verdict for a ring newer
+** than the one in which my liveset was agreed (so it closes my round or a
+** later one), other than my own ring, and its new liveset leaves me out: a
+** component without me survived after L was agreed, and counts me as lost.
+** Whatever the publisher's state or staleness: a survivor may have lost the
+** storage since, and a verdict never comes back.  Returns the 1st such
+** liveset in *by.
+*/
+static int
+preempted(const struct ls_input *in, uint64_t *by)
+{
+	unsigned h;
+
+	for (h = 0; h < in->cfg->n; h++) {
+		const struct ls_peer *p = &in->peer[h];
+
+		if (h == in->self || !p->valid || !p->has_verdict)
+			continue;
+		if (p->vring.seq <= in->prev_ring.seq || ring_eq(p->vring, in->ring))
+			continue;
+		if (p->vlive & LS_BIT(in->self))
+			continue;
+		*by = p->vlive;
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -238,11 +272,21 @@ inconsistent:
 	out->alerts |= LS_ALERT_INCONSISTENT;
 }
 
+/* My slot, as of the write before the read that gave peer[], carries the
+** verdict {ring, live}: every other slot in peer[] was read after it landed. */
+static int
+confirmed(const struct ls_input *in, uint64_t live)
+{
+	const struct ls_peer *me = &in->peer[in->self];
+
+	return me->valid && me->has_verdict && ring_eq(me->vring, in->ring) && me->vlive == live;
+}
+
 void
 ls_decide(const struct ls_input *in, struct ls_result *out)
 {
 	const struct ls_config *cfg = in->cfg;
-	uint64_t all, L, C, provers, gone, deadline;
+	uint64_t all, L, C, provers, gone, deadline, by;
 	unsigned h;
 	int late;
 
@@ -287,6 +331,14 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 		return;
 	}
 
+	/* Rule V: another component survived this round without me. */
+	if (preempted(in, &by)) {
+		out->verdict = LS_FENCE;
+		out->reason = LS_R_PREEMPTED;
+		out->winner = by;
+		return;
+	}
+
 	/* Rule 1: no partition, no fencing.  Hosts whose slot says they left
 	** cleanly, were fenced or are fencing cannot be on another side. */
 	gone = 0;
@@ -298,6 +350,7 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 		out->reason = LS_R_NO_PARTITION;
 		out->live = C & (L | in->joined);
 		out->lost = L & ~C;
+		out->publish = 1;
 		return;
 	}
 
@@ -308,6 +361,11 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 		out->next_ms = deadline;
 	} else {
 		arbitrate(in, out);
+		if (out->reason == LS_R_WON && !late && !confirmed(in, C & (L | in->joined))) {
+			/* Publish first, then confirm on a read issued after. */
+			out->verdict = LS_WAIT;
+			out->reason = LS_R_CONFIRMING;
+		}
 		if (out->verdict == LS_WAIT)
 			out->next_ms = next_change(in, deadline);
 	}
@@ -322,9 +380,10 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 		out->next_ms = 0;
 		out->unsettled = 0;
 	}
-	if (out->verdict == LS_SURVIVE) {
+	if (out->verdict == LS_SURVIVE || out->reason == LS_R_CONFIRMING) {
 		out->live = C & (L | in->joined);
 		out->lost = L & ~C;
+		out->publish = 1;
 	}
 }
 
@@ -359,6 +418,8 @@ ls_reason_name(int r)
 	    [LS_R_INCONSISTENT] = "inconsistent claims",
 	    [LS_R_OUTDATED] = "membership outdated",
 	    [LS_R_DEADLINE] = "no decision by the deadline",
+	    [LS_R_CONFIRMING] = "won, confirming the published verdict",
+	    [LS_R_PREEMPTED] = "a published verdict excludes me",
 	};
 
 	if (r < 0 || (size_t)r >= ARRAY_SIZE(names) || names[r] == NULL)

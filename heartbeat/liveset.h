@@ -22,6 +22,14 @@
 **    lowest host index).  Only a member of the liveset with continuous
 **    storage access (a "prover") computes the component's verdict; the
 **    other members adopt the first verdict multicast in total order.
+**  - Published verdicts (docs/protocol.md, "Published verdicts"): a host
+**    that survives publishes its verdict (the ring it closes, the new
+**    liveset) in its slot.  A statefile win is two-phase: the prover first
+**    publishes the verdict (WAIT LS_R_CONFIRMING), and SURVIVEs only when a
+**    read issued after that write still shows the win.  Any host that sees
+**    a verdict of a ring newer than its prev_ring whose liveset excludes it
+**    FENCEs (LS_R_PREEMPTED): of two winners of one round, the one that
+**    published later sees the other's verdict.
 **  - No decision by t_change + t_decide => FENCE.
 **
 ** Host sets are 64-bit maps: bit h is host index h (0..n-1).
@@ -63,6 +71,8 @@ enum ls_reason {
 	LS_R_INCONSISTENT,  /* WAIT: published claims contradict each other */
 	LS_R_OUTDATED,      /* WAIT: a newer ring holds some of my members */
 	LS_R_DEADLINE,      /* FENCE: no decision by t_change + t_decide (`blocked` says why) */
+	LS_R_CONFIRMING,    /* WAIT: won; publish the verdict (`publish`), then confirm */
+	LS_R_PREEMPTED,     /* FENCE: a published verdict of this round excludes me */
 };
 
 /* Alert bits (any verdict): storage trouble that does not, by itself, fence. */
@@ -92,13 +102,24 @@ struct ls_ring {
 	uint32_t nodeid; /* the representative */
 };
 
-/* What the statefile shows of one host, decoded and aged by the caller. */
+/* What the statefile shows of one host, decoded and aged by the caller.
+** peer[] comes from one full read of the statefile issued after the write
+** that put peer[self] on storage completed (peer[self] is my slot as of the
+** last write completed before that read was issued).
+**
+** The verdict fields are the slot's published verdict (sf_verdict), with the
+** same exception as for everything here: for a member of my component the
+** caller fills them from that member's state message of the current ring
+** (CPG), which carries only a verdict it *confirmed* (it survived), or none. */
 struct ls_peer {
 	int valid;             /* the slot decodes and checks (statefile.h) */
 	uint32_t state;        /* enum ls_state */
 	struct ls_ring ring;   /* the ring it last published ... */
 	uint64_t members;      /* ... and its member set (nodeids mapped to indexes) */
 	uint64_t last_seen_ms; /* local time we last saw its seq advance (or started looking) */
+	int has_verdict;       /* it published a SURVIVE verdict: ... */
+	struct ls_ring vring;  /* ... for this ring (the round it closed) ... */
+	uint64_t vlive;        /* ... with this new liveset (nodeids mapped to indexes) */
 };
 
 struct ls_input {
@@ -121,13 +142,16 @@ struct ls_result {
 	enum ls_verdict verdict;
 	enum ls_reason reason;
 	enum ls_reason blocked; /* LS_R_DEADLINE: the wait reason it ended */
-	uint64_t live;          /* SURVIVE: the new liveset */
+	uint64_t live;          /* SURVIVE, LS_R_CONFIRMING: the new liveset */
 	uint64_t lost;          /* SURVIVE: liveset hosts decided against (restart them only
 	                        ** once dead: docs/protocol.md, "Dead before restart") */
-	uint64_t winner;        /* LS_R_WON / LS_R_LOST: the winning component */
+	uint64_t winner;        /* LS_R_WON / LS_R_LOST / LS_R_CONFIRMING: the winning component;
+	                        ** LS_R_PREEMPTED: the liveset of the verdict that excludes me */
 	uint64_t unsettled;     /* LS_R_AWAIT_HOSTS: the missing hosts not yet settled */
 	uint64_t next_ms;       /* WAIT: decide again at this time at the latest */
 	unsigned alerts;        /* LS_ALERT_* */
+	int publish;            /* 1 (SURVIVE, LS_R_CONFIRMING): my slot must carry the
+	                        ** verdict {in->ring, live}; write it now if it does not */
 };
 
 /* 0 if cfg is usable (n, weights, preferred in range), else -1. */

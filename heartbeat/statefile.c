@@ -132,6 +132,18 @@ sf_pool_state_name(uint32_t s)
 }
 
 const char *
+sf_verdict_kind_name(uint32_t k)
+{
+	switch (k) {
+	case SF_VERDICT_NONE:
+		return "none";
+	case SF_VERDICT_SURVIVED:
+		return "survived";
+	}
+	return "?";
+}
+
+const char *
 sf_host_state_name(uint32_t s)
 {
 	switch (s) {
@@ -182,7 +194,27 @@ check_members(const struct sf_members *m, int strict)
 }
 
 static const char *
-check_slot(const struct sf_slot *s, int strict)
+check_verdict(const struct sf_verdict *v, int strict)
+{
+	if (v->kind > SF_VERDICT_SURVIVED)
+		return "out of range: unknown verdict kind";
+	if (v->kind == SF_VERDICT_NONE) {
+		if (strict &&
+		    (v->ring_nodeid != 0 || v->ring_seq != 0 || v->wall_s != 0 || v->mono_ms != 0 ||
+		     v->live.count != 0 ||
+		     !sf_is_zero((const uint8_t *)v->live.nodeid, sizeof(v->live.nodeid))))
+			return "out of range: verdict fields set without a verdict";
+		return NULL;
+	}
+	if (v->ring_nodeid == 0)
+		return "out of range: verdict ring nodeid 0";
+	if (v->live.count == 0)
+		return "out of range: verdict with an empty liveset";
+	return check_members(&v->live, strict);
+}
+
+static const char *
+check_slot_fence(const struct sf_slot *s, int strict)
 {
 	const struct sf_fence *f = &s->fence;
 	const char *why, *nul;
@@ -212,6 +244,15 @@ check_slot(const struct sf_slot *s, int strict)
 	if (strict && !sf_is_zero((const uint8_t *)nul, (size_t)(f->detail + SF_DETAIL_LEN - nul)))
 		return "out of range: fence detail not NUL-padded";
 	return check_members(&f->members, strict);
+}
+
+/* Everything up to the fence record, then the verdict (in offset order). */
+static const char *
+check_slot(const struct sf_slot *s, int strict)
+{
+	const char *why = check_slot_fence(s, strict);
+
+	return why != NULL ? why : check_verdict(&s->verdict, strict);
 }
 
 /* ---- encoding ---- */
@@ -257,7 +298,9 @@ sf_slot_encode(const struct sf_slot *s, const struct sf_key *k, uint8_t buf[SF_S
 {
 	struct wbuf w = WBUF_INIT(buf, SF_SLOT_BODY_LEN);
 	const struct sf_fence *f = &s->fence;
+	const struct sf_verdict *v = &s->verdict;
 	const char *bad = check_slot(s, 0);
+	int vp = v->kind != SF_VERDICT_NONE;
 	static const struct sf_members none;
 
 	if (bad != NULL) {
@@ -267,7 +310,7 @@ sf_slot_encode(const struct sf_slot *s, const struct sf_key *k, uint8_t buf[SF_S
 	}
 	memset(buf, 0, SF_SECTOR);
 	wput_bytes(&w, slot_magic, sizeof(slot_magic));
-	wput_u32(&w, SF_VERSION);
+	wput_u32(&w, SF_SLOT_VERSION);
 	wput_bytes(&w, s->pool_id, SF_ID_LEN);
 	wput_u64(&w, s->generation);
 	wput_u32(&w, s->host_index);
@@ -289,6 +332,12 @@ sf_slot_encode(const struct sf_slot *s, const struct sf_key *k, uint8_t buf[SF_S
 	else
 		wbuf_reserve(&w, SF_DETAIL_LEN); /* already zero */
 	put_members(&w, f->present ? &f->members : &none);
+	wput_u32(&w, v->kind);
+	wput_u32(&w, vp ? v->ring_nodeid : 0);
+	wput_u64(&w, vp ? v->ring_seq : 0);
+	put_members(&w, vp ? &v->live : &none);
+	wput_u64(&w, vp ? v->wall_s : 0);
+	wput_u64(&w, vp ? v->mono_ms : 0);
 	ha_assert(!w.err && w.off == SF_SLOT_BODY_LEN);
 	sf_seal(buf, SF_SLOT_BODY_LEN, k);
 	return SF_SECTOR;
@@ -299,14 +348,14 @@ sf_slot_encode(const struct sf_slot *s, const struct sf_key *k, uint8_t buf[SF_S
 /* The integrity checks common to both kinds of sector; NULL if they pass. */
 static const char *
 check_seal(const uint8_t *buf, size_t body_len, const struct sf_key *k, const uint8_t *magic,
-           size_t magic_len)
+           size_t magic_len, uint32_t version)
 {
 	struct rbuf r = RBUF_INIT(buf + body_len, 4);
 	struct rbuf rv = RBUF_INIT(buf + magic_len, 4);
 	uint8_t mac[SF_HMAC_LEN];
 
 	if (rget_u32(&r) != sf_crc32c(0, buf, body_len)) {
-		if (memcmp(buf, magic, magic_len) == 0 && rget_u32(&rv) != SF_VERSION)
+		if (memcmp(buf, magic, magic_len) == 0 && rget_u32(&rv) != version)
 			return "unsupported version";
 		return "bad crc";
 	}
@@ -317,7 +366,7 @@ check_seal(const uint8_t *buf, size_t body_len, const struct sf_key *k, const ui
 	}
 	if (memcmp(buf, magic, magic_len) != 0)
 		return "bad magic";
-	if (rget_u32(&rv) != SF_VERSION)
+	if (rget_u32(&rv) != version)
 		return "unsupported version";
 	return NULL;
 }
@@ -339,7 +388,8 @@ sf_header_decode(const uint8_t *buf, size_t len, const struct sf_key *k,
 
 	if (len < SF_SECTOR)
 		return fail(why, "short sector");
-	if ((bad = check_seal(buf, SF_HEADER_BODY_LEN, k, header_magic, sizeof(header_magic))))
+	if ((bad = check_seal(buf, SF_HEADER_BODY_LEN, k, header_magic, sizeof(header_magic),
+	                      SF_VERSION)))
 		return fail(why, bad);
 	memset(out, 0, sizeof(*out));
 	rbuf_take(&r, sizeof(header_magic));
@@ -377,11 +427,13 @@ sf_slot_decode(const uint8_t *buf, size_t len, const struct sf_key *k, const str
 {
 	struct rbuf r = RBUF_INIT(buf, SF_SLOT_BODY_LEN);
 	struct sf_fence *f = &out->fence;
+	struct sf_verdict *v = &out->verdict;
 	const char *bad;
 
 	if (len < SF_SECTOR)
 		return fail(why, "short sector");
-	if ((bad = check_seal(buf, SF_SLOT_BODY_LEN, k, slot_magic, sizeof(slot_magic))))
+	if ((bad = check_seal(buf, SF_SLOT_BODY_LEN, k, slot_magic, sizeof(slot_magic),
+	                      SF_SLOT_VERSION)))
 		return fail(why, bad);
 	memset(out, 0, sizeof(*out));
 	rbuf_take(&r, sizeof(slot_magic));
@@ -404,6 +456,12 @@ sf_slot_decode(const uint8_t *buf, size_t len, const struct sf_key *k, const str
 	f->mono_ms = rget_u64(&r);
 	rget_bytes(&r, f->detail, SF_DETAIL_LEN);
 	get_members(&r, &f->members);
+	v->kind = rget_u32(&r);
+	v->ring_nodeid = rget_u32(&r);
+	v->ring_seq = rget_u64(&r);
+	get_members(&r, &v->live);
+	v->wall_s = rget_u64(&r);
+	v->mono_ms = rget_u64(&r);
 	ha_assert(!r.err && r.off == SF_SLOT_BODY_LEN);
 	if (exp != NULL && exp->pool_id != NULL && memcmp(exp->pool_id, out->pool_id, SF_ID_LEN))
 		return fail(why, "wrong pool id");

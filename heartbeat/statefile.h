@@ -17,8 +17,11 @@
 ** value ranges, the zero padding.  Integrity comes before interpretation, so
 ** a single flipped bit anywhere in the signed area reads "bad crc" — with one
 ** exception for diagnosis: when the CRC fails but the magic is right and the
-** version field is not 1 the reason is "unsupported version" (a newer format
-** has its checksum elsewhere).
+** version field is not the current one the reason is "unsupported version"
+** (another format has its checksum elsewhere).
+**
+** Versions: the header is version 1 (SF_VERSION), the slot version 2
+** (SF_SLOT_VERSION: version 1 had no published verdict and is refused).
 */
 #ifndef HASVC_HEARTBEAT_STATEFILE_H
 #define HASVC_HEARTBEAT_STATEFILE_H
@@ -26,22 +29,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SF_SECTOR     4096
-#define SF_MAX_HOSTS  64
-#define SF_FILE_SIZE  ((1 + SF_MAX_HOSTS) * SF_SECTOR)
-#define SF_VERSION    1
-#define SF_ID_LEN     16 /* a pool id or host uuid, binary */
-#define SF_HMAC_LEN   32
-#define SF_DETAIL_LEN 256
-#define SF_KEY_LEN    32
+#define SF_SECTOR       4096
+#define SF_MAX_HOSTS    64
+#define SF_FILE_SIZE    ((1 + SF_MAX_HOSTS) * SF_SECTOR)
+#define SF_VERSION      1  /* the header's */
+#define SF_SLOT_VERSION 2  /* the slot's: 2 added the published verdict */
+#define SF_ID_LEN       16 /* a pool id or host uuid, binary */
+#define SF_HMAC_LEN     32
+#define SF_DETAIL_LEN   256
+#define SF_KEY_LEN      32
 
 /* Byte offsets (docs/statefile.md has the full tables).  The CRC32C sits at
 ** *_BODY_LEN and covers [0, *_BODY_LEN); the HMAC follows it and covers
 ** [0, *_BODY_LEN + 4). */
 #define SF_HEADER_BODY_LEN 52
 #define SF_HEADER_USED     (SF_HEADER_BODY_LEN + 4 + SF_HMAC_LEN) /* 88 */
-#define SF_SLOT_BODY_LEN   900
-#define SF_SLOT_USED       (SF_SLOT_BODY_LEN + 4 + SF_HMAC_LEN) /* 936 */
+#define SF_SLOT_BODY_LEN   1192
+#define SF_SLOT_USED       (SF_SLOT_BODY_LEN + 4 + SF_HMAC_LEN) /* 1228 */
 
 /* 0 is never a valid pool state: a zeroed header does not decode. */
 enum sf_pool_state {
@@ -88,8 +92,27 @@ struct sf_fence {
 	struct sf_members members;  /* the membership the host saw */
 };
 
+/* The last SURVIVE verdict the host took (docs/protocol.md, "Published
+** verdicts"): the ring of the round it closed and the new liveset, as nodeids
+** like a member set.  It stays in the slot, whatever the host's state, until
+** a later verdict replaces it.  When kind == SF_VERDICT_NONE every other
+** field is 0. */
+enum sf_verdict_kind {
+	SF_VERDICT_NONE = 0,
+	SF_VERDICT_SURVIVED = 1,
+};
+
+struct sf_verdict {
+	uint32_t kind;          /* enum sf_verdict_kind */
+	uint32_t ring_nodeid;   /* the ring it closes: representative (nonzero) ... */
+	uint64_t ring_seq;      /* ... and sequence */
+	struct sf_members live; /* the new liveset, 1..64 nodeids */
+	uint64_t wall_s;        /* when it was taken: wall clock ... */
+	uint64_t mono_ms;       /* ... and the writer's CLOCK_MONOTONIC */
+};
+
 struct sf_slot {
-	uint32_t version; /* SF_VERSION */
+	uint32_t version; /* SF_SLOT_VERSION */
 	uint8_t pool_id[SF_ID_LEN];
 	uint64_t generation; /* equals the header's */
 	uint32_t host_index; /* < SF_MAX_HOSTS; equals the slot's position */
@@ -103,6 +126,7 @@ struct sf_slot {
 	uint64_t mono_ms;      /* the writer's CLOCK_MONOTONIC; comparable only to itself */
 	uint64_t wall_s;
 	struct sf_fence fence;
+	struct sf_verdict verdict;
 };
 
 /* What the reader expects; NULL / 0 fields are not checked. */
@@ -172,5 +196,6 @@ void sf_snapshot_decode(const uint8_t *buf, size_t len, const struct sf_key *k,
 /* Names for logs and the tool; "?" for an unknown value. */
 const char *sf_pool_state_name(uint32_t s);
 const char *sf_host_state_name(uint32_t s);
+const char *sf_verdict_kind_name(uint32_t k);
 
 #endif

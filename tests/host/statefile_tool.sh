@@ -58,6 +58,7 @@ assert d["counts"] == {"valid": 2, "invalid": 0, "absent": 62}, d["counts"]
 s0, s2 = d["slots"]
 assert s0["index"] == 0 and s0["valid"] and s0["host"] == sys.argv[3], s0
 assert s0["state"] == "alive" and s0["seq"] == 7 and s0["fence"] is None, s0
+assert "verdict" in s0 and s0["verdict"] is None, s0
 assert s0["members"] == [1] and s0["storage_view"] == [0] and s0["ring"] == {"rep": 1, "seq": 1}, s0
 assert 0 <= s0["age_s"] < 60, s0
 assert s2["state"] == "fencing" and s2["fence"]["detail"] == "lost the partition", s2
@@ -66,6 +67,7 @@ PY
 expect_rc 0 "$S" dump "$T/sf" --db "$T/a.db"
 grep -qx "slot 2: valid" <<<"$out"
 grep -qx "  fence-detail: lost the partition" <<<"$out"
+grep -qx "  verdict: none" <<<"$out" || die "no verdict line in the dump"
 
 # Re-init of this pool's statefile: only with --force, and it bumps the generation.
 expect_rc 1 "$S" init "$T/sf" --db "$T/a.db"

@@ -22,7 +22,9 @@
 **
 ** Focused tests: 2|1, 3|2, 1|1 tie-breaks, storage loss without partition,
 ** storage lost during a partition, waits and the deadline, inconsistent and
-** superseded claims, leaving hosts, quorum-only pools.
+** superseded claims, leaving hosts, quorum-only pools; {a}|{b}|{c} then
+** {b,c} (published verdicts).  Then two successive membership changes
+** (test_two_changes, n <= 4).
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +119,18 @@ world_decide(const struct world *w, unsigned self, uint64_t now, const struct ls
 	in.t_stale = T_STALE;
 	in.t_decide = T_DECIDE;
 	ls_decide(&in, out);
+	if (out->reason == LS_R_CONFIRMING) {
+		/* Publish the verdict, read back: the others' slots unchanged. */
+		static struct ls_peer view[LS_MAX_HOSTS];
+
+		assert_true(out->publish && out->live == w->comp[k]);
+		memcpy(view, peer, sizeof(view));
+		view[self].has_verdict = 1;
+		view[self].vring = in.ring;
+		view[self].vlive = out->live;
+		in.peer = view;
+		ls_decide(&in, out);
+	}
 }
 
 /* The oracle's order, written independently of ls_beats. */
@@ -477,6 +491,19 @@ fx_decide(struct fx *f, unsigned self, uint64_t comp, uint64_t access, uint64_t 
 	f->in.access = access & comp;
 	f->in.now = now;
 	ls_decide(&f->in, &f->r);
+	if (f->r.reason == LS_R_CONFIRMING) {
+		/* Publish the verdict and confirm on a read with the same other
+		** slots; then take it back off the fixture, so that the next host
+		** decides as if it had read before the verdict landed. */
+		struct ls_peer saved = f->peer[self];
+
+		assert_true(f->r.publish);
+		f->peer[self].has_verdict = 1;
+		f->peer[self].vring = f->in.ring;
+		f->peer[self].vlive = f->r.live;
+		ls_decide(&f->in, &f->r);
+		f->peer[self] = saved;
+	}
 }
 
 /* Every host of live with access publishes its component (fresh at now). */
@@ -908,6 +935,508 @@ test_sixty_four(void **state)
 	assert_int_equal(f.r.verdict, LS_SURVIVE);
 }
 
+/* ---- two successive membership changes ------------------------------------ */
+
+/*
+** A sequential model of the statefile (one slot per host: what is on
+** storage) and of every host's round state.  Every read is issued after the
+** reader's last write landed (liveset.h, struct ls_peer), so a sequential
+** schedule is a faithful linearization of the storage.  Members of the
+** evaluating host's component show, instead of their slot's verdict, the
+** verdict they confirmed (their CPG state message of the current ring).
+*/
+struct h2 {
+	int dead;            /* fenced */
+	int done;            /* decided in its current ring */
+	int undecided1;      /* was still in the first round at the second change */
+	uint64_t L;          /* its liveset ... */
+	struct ls_ring P;    /* ... agreed in this ring */
+	uint64_t t_change;   /* its round's first change */
+	uint64_t comp;       /* current component ... */
+	struct ls_ring ring; /* ... and ring */
+	int survived;        /* last decision SURVIVE: running as a survivor */
+	int survived_now;    /* took SURVIVE after the second change */
+	int defer;           /* its verdict writes land late (held in pv) */
+	struct ls_peer pv;   /* has_verdict, vring, vlive not yet landed */
+};
+
+struct tw {
+	struct ls_config cfg;
+	uint64_t access;
+	struct ls_peer disk[LS_MAX_HOSTS];
+	struct h2 h[LS_MAX_HOSTS];
+};
+
+struct counts2 {
+	long cases, decisions, r1_survived, end_survivor, end_none, preempted, r2_after_r1;
+};
+
+#define T2 (T_CHANGE + T_STALE + 1000) /* the second change */
+
+static int
+ring_same(struct ls_ring a, struct ls_ring b)
+{
+	return a.seq == b.seq && a.nodeid == b.nodeid;
+}
+
+/* Write my verdict {ring, live}; a deferred host's write lands later. */
+static void
+tw_write_verdict(struct tw *t, unsigned h, uint64_t live)
+{
+	struct ls_peer *p = t->h[h].defer ? &t->h[h].pv : &t->disk[h];
+
+	p->has_verdict = 1;
+	p->vring = t->h[h].ring;
+	p->vlive = live;
+}
+
+static void
+tw_land(struct tw *t)
+{
+	unsigned h;
+
+	for (h = 0; h < t->cfg.n; h++) {
+		if (t->h[h].defer && t->h[h].pv.has_verdict) {
+			t->disk[h].has_verdict = 1;
+			t->disk[h].vring = t->h[h].pv.vring;
+			t->disk[h].vlive = t->h[h].pv.vlive;
+		}
+		t->h[h].defer = 0;
+	}
+}
+
+static void
+tw_install(struct tw *t, unsigned h, uint64_t live)
+{
+	struct h2 *me = &t->h[h];
+
+	me->survived = 1;
+	me->survived_now = 1;
+	me->done = 1;
+	if (t->access & LS_BIT(h))
+		tw_write_verdict(t, h, live);
+	me->L = live;
+	me->P = me->ring;
+	me->t_change = T2; /* its next round starts at the next change */
+}
+
+static void
+tw_fence(struct tw *t, unsigned h)
+{
+	t->h[h].dead = 1;
+	t->h[h].done = 1;
+	t->h[h].survived = 0;
+	if (t->access & LS_BIT(h))
+		t->disk[h].state = LS_FENCING;
+}
+
+/* Host h evaluates at `now` and acts.  1 if something changed. */
+static int
+tw_step(struct tw *t, unsigned h, uint64_t now, struct counts2 *cnt)
+{
+	static struct ls_peer view[LS_MAX_HOSTS];
+	struct h2 *me = &t->h[h];
+	struct ls_ring ring = me->ring, P = me->P;
+	uint64_t L = me->L;
+	struct ls_input in;
+	struct ls_result r;
+	unsigned g;
+
+	if (me->dead || me->done || me->comp == 0)
+		return 0; /* fenced, decided, or not in the pool */
+	memcpy(view, t->disk, sizeof(view));
+	for (g = 0; g < t->cfg.n; g++) {
+		view[g].last_seen_ms =
+		    (t->access & LS_BIT(g)) && !t->h[g].dead ? now - 100 : T_CHANGE - 2000;
+		if (g != h && (me->comp & LS_BIT(g))) {
+			memset(&view[g].vring, 0, sizeof(view[g].vring));
+			view[g].has_verdict = t->h[g].P.seq > PREV_SEQ;
+			view[g].vring = view[g].has_verdict ? t->h[g].P : view[g].vring;
+			view[g].vlive = view[g].has_verdict ? t->h[g].L : 0;
+		}
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = &t->cfg;
+	in.self = h;
+	in.live = me->L;
+	in.comp = me->comp;
+	in.ring = me->ring;
+	in.prev_ring = me->P;
+	in.self_access = (t->access & LS_BIT(h)) != 0;
+	in.access = t->access & me->comp;
+	in.peer = view;
+	in.now = now;
+	in.t_change = me->t_change;
+	in.t_stale = T_STALE;
+	in.t_decide = T_DECIDE;
+	ls_decide(&in, &r);
+	cnt->decisions++;
+	if (r.reason == LS_R_PREEMPTED)
+		cnt->preempted++;
+	if (r.reason == LS_R_CONFIRMING) {
+		assert_true(r.publish);
+		if (me->defer && me->pv.has_verdict && ring_same(me->pv.vring, me->ring))
+			return 0; /* already written, not landed */
+		tw_write_verdict(t, h, r.live);
+		return 1;
+	}
+	if (r.verdict == LS_WAIT)
+		return 0;
+	if (r.verdict == LS_SURVIVE)
+		tw_install(t, h, r.live);
+	else
+		tw_fence(t, h);
+	/* A prover's verdict, multicast in total order, is the first one
+	** delivered (the schedule is sequential): every member of the same
+	** round and ring that has not decided adopts it. */
+	if (!in.self_access || !(L & LS_BIT(h)) || r.reason == LS_R_NO_PARTITION ||
+	    r.reason == LS_R_DEADLINE || r.reason == LS_R_NO_STORAGE)
+		return 1;
+	for (g = 0; g < t->cfg.n; g++) {
+		struct h2 *o = &t->h[g];
+
+		if (g == h || o->dead || o->done || !(me->comp & LS_BIT(g)) ||
+		    !ring_same(o->ring, ring) || !ring_same(o->P, P) || o->L != L)
+			continue;
+		if (r.verdict == LS_SURVIVE)
+			tw_install(t, g, r.live);
+		else
+			tw_fence(t, g);
+	}
+	return 1;
+}
+
+static void
+tw_settle(struct tw *t, uint64_t now, struct counts2 *cnt)
+{
+	unsigned h, pass;
+	int changed = 1;
+
+	/* One pass reads before the deferred writes land. */
+	for (h = 0; h < t->cfg.n; h++)
+		tw_step(t, h, now, cnt);
+	tw_land(t);
+	for (pass = 0; changed; pass++) {
+		assert_true(pass < 16);
+		changed = 0;
+		for (h = 0; h < t->cfg.n; h++)
+			changed |= tw_step(t, h, now, cnt);
+	}
+}
+
+/* Next restricted growth string of length m (a set partition); 0 at the end. */
+static int
+rgs_next(unsigned *rgs, unsigned m)
+{
+	unsigned i, k, mx;
+
+	for (i = m; i-- > 1;) {
+		mx = 0;
+		for (k = 0; k < i; k++)
+			if (rgs[k] > mx)
+				mx = rgs[k];
+		if (rgs[i] <= mx) {
+			rgs[i]++;
+			for (k = i + 1; k < m; k++)
+				rgs[k] = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The parts of `set` given by rgs; returns their number. */
+static unsigned
+rgs_parts(uint64_t set, const unsigned *rgs, uint64_t *part)
+{
+	unsigned i = 0, h, np = 0;
+
+	for (h = 0; h < 64; h++) {
+		if (!(set & LS_BIT(h)))
+			continue;
+		while (np <= rgs[i])
+			part[np++] = 0;
+		part[rgs[i++]] |= LS_BIT(h);
+	}
+	return np;
+}
+
+/* After round 1 (t1): every second change (a set partition of the living
+** hosts: merges, further splits, or none), round 2 to quiescence, then past
+** every deadline.  The invariants are checked throughout. */
+static void
+tw_second(const struct tw *t1, struct counts2 *cnt)
+{
+	static struct tw t;
+	uint64_t alive = 0, part[LS_MAX_HOSTS], winpart, runpart;
+	unsigned rgs[LS_MAX_HOSTS], m = 0, np, k, h, g;
+
+	for (h = 0; h < t1->cfg.n; h++)
+		if (t1->disk[h].valid && !t1->h[h].dead)
+			alive |= LS_BIT(h), rgs[m++] = 0;
+	if (m == 0)
+		return;
+	do {
+		t = *t1;
+		cnt->cases++;
+		np = rgs_parts(alive, rgs, part);
+		for (k = 0; k < np; k++) {
+			for (h = 0; h < t.cfg.n; h++) {
+				if (!(part[k] & LS_BIT(h)))
+					continue;
+				t.h[h].undecided1 = !t.h[h].done;
+				t.h[h].comp = part[k];
+				t.h[h].ring.seq = PREV_SEQ + 8;
+				t.h[h].ring.nodeid = (uint32_t)__builtin_ctzll(part[k]) + 1;
+				t.h[h].done = 0;
+				t.h[h].survived_now = 0;
+				if (t.access & LS_BIT(h)) { /* its claim */
+					t.disk[h].ring = t.h[h].ring;
+					t.disk[h].members = part[k];
+				}
+			}
+		}
+		tw_settle(&t, T2 + 500, cnt);
+
+		/* Never two components surviving at once: who took SURVIVE
+		** after the change is in one part; if one of them was still in
+		** the first round, no survivor of the first round runs outside
+		** its part (their restart clocks would not cover it). */
+		winpart = 0;
+		for (h = 0; h < t.cfg.n; h++) {
+			if (!t.h[h].survived_now)
+				continue;
+			if (winpart == 0)
+				winpart = t.h[h].comp;
+			assert_true(t.h[h].comp == winpart);
+			if (!t.h[h].undecided1)
+				continue;
+			for (g = 0; g < t.cfg.n; g++)
+				if (t.h[g].survived && !t.h[g].dead && !(winpart & LS_BIT(g))) {
+					print_message(
+					    "round-1 survivor %u runs beside round-2 survivor %u\n",
+					    g, h);
+					fail();
+				}
+		}
+		for (h = 0; h < t.cfg.n; h++)
+			if (t.h[h].survived_now && t.h[h].undecided1)
+				for (g = 0; g < t.cfg.n; g++)
+					if (t1->h[g].survived && !(t.h[h].comp & LS_BIT(g)))
+						cnt->r2_after_r1++;
+
+		/* Past every deadline: everyone still waiting fences; those
+		** still running are in one part. */
+		tw_settle(&t, T2 + T_DECIDE, cnt);
+		runpart = 0;
+		for (h = 0; h < t.cfg.n; h++) {
+			if (t.h[h].dead || !t.h[h].survived)
+				continue;
+			if (runpart == 0)
+				runpart = t.h[h].comp;
+			assert_true(t.h[h].comp == runpart);
+		}
+		if (runpart)
+			cnt->end_survivor++;
+		else
+			cnt->end_none++;
+	} while (rgs_next(rgs, m));
+}
+
+/* One first round: liveset L split into comp[0..nc), access pattern, and
+** how far each component got before the second change (stage 0: not
+** evaluated; 1: once; 2: twice; 3: once, but the verdict it wrote lands
+** only after the other hosts' first reads after the change), in forward or
+** reverse order. */
+static void
+tw_first(const struct ls_config *cfg, uint64_t L, const uint64_t *comp, unsigned nc,
+         uint64_t access, const unsigned *stage, int reverse, struct counts2 *cnt)
+{
+	static struct tw t;
+	unsigned i, k, h, pass, survivors = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.cfg = *cfg;
+	t.access = access;
+	for (k = 0; k < nc; k++) {
+		for (h = 0; h < cfg->n; h++) {
+			if (!(comp[k] & LS_BIT(h)))
+				continue;
+			t.h[h].L = L;
+			t.h[h].P.seq = PREV_SEQ;
+			t.h[h].P.nodeid = 1;
+			t.h[h].t_change = T_CHANGE;
+			t.h[h].comp = comp[k];
+			t.h[h].ring.seq = PREV_SEQ + 4;
+			t.h[h].ring.nodeid = (uint32_t)__builtin_ctzll(comp[k]) + 1;
+			t.h[h].defer = stage[k] == 3;
+			t.disk[h].valid = 1;
+			t.disk[h].state = LS_ALIVE;
+			t.disk[h].ring = access & LS_BIT(h) ? t.h[h].ring : t.h[h].P;
+			t.disk[h].members = access & LS_BIT(h) ? comp[k] : L;
+		}
+	}
+	for (pass = 1; pass <= 2; pass++)
+		for (i = 0; i < nc; i++) {
+			k = reverse ? nc - 1 - i : i;
+			if (stage[k] == 3 ? pass == 1 : stage[k] >= pass)
+				for (h = 0; h < cfg->n; h++)
+					if (comp[k] & LS_BIT(h))
+						tw_step(&t, h, T_CHANGE + T_STALE + 500, cnt);
+		}
+	for (k = 0; k < nc; k++)
+		for (h = 0; h < cfg->n; h++)
+			if ((comp[k] & LS_BIT(h)) && t.h[h].survived) {
+				survivors++;
+				break;
+			}
+	assert_true(survivors <= 1);
+	cnt->r1_survived += survivors;
+	tw_second(&t, cnt);
+}
+
+static void
+test_two_changes(void **state)
+{
+	struct ls_config cfg;
+	struct counts2 cnt;
+	uint64_t L, all, comp[LS_MAX_HOSTS], a, amask;
+	unsigned rgs[LS_MAX_HOSTS], stage[LS_MAX_HOSTS], n, m, i, nc, h, idx[LS_MAX_HOSTS];
+	unsigned long sp, spn;
+	int rev;
+
+	(void)state;
+	for (n = 1; n <= 4; n++) {
+		memset(&cfg, 0, sizeof(cfg));
+		memset(&cnt, 0, sizeof(cnt));
+		cfg.n = n;
+		cfg.preferred = -1;
+		cfg.statefile = 1;
+		for (h = 0; h < n; h++)
+			cfg.weight[h] = 1;
+		all = LS_BIT(n) - 1;
+		for (L = 1; L <= all; L++) {
+			m = 0;
+			for (h = 0; h < n; h++)
+				if (L & LS_BIT(h))
+					idx[m] = h, rgs[m++] = 0;
+			do {
+				nc = rgs_parts(L, rgs, comp);
+				for (amask = 0; amask < ((uint64_t)1 << m); amask++) {
+					a = 0;
+					for (i = 0; i < m; i++)
+						if (amask & LS_BIT(i))
+							a |= LS_BIT(idx[i]);
+					spn = 1;
+					for (i = 0; i < nc; i++)
+						spn *= 4;
+					for (sp = 0; sp < spn; sp++) {
+						unsigned long x = sp;
+
+						for (i = 0; i < nc; i++, x /= 4)
+							stage[i] = (unsigned)(x % 4);
+						for (rev = 0; rev <= (nc > 1); rev++)
+							tw_first(&cfg, L, comp, nc, a, stage, rev,
+							         &cnt);
+					}
+				}
+			} while (rgs_next(rgs, m));
+		}
+		print_message("two changes, n=%u: %ld cases (first round x second change), "
+		              "%ld decisions, %ld first-round survivors, %ld end with a "
+		              "survivor, %ld with none, %ld preempted, %ld second-round wins "
+		              "beside a first-round winner\n",
+		              n, cnt.cases, cnt.decisions, cnt.r1_survived, cnt.end_survivor,
+		              cnt.end_none, cnt.preempted, cnt.r2_after_r1);
+	}
+}
+
+/* {0} | {1} | {2}: 0 wins on the index tie-break; then {1,2} merge, which
+** would beat {0}.  Before the published verdicts both survived. */
+static void
+test_merge_after_win(void **state)
+{
+	struct fx f;
+	const uint64_t comps[3] = {0x1, 0x2, 0x4};
+	const uint64_t now = T_CHANGE + 500;
+	struct ls_peer v0;
+
+	(void)state;
+	fx_init(&f, 3, 0x7);
+	fx_split(&f, comps, 3, 0x7, now);
+	/* Host 0 wins: publishes its verdict, then confirms. */
+	f.in.self = 0;
+	f.in.comp = 0x1;
+	f.in.ring.seq = PREV_SEQ + 4;
+	f.in.ring.nodeid = 1;
+	f.in.self_access = 1;
+	f.in.access = 0x1;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.verdict, LS_WAIT);
+	assert_int_equal(f.r.reason, LS_R_CONFIRMING);
+	assert_true(f.r.publish && f.r.live == 0x1 && f.r.lost == 0x6);
+	f.peer[0].has_verdict = 1;
+	f.peer[0].vring = f.in.ring;
+	f.peer[0].vlive = 0x1;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.verdict, LS_SURVIVE);
+	assert_int_equal(f.r.reason, LS_R_WON);
+	v0 = f.peer[0];
+
+	/* {1,2} merge (ring PREV_SEQ + 8) and publish their claim. */
+	fx_publish(&f, 1, PREV_SEQ + 8, 2, 0x6, now + 200);
+	fx_publish(&f, 2, PREV_SEQ + 8, 2, 0x6, now + 200);
+	f.in.self = 1;
+	f.in.comp = 0x6;
+	f.in.ring.seq = PREV_SEQ + 8;
+	f.in.ring.nodeid = 2;
+	f.in.access = 0x6;
+	f.in.now = now + 300;
+	/* Without the verdict (what the old code saw) {1,2} wins ... */
+	f.peer[0].has_verdict = 0;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.reason, LS_R_CONFIRMING);
+	assert_true(f.r.winner == 0x6);
+	/* ... with it, {1,2} fences. */
+	f.peer[0] = v0;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.verdict, LS_FENCE);
+	assert_int_equal(f.r.reason, LS_R_PREEMPTED);
+	assert_true(f.r.winner == 0x1);
+	f.in.self = 2;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.reason, LS_R_PREEMPTED);
+
+	/* The race: 1 read before 0's verdict landed and published its own;
+	** 0 confirms on a read that shows {1,2}: it loses; 1 confirms on a
+	** read that shows 0's verdict: preempted.  Nobody survives (safe). */
+	f.peer[1].has_verdict = 1;
+	f.peer[1].vring = f.in.ring;
+	f.peer[1].vlive = 0x6;
+	f.in.self = 1;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.reason, LS_R_PREEMPTED);
+	f.in.self = 0;
+	f.in.comp = 0x1;
+	f.in.ring.seq = PREV_SEQ + 4;
+	f.in.ring.nodeid = 1;
+	f.in.access = 0x1;
+	ls_decide(&f.in, &f.r);
+	assert_int_equal(f.r.verdict, LS_FENCE);
+	assert_int_equal(f.r.reason, LS_R_PREEMPTED); /* 1's verdict leaves 0 out */
+
+	/* Old verdicts (of the ring in which L was agreed or before) and
+	** verdicts that include me do not count. */
+	f.peer[1].vring.seq = PREV_SEQ;
+	f.in.self = 0;
+	ls_decide(&f.in, &f.r);
+	assert_int_not_equal(f.r.reason, LS_R_PREEMPTED);
+	f.peer[1].vring.seq = PREV_SEQ + 8;
+	f.peer[1].vlive = 0x7;
+	ls_decide(&f.in, &f.r);
+	assert_int_not_equal(f.r.reason, LS_R_PREEMPTED);
+}
+
 int
 main(void)
 {
@@ -925,6 +1454,8 @@ main(void)
 	    cmocka_unit_test(test_quorum_only),
 	    cmocka_unit_test(test_config_and_names),
 	    cmocka_unit_test(test_sixty_four),
+	    cmocka_unit_test(test_merge_after_win),
+	    cmocka_unit_test(test_two_changes),
 	};
 
 	log_init("test_liveset", LOG_NO_BLACKBOX, LOG_WARNING);

@@ -51,7 +51,7 @@ make_slot(struct sf_slot *s, unsigned index)
 	unsigned i;
 
 	memset(s, 0, sizeof(*s));
-	s->version = SF_VERSION;
+	s->version = SF_SLOT_VERSION;
 	memcpy(s->pool_id, pool_a, SF_ID_LEN);
 	s->generation = 0x0102030405060708ull;
 	s->host_index = index;
@@ -76,6 +76,15 @@ make_slot(struct sf_slot *s, unsigned index)
 	s->fence.members.count = 2;
 	s->fence.members.nodeid[0] = 1;
 	s->fence.members.nodeid[1] = 2;
+	s->verdict.kind = SF_VERDICT_SURVIVED;
+	s->verdict.ring_nodeid = 3;
+	s->verdict.ring_seq = 0x1122334455667700ull;
+	s->verdict.live.count = 3;
+	s->verdict.live.nodeid[0] = 3;
+	s->verdict.live.nodeid[1] = 4;
+	s->verdict.live.nodeid[2] = 5;
+	s->verdict.wall_s = 1700000050;
+	s->verdict.mono_ms = 123456700000ull;
 }
 
 static const struct sf_expect expect_a = {pool_a, 0x0102030405060708ull, -1};
@@ -133,7 +142,14 @@ test_slot_roundtrip(void **state)
 
 	make_slot(&s, 5);
 	assert_int_equal(sf_slot_encode(&s, &key, buf, &why), SF_SECTOR);
-	assert_memory_equal(buf, "SLOT\0\0\0\1", 8);
+	assert_memory_equal(buf, "SLOT\0\0\0\2", 8);
+	/* The verdict at 900: kind, ring nodeid, ring seq, liveset, times. */
+	assert_memory_equal(buf + 900, "\0\0\0\1\0\0\0\3", 8);
+	assert_memory_equal(buf + 908, "\x11\x22\x33\x44\x55\x66\x77\x00", 8);
+	assert_memory_equal(buf + 916, "\0\0\0\3\0\0\0\3\0\0\0\4\0\0\0\5", 16);
+	assert_true(sf_is_zero(buf + 932, 1176 - 932));
+	assert_true(sf_is_zero(buf + SF_SLOT_USED, SF_SECTOR - SF_SLOT_USED));
+	assert_int_equal(SF_SLOT_USED, 1228);
 	assert_int_equal(sf_slot_decode(buf, sizeof(buf), &key, &expect_a, &d, &why), 0);
 	assert_memory_equal(&s, &d, sizeof(s));
 	assert_int_equal(sf_slot_encode(&d, &key, buf2, NULL), SF_SECTOR);
@@ -149,6 +165,17 @@ test_slot_roundtrip(void **state)
 	assert_int_equal(d.fence.members.count, 0);
 	assert_string_equal(d.fence.detail, "");
 	assert_int_equal(d.seq, s.seq);
+
+	/* No verdict: likewise. */
+	s.verdict.kind = SF_VERDICT_NONE;
+	assert_int_equal(sf_slot_encode(&s, &key, buf, &why), SF_SECTOR);
+	assert_true(sf_is_zero(buf + 900, SF_SLOT_BODY_LEN - 900));
+	assert_int_equal(sf_slot_decode(buf, sizeof(buf), &key, &expect_a, &d, &why), 0);
+	assert_int_equal(d.verdict.ring_seq, 0);
+	assert_int_equal(d.verdict.live.count, 0);
+	assert_string_equal(sf_verdict_kind_name(SF_VERDICT_SURVIVED), "survived");
+	assert_string_equal(sf_verdict_kind_name(SF_VERDICT_NONE), "none");
+	assert_string_equal(sf_verdict_kind_name(9), "?");
 
 	/* Members past the count are not written. */
 	s.members.count = 3;
@@ -261,8 +288,22 @@ test_wrong_key_pool_generation_version(void **state)
 	assert_string_equal(why, "host index does not match the slot's position");
 	e.index = 1;
 	assert_int_equal(sf_slot_decode(buf, SF_SECTOR, &key, &e, &s, &why), 0);
+	/* Version 1 (before the verdict) and 3, under a valid seal; version 1
+	** sealed where version 1 had its CRC (body 900) fails the CRC here,
+	** and reads "unsupported version" by the diagnosis exception. */
 	w = (struct wbuf)WBUF_INIT(buf + 4, 4);
-	wput_u32(&w, 2);
+	wput_u32(&w, 1);
+	sf_seal(buf, SF_SLOT_BODY_LEN, &key);
+	assert_int_equal(sf_slot_decode(buf, SF_SECTOR, &key, &expect_a, &s, &why), -1);
+	assert_string_equal(why, "unsupported version");
+	memset(buf + 900, 0, SF_SECTOR - 900);
+	sf_seal(buf, 900, &key);
+	assert_int_equal(sf_slot_decode(buf, SF_SECTOR, &key, &expect_a, &s, &why), -1);
+	assert_string_equal(why, "unsupported version");
+	make_slot(&s, 1);
+	assert_int_equal(sf_slot_encode(&s, &key, buf, NULL), SF_SECTOR);
+	w = (struct wbuf)WBUF_INIT(buf + 4, 4);
+	wput_u32(&w, 3);
 	sf_seal(buf, SF_SLOT_BODY_LEN, &key);
 	assert_int_equal(sf_slot_decode(buf, SF_SECTOR, &key, &expect_a, &s, &why), -1);
 	assert_string_equal(why, "unsupported version");
@@ -340,6 +381,26 @@ test_out_of_range(void **state)
 	/* fence member count 2: entry 3 (offset 644 + 8) must be zero */
 	assert_string_equal(slot_patched(644 + 8, 77),
 	                    "out of range: member entries past the count are not zero");
+
+	/* The verdict. */
+	assert_string_equal(slot_patched(900, 2), "out of range: unknown verdict kind");
+	assert_string_equal(slot_patched(904, 0), "out of range: verdict ring nodeid 0");
+	assert_string_equal(slot_patched(916, 0), "out of range: verdict with an empty liveset");
+	assert_string_equal(slot_patched(916, 65), "out of range: member count > 64");
+	assert_string_equal(slot_patched(920, 0), "out of range: nodeid 0 in a member set");
+	assert_string_equal(slot_patched(920 + 12, 9),
+	                    "out of range: member entries past the count are not zero");
+	make_slot(&s, 4);
+	s.verdict.kind = SF_VERDICT_NONE;
+	assert_int_equal(sf_slot_encode(&s, &key, buf, NULL), SF_SECTOR);
+	buf[1183] = 1; /* wall s */
+	sf_seal(buf, SF_SLOT_BODY_LEN, &key);
+	assert_int_equal(sf_slot_decode(buf, SF_SECTOR, &key, NULL, &s, &why), -1);
+	assert_string_equal(why, "out of range: verdict fields set without a verdict");
+	make_slot(&s, 0);
+	s.verdict.ring_nodeid = 0;
+	assert_int_equal(sf_slot_encode(&s, &key, buf, &why), 0);
+	assert_string_equal(why, "out of range: verdict ring nodeid 0");
 
 	/* Detail without NUL; detail with garbage after its NUL. */
 	make_slot(&s, 4);
