@@ -11,6 +11,7 @@
 #   host   tests/host/*.sh       single-host system tests (real processes);
 #          tests/cluster/*.sh    pools of hosts in network namespaces (hasvc-lab:
 #                                real corosync, hasvcd, hasvc-simhv);
+#          tests/model/*.sh      spin model checks of the liveness protocol;
 #          tests/depcheck/*.sh   exit 0 pass, 77 skip, else fail
 # TESTS=glob limits the run to tests whose name matches.
 set -u
@@ -55,8 +56,10 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 	corpus=tests/fuzz/corpus/${n#fuzz_}
 	if [[ -d $corpus ]]; then run_one "fuzz/$n" "$t" "$corpus"; else run_one "fuzz/$n" "$t"; fi
 done
-for t in tests/host/*.sh tests/cluster/*.sh tests/depcheck/*.sh; do
+for t in tests/host/*.sh tests/cluster/*.sh tests/model/*.sh tests/depcheck/*.sh; do
 	[[ -f $t ]] || continue
+	# A model check does not depend on how the C code was built: once is enough.
+	[[ $t == tests/model/* && ${VARIANT:-release} != release ]] && continue
 	run_one "${t#tests/}" bash "$t"
 done
 
