@@ -81,22 +81,6 @@ struct cluster {
 
 /* ---- corosync's files ---- */
 
-static int
-hex_to_bytes(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-	unsigned v;
-
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 /* Write corosync.conf and the authkey from the database.  1 if the
 ** configuration changed, 0 if not, -1 with err. */
 static int
@@ -172,7 +156,7 @@ cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, c
 		snprintf(err, errlen, "the pool database has no pool: %s", db_errmsg(db));
 		goto out;
 	}
-	if (hex_to_bytes(pool.cluster_key, key, sizeof(key)) < 0) {
+	if (db_pool_cluster_key(&pool, key) != 0) {
 		snprintf(err, errlen, "pool %s has no cluster key: it is not a clustered pool",
 			 pool.uuid);
 		goto out;

@@ -3519,3 +3519,37 @@ out:
 		exec_const(db, r == 0 ? "COMMIT" : "ROLLBACK", "ending a dump");
 	return r;
 }
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+db_pool_cluster_key(const struct db_pool *pool, uint8_t key[DB_CLUSTER_KEY_LEN])
+{
+	size_t i, len = strlen(pool->cluster_key);
+
+	if (len == 0)
+		return 1;
+	if (len != 2 * DB_CLUSTER_KEY_LEN)
+		return -1;
+	for (i = 0; i < DB_CLUSTER_KEY_LEN; i++) {
+		int hi = hex_digit(pool->cluster_key[2 * i]);
+		int lo = hex_digit(pool->cluster_key[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			explicit_bzero(key, DB_CLUSTER_KEY_LEN);
+			return -1;
+		}
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

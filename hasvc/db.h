@@ -222,6 +222,9 @@ void db_rollback(struct db *db);
 int db_pool_get(struct db *db, struct db_pool *out);
 int db_pool_put(struct db *db, const struct db_pool *pool);
 void db_pool_init(struct db_pool *pool); /* XAPI defaults */
+/* The pool's cluster key as bytes: 0, 1 if the pool has none, -1 if the
+** stored hex is malformed. */
+int db_pool_cluster_key(const struct db_pool *pool, uint8_t key[DB_CLUSTER_KEY_LEN]);
 void db_pool_clear(struct db_pool *pool);
 
 int db_host_get(struct db *db, const char *uuid, struct db_host *out);

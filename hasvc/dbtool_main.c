@@ -825,18 +825,6 @@ out:
 	return rc;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Write the pool's cluster key, binary, mode 0600, to file=FILE (also
 ** given as a bare word: `corosync-key FILE`). */
 static int
@@ -847,7 +835,6 @@ cmd_corosync_key(struct cliargs *args)
 	struct db *db;
 	const char *file = cliargs_get(args, "file");
 	char err[512];
-	size_t i, len;
 	int rc = 0, r;
 
 	if (file == NULL || file[0] == '\0')
@@ -866,29 +853,14 @@ cmd_corosync_key(struct cliargs *args)
 			fprintf(stderr, "hasvc-db: %s holds no pool: run init first\n", dbpath);
 		goto out;
 	}
-	len = strlen(pool.cluster_key);
-	if (len == 0) {
-		fprintf(stderr, "hasvc-db: pool %s has no cluster key\n", pool.uuid);
+	r = db_pool_cluster_key(&pool, key);
+	if (r != 0) {
+		fprintf(stderr, "hasvc-db: pool %s: %s\n", pool.uuid,
+		        r > 0 ? "no cluster key" : "the cluster key is not valid hex");
 		rc = EXIT_DB;
 		goto out;
 	}
-	if (len % 2 != 0 || len / 2 > sizeof(key)) {
-		fprintf(stderr, "hasvc-db: pool %s: the cluster key is not valid hex\n", pool.uuid);
-		rc = EXIT_DB;
-		goto out;
-	}
-	for (i = 0; i < len / 2; i++) {
-		int hi = hexval(pool.cluster_key[2 * i]), lo = hexval(pool.cluster_key[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			fprintf(stderr, "hasvc-db: pool %s: the cluster key is not valid hex\n",
-			        pool.uuid);
-			rc = EXIT_DB;
-			goto out;
-		}
-		key[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (cc_write_file(file, key, len / 2, 0600, err, sizeof(err)) < 0) {
+	if (cc_write_file(file, key, sizeof(key), 0600, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hasvc-db: %s\n", err);
 		rc = EXIT_DB;
 	}

@@ -177,35 +177,6 @@ repl_config_defaults(struct repl_config *cfg)
 
 /* ---- the wire format ---- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* A valid uuid string to its 16 bytes. */
-static int
-uuid_to_bin(const char *s, uint8_t out[16])
-{
-	size_t i, k = 0;
-
-	if (!id_uuid_valid(s))
-		return -1;
-	for (i = 0; s[i] != '\0' && k < 16; i++) {
-		if (s[i] == '-')
-			continue;
-		out[k++] = (uint8_t)(hexval(s[i]) << 4 | hexval(s[i + 1]));
-		i++;
-	}
-	return k == 16 ? 0 : -1;
-}
-
 static size_t
 body_len(const struct repl_msg *m)
 {
@@ -1992,7 +1963,7 @@ repl_new(const struct repl_config *cfg, const struct repl_store *store, const st
 		r->cfg.state_timeout_ms = 3000;
 	if (r->cfg.ack_timeout_ms == 0)
 		r->cfg.ack_timeout_ms = 3000;
-	if (uuid_to_bin(cfg->pool_uuid, r->pool_id) < 0) {
+	if (id_uuid_to_bytes(cfg->pool_uuid, r->pool_id) < 0) {
 		xfree(r);
 		return NULL;
 	}

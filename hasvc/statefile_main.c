@@ -84,18 +84,6 @@ err_out(int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The pool id and the statefile key from the pool database.  0 or -1 (said). */
 static int
 load_pool(const char *dbpath, struct pool_secret *ps)
@@ -105,7 +93,6 @@ load_pool(const char *dbpath, struct pool_secret *ps)
 	struct db_host *hosts = NULL;
 	char err[512];
 	struct db *db;
-	size_t i, len;
 	int rc = -1;
 
 	db = db_open(dbpath, DB_OPEN_READONLY, err, sizeof(err));
@@ -118,23 +105,15 @@ load_pool(const char *dbpath, struct pool_secret *ps)
 		err_out(0, "%s: no pool record", dbpath);
 		goto out;
 	}
-	len = strlen(pool.cluster_key);
-	if (len == 0) {
+	switch (db_pool_cluster_key(&pool, secret)) {
+	case 0:
+		break;
+	case 1:
 		err_out(0, "%s: the pool has no cluster key (hasvc-db init makes one)", dbpath);
 		goto out;
-	}
-	if (len != 2 * DB_CLUSTER_KEY_LEN) {
+	default:
 		err_out(0, "%s: malformed cluster key", dbpath);
 		goto out;
-	}
-	for (i = 0; i < DB_CLUSTER_KEY_LEN; i++) {
-		int hi = hexval(pool.cluster_key[2 * i]), lo = hexval(pool.cluster_key[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			err_out(0, "%s: malformed cluster key", dbpath);
-			goto out;
-		}
-		secret[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if (uuid_parse(pool.uuid, ps->pool_id) != 0) {
 		err_out(0, "%s: malformed pool uuid \"%s\"", dbpath, pool.uuid);

@@ -48,3 +48,11 @@ id_ref_to_uuid(const char *ref, char out[HA_UUID_LEN])
 	memcpy(out, ref + plen, HA_UUID_LEN);
 	return 0;
 }
+
+int
+id_uuid_to_bytes(const char *s, unsigned char out[16])
+{
+	if (!id_uuid_valid(s) || uuid_parse(s, out) != 0)
+		return -1;
+	return 0;
+}

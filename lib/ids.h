@@ -15,6 +15,8 @@
 void id_uuid_new(char out[HA_UUID_LEN]);
 /* 1 if `s` is a well-formed UUID (any case, 8-4-4-4-12 hex), else 0. */
 int id_uuid_valid(const char *s);
+/* A well-formed UUID's 16 bytes (libuuid's order); -1 if it is not one. */
+int id_uuid_to_bytes(const char *s, unsigned char out[16]);
 /* "OpaqueRef:<uuid>" into `out`. */
 void id_ref_from_uuid(char out[HA_REF_LEN], const char *uuid);
 /* The UUID inside a ref; -1 if `ref` is not "OpaqueRef:<uuid>" (the null ref

@@ -301,6 +301,19 @@ test_pool_roundtrip(void **state)
 	assert_int_equal(q.ha_enabled, 0);
 	assert_int_equal(strlen(q.cluster_key), 2 * DB_CLUSTER_KEY_LEN);
 	assert_memory_equal(q.cluster_key, p.cluster_key, sizeof(p.cluster_key));
+	{
+		uint8_t key[DB_CLUSTER_KEY_LEN];
+
+		assert_int_equal(db_pool_cluster_key(&q, key), 0);
+		assert_int_equal(key[0], 0xaa);
+		assert_int_equal(key[DB_CLUSTER_KEY_LEN - 1], 0xaa);
+		q.cluster_key[7] = 'g';
+		assert_int_equal(db_pool_cluster_key(&q, key), -1);
+		q.cluster_key[7] = '\0';
+		assert_int_equal(db_pool_cluster_key(&q, key), -1);
+		q.cluster_key[0] = '\0';
+		assert_int_equal(db_pool_cluster_key(&q, key), 1);
+	}
 	assert_int_equal(q.ha_configuration.n, 1);
 	assert_int_equal(q.other_config.n, 0);
 	db_pool_clear(&q);

@@ -41,6 +41,17 @@ test_uuid_and_refs(void **state)
 	assert_false(id_uuid_valid("7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5bb")); /* long */
 	assert_false(id_uuid_valid("7a1f0c2e 5b3d-4e8f-9a6b-0c1d2e3f4a5b"));
 	assert_false(id_uuid_valid("7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5g"));
+	{
+		unsigned char b[16];
+		static const unsigned char want[16] = {0x7a, 0x1f, 0x0c, 0x2e, 0x5b, 0x3d,
+						       0x4e, 0x8f, 0x9a, 0x6b, 0x0c, 0x1d,
+						       0x2e, 0x3f, 0x4a, 0x5b};
+
+		assert_int_equal(id_uuid_to_bytes("7A1F0C2E-5b3d-4e8f-9a6b-0c1d2e3f4a5b", b), 0);
+		assert_memory_equal(b, want, 16);
+		assert_int_equal(id_uuid_to_bytes("7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5", b), -1);
+		assert_int_equal(id_uuid_to_bytes("7a1f0c2e5b3d4e8f9a6b0c1d2e3f4a5b", b), -1);
+	}
 	assert_int_equal(id_ref_to_uuid(HA_REF_NULL, back), -1);
 	assert_int_equal(id_ref_to_uuid("OpaqueRef:", back), -1);
 	assert_int_equal(id_ref_to_uuid(u, back), -1);
