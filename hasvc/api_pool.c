@@ -367,8 +367,9 @@ join_take(struct api_pool *p, struct join *j, struct rpc_call *c)
 		rpc_fail(c, "INTERNAL_ERROR", db_errmsg(p->ctx->db), NULL);
 		return -1;
 	}
+	snprintf(err, sizeof(err), "cannot record the database position");
 	if (db_repl_set(p->ctx->db, 0, 0) < 0 ||
-	    cluster_write_files(p->ctx->db, p->cfg, NULL, err, sizeof(err)) < 0) {
+	    (n = cluster_write_files(p->ctx->db, p->cfg, NULL, err, sizeof(err))) < 0 || n > 1) {
 		rpc_fail(c, "INTERNAL_ERROR", "joined, but cannot write corosync's files", NULL);
 		log_errx("host %s: joined the pool but corosync's files are not written: %s",
 			 p->ctx->host_uuid, err);

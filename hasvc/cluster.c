@@ -55,7 +55,6 @@ struct cluster {
 	uint64_t next_id;
 	enum repl_phase last_phase;
 	int conf_written; /* corosync.conf written once: later changes reload */
-	uint32_t nhosts;  /* cluster members in the database */
 	int ejected;
 	/* The nodes of the current totem ring, and the nodeids of the
 	** configuration written last.  corosync must not be told to drop a node
@@ -81,21 +80,16 @@ struct cluster {
 
 /* ---- corosync's files ---- */
 
-/* Write corosync.conf and the authkey from the database.  1 if the
-** configuration changed, 0 if not, -1 with err. */
+/* Write corosync's files, keeping the nodes written (cluster_write_files). */
 static int
 write_corosync_files(struct cluster *cl, char *err, size_t errlen)
 {
-	struct db_host *hosts = NULL;
-	size_t n = 0, i;
-	int rc = cluster_write_files(cl->db, cl->cfg, &cl->nhosts, err, errlen);
+	struct cluster_nodes nodes;
+	int rc = cluster_write_files(cl->db, cl->cfg, &nodes, err, errlen);
 
-	if (rc >= 0 && db_host_list(cl->db, &hosts, &n) == 0) {
-		cl->nconf = 0;
-		for (i = 0; i < n && cl->nconf < REPL_MAX_MEMBERS; i++)
-			if (hosts[i].cluster_nodeid != 0)
-				cl->conf_nodes[cl->nconf++] = hosts[i].cluster_nodeid;
-		db_host_list_free(hosts, n);
+	if (rc == 0 || rc == 1) {
+		cl->nconf = nodes.n;
+		memcpy(cl->conf_nodes, nodes.id, nodes.n * sizeof(nodes.id[0]));
 	}
 	return rc;
 }
@@ -137,8 +131,8 @@ reload_corosync(struct cluster *cl)
 }
 
 int
-cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, char *err,
-		    size_t errlen)
+cluster_write_files(struct db *db, const struct config *cfg, struct cluster_nodes *out,
+		    char *err, size_t errlen)
 {
 	struct db_pool pool;
 	struct db_host *hosts = NULL;
@@ -149,7 +143,7 @@ cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, c
 	char *text = NULL;
 	size_t n = 0, i, k = 0;
 	long timeout = DEFAULT_HA_TIMEOUT_S;
-	int rc = -1, changed;
+	int rc = -1, changed, member = 0;
 
 	db_pool_init(&pool);
 	if (db_pool_get(db, &pool) != 0) {
@@ -169,6 +163,10 @@ cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, c
 	for (i = 0; i < n; i++) {
 		if (hosts[i].cluster_nodeid == 0)
 			continue;
+		if (strcmp(hosts[i].uuid, cfg->host_uuid) == 0)
+			member = 1;
+		if (out != NULL && k < REPL_MAX_MEMBERS)
+			out->id[k] = hosts[i].cluster_nodeid;
 		nodes[k].nodeid = hosts[i].cluster_nodeid;
 		snprintf(nodes[k].name, sizeof(nodes[k].name), "%s", hosts[i].uuid);
 		snprintf(nodes[k].addrs[0], sizeof(nodes[k].addrs[0]), "%s", hosts[i].address);
@@ -179,6 +177,12 @@ cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, c
 			nodes[k].naddrs = 2;
 		}
 		k++;
+	}
+	if (out != NULL)
+		out->n = k < REPL_MAX_MEMBERS ? k : REPL_MAX_MEMBERS;
+	if (!member) {
+		rc = 2; /* a configuration without this host is not ours to write */
+		goto out;
 	}
 	if ((t = db_map_get(&pool.ha_configuration, "timeout")) != NULL) {
 		char *end;
@@ -207,8 +211,6 @@ cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, c
 	changed = cc_write_file(cfg->corosync_conf, text, strlen(text), 0644, err, errlen);
 	if (changed < 0)
 		goto out;
-	if (nhosts != NULL)
-		*nhosts = (uint32_t)k;
 	rc = changed;
 out:
 	explicit_bzero(key, sizeof(key));
@@ -226,13 +228,9 @@ static void
 refresh_corosync(struct cluster *cl)
 {
 	char err[512];
-	struct db_host self;
-	int rc, member;
+	int rc = write_corosync_files(cl, err, sizeof(err));
 
-	db_host_init(&self);
-	member = db_host_get(cl->db, cl->cfg->host_uuid, &self) == 0 && self.cluster_nodeid != 0;
-	db_host_clear(&self);
-	if (!member) {
+	if (rc == 2) {
 		if (!cl->ejected) {
 			cl->ejected = 1;
 			log_warnx("host %s: this host is no longer in the pool's database: ejected; "
@@ -245,14 +243,12 @@ refresh_corosync(struct cluster *cl)
 		}
 		return;
 	}
-	rc = write_corosync_files(cl, err, sizeof(err));
-
 	if (rc < 0) {
 		log_warnx("host %s: corosync configuration not updated: %s", cl->cfg->host_uuid,
 			  err);
 		return;
 	}
-	repl_set_hosts(cl->repl, cl->nhosts);
+	repl_set_hosts(cl->repl, (uint32_t)cl->nconf);
 	if ((rc == 1 || cl->reload_pending) && hb_cpg_connected(cl->cpg))
 		reload_corosync(cl);
 }
@@ -667,14 +663,14 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 			 cfg->host_uuid, cl->pool_uuid, found != 0 ? "no such host" : "no nodeid");
 		goto fail;
 	}
-	if (write_corosync_files(cl, err, errlen) < 0)
+	if (write_corosync_files(cl, err, errlen) < 0) /* membership checked above */
 		goto fail;
 	cl->conf_written = 1;
 
 	repl_config_defaults(&rc);
 	memcpy(rc.pool_uuid, cl->pool_uuid, HA_UUID_LEN);
 	memcpy(rc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
-	rc.hosts = cl->nhosts;
+	rc.hosts = (uint32_t)cl->nconf;
 	cl->repl = repl_new(&rc, &store, &io);
 	if (cl->repl == NULL) {
 		snprintf(err, errlen, "cannot start replication (pool %s)", cl->pool_uuid);

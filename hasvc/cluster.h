@@ -55,10 +55,15 @@ int cluster_is_member(struct db *db, const struct config *cfg);
 
 /* Write corosync.conf and the authkey for this host from `db` (also for a
 ** host that has just joined, before it runs clustered).  1 written, 0 the
-** files were already so, -1 with err; *nhosts (if not NULL) gets the number
-** of cluster members. */
-int cluster_write_files(struct db *db, const struct config *cfg, uint32_t *nhosts, char *err,
-			size_t errlen);
+** files were already so, 2 nothing written because `db` does not make this
+** host a member (it was ejected), -1 with err.  *out (if not NULL) gets the
+** nodeids of the pool's cluster members. */
+struct cluster_nodes {
+	size_t n;
+	uint32_t id[REPL_MAX_MEMBERS];
+};
+int cluster_write_files(struct db *db, const struct config *cfg, struct cluster_nodes *out,
+			char *err, size_t errlen);
 
 void cluster_get_status(const struct cluster *cl, struct repl_status *out);
 /* 1 when this host's copy of the database is current (READY). */
