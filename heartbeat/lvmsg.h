@@ -14,8 +14,12 @@
 **            (model rule 2).
 **   VERDICT  the component verdict of a prover: the first one delivered for a
 **            ring is authoritative for every member of that ring (rule 5).
-**   PING     sent by every host every ping_ms: the delivery of its own PING
-**            proves to the sender that its ring was whole when it sent it
+**   PING     sent by every host every ping_ms, with the number of liveness
+**            messages the sender had delivered in its current ring (view)
+**            when it sent it.  My PING at position k of that ring's delivery
+**            order is *stable* once every other member has sent me a PING
+**            with a count >= k: all of them delivered it.  A stable PING
+**            proves to its sender that its ring was whole when it sent it
 **            ("fresh ring", docs/protocol.md), and to the others that the
 **            sender was in their ring then ("dead before restart").
 **
@@ -28,7 +32,7 @@
 **            u64 vring.seq  u32 vring.nodeid  u64 vlive
 **   VERDICT: u8 verdict  u8 reason  u16 zero
 **            u64 live  u64 lost  u64 winner
-**   PING:    u64 seq (the sender's ping counter, nonzero)
+**   PING:    u64 seq (the sender's ping counter, nonzero)  u32 count
 **
 ** Nothing follows.  A decoder accepts exactly one encoding of each message
 ** (reserved fields zero, every value in range, no trailing bytes), so that
@@ -77,7 +81,8 @@ struct lv_msg {
 		struct lv_msg_state state;
 		struct lv_msg_verdict verdict;
 		struct {
-			uint64_t seq; /* nonzero */
+			uint64_t seq;   /* nonzero */
+			uint32_t count; /* liveness messages delivered in this ring before sending */
 		} ping;
 	} u;
 };

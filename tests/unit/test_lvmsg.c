@@ -42,10 +42,11 @@ static const uint8_t gold_verdict[48] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,                         /* winner */
 };
 
-static const uint8_t gold_ping[28] = {
+static const uint8_t gold_ping[32] = {
     0x48, 0x41, 0x4c, 0x56, 0x01, 0x03, 0x00, 0x3f, /* HALV v1 PING from 63 */
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* ring */
     0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,                         /* seq */
+    0x00, 0x01, 0x02, 0x03,                                                 /* count */
 };
 
 static const struct {
@@ -94,6 +95,7 @@ gold_ping_msg(struct lv_msg *m)
 	m->from = 63;
 	m->ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
 	m->u.ping.seq = 0x0123456789abcdefull;
+	m->u.ping.count = 0x00010203;
 }
 
 static int
@@ -122,7 +124,7 @@ msg_eq(const struct lv_msg *a, const struct lv_msg *b)
 		       a->u.verdict.lost == b->u.verdict.lost &&
 		       a->u.verdict.winner == b->u.verdict.winner;
 	case LV_MSG_PING:
-		return a->u.ping.seq == b->u.ping.seq;
+		return a->u.ping.seq == b->u.ping.seq && a->u.ping.count == b->u.ping.count;
 	}
 	return 0;
 }
@@ -235,6 +237,7 @@ test_extremes(void **state)
 	m.from = 63;
 	m.ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
 	m.u.ping.seq = UINT64_MAX;
+	m.u.ping.count = UINT32_MAX;
 	roundtrip(&m);
 	m.from = 0;
 	m.ring = (struct ls_ring){0, 1};
@@ -507,7 +510,7 @@ test_bit_flips(void **state)
 static void
 test_is_mine(void **state)
 {
-	static const uint8_t harp[28] = {0x48, 0x41, 0x52, 0x50, 0x01, 0x01};
+	static const uint8_t harp[32] = {0x48, 0x41, 0x52, 0x50, 0x01, 0x01};
 	struct lv_msg d;
 	const char *why;
 	size_t g;
@@ -617,6 +620,7 @@ rnd_msg(struct lv_msg *m)
 		break;
 	case LV_MSG_PING:
 		m->u.ping.seq = rnd_nonzero();
+		m->u.ping.count = (uint32_t)rnd();
 		break;
 	}
 }

@@ -1,0 +1,1091 @@
+/*
+** The liveness engine (liveness.h; docs/protocol.md, "The engine").
+**
+** One host's protocol state, driven by lv_step().  The pieces, in the order
+** of this file: the statefile cycle and continuous access; the peers' slots;
+** CPG (STATE, VERDICT, PING and the fresh ring); the round (evaluate()
+** around ls_decide(), with the gates the model needed); survive / fence;
+** dead before restart; ticks.
+**
+** Gates on top of ls_decide() (docs/protocol.md, "Model check"), applied by
+** evaluate() in this order:
+**   - a published verdict that excludes me fences at once (rule V), gate or
+**     not;
+**   - no decision unless my ring is fresh (my own PING sent within
+**     fresh_ms was delivered in it): a stalled or cut-off corosync must not
+**     let rule 1 keep me running;
+**   - no decision before every member of my ring that is in my liveset has
+**     sent its STATE in this ring (its confirmed verdict may exclude me);
+**   - no decision while re-waiting after my component grew in this round;
+**     at the deadline a re-waiting component that holds the liveset keeps
+**     waiting, any other gated wait fences.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "heartbeat/liveness.h"
+#include "lib/check.h"
+#include "lib/xmalloc.h"
+
+#define NONE UINT64_MAX
+#define PING_RING 64 /* sent PINGs remembered, for their send times */
+
+enum io_kind { IO_NONE = 0, IO_WRITE, IO_READ, IO_LEAVE };
+
+struct lv {
+	struct lv_config cfg;
+	const struct lv_timing *t; /* &cfg.timing */
+	uint64_t all;              /* the n hosts */
+	enum lv_state state;
+	struct lv_stats stats;
+	uint64_t start;
+
+	/* membership */
+	struct lv_ring_view view; /* my current ring */
+	uint64_t live;            /* L */
+	struct ls_ring prev_ring; /* the ring L was agreed in */
+	int master;
+
+	/* the round */
+	uint64_t t_change;
+	uint64_t rewait_until; /* 0: not re-waiting */
+	int access_lost;       /* latched for the round */
+	int verdict_sent;      /* I multicast a VERDICT for the current ring */
+	int verdict_taken;     /* the first VERDICT for the current ring was delivered */
+	int announced_access;  /* the access bit of my last STATE */
+	struct ls_result res;  /* the last decision */
+	uint64_t next_eval;    /* res.next_ms of a WAIT, or NONE */
+
+	/* CPG: per member, what its STATE of the current ring said */
+	uint64_t state_have, state_access;
+	struct {
+		int has_verdict;
+		struct ls_ring vring;
+		uint64_t vlive;
+	} mstate[LS_MAX_HOSTS];
+	uint64_t last_from[LS_MAX_HOSTS]; /* my time of my last delivery of a message from h */
+	uint64_t fresh_until;
+	uint64_t ping_seq, next_ping;
+	struct {
+		uint64_t seq, sent;
+		struct ls_ring ring;
+		uint32_t pos; /* its position in the view's delivery order; 0: not delivered */
+	} pings[PING_RING];
+	uint32_t dcount;                /* liveness messages delivered in this view */
+	uint32_t acked[LS_MAX_HOSTS];   /* the highest count in each member's PINGs */
+	struct lv_msg localq[8]; /* a local ring delivers my own messages itself */
+	unsigned nlocal;
+
+	/* statefile: my slot, the cycle, access */
+	struct lv_slot mine;     /* what my next write carries (seq: the last issued) */
+	struct lv_slot on_disk;  /* my last completed write */
+	struct lv_slot at_issue; /* on_disk when the pending read was issued */
+	struct lv_slot for_peers; /* at_issue of the last completed read */
+	struct ls_ring confirmed_vring; /* the verdict of my last SURVIVE */
+	uint64_t confirmed_vlive;
+	int has_confirmed;
+	enum io_kind io;
+	uint64_t io_id, next_id, next_cycle;
+	uint64_t streak_start, last_write_ok, last_read_ok;
+
+	/* peers */
+	struct lv_slot peer[LS_MAX_HOSTS]; /* last valid decoding */
+	uint64_t last_seen[LS_MAX_HOSTS];
+	uint64_t fence_seen[LS_MAX_HOSTS];
+
+	/* dead before restart */
+	uint64_t pending_dead; /* lost, not yet known dead */
+
+	uint64_t next_pet;
+	unsigned alerts;
+};
+
+static int
+ring_eq(struct ls_ring a, struct ls_ring b)
+{
+	return a.seq == b.seq && a.nodeid == b.nodeid;
+}
+
+static uint64_t
+min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static struct lv_action *
+push(struct lv_actions *out, enum lv_action_type type)
+{
+	struct lv_action *a;
+
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 16;
+		out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
+	}
+	a = &out->v[out->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->host = -1;
+	return a;
+}
+
+static void
+hosts_str(char *buf, size_t len, uint64_t set)
+{
+	size_t off = 0;
+	unsigned h;
+
+	buf[0] = '\0';
+	off += (size_t)snprintf(buf + off, len - off, "{");
+	for (h = 0; h < LS_MAX_HOSTS && off < len; h++)
+		if (set & LS_BIT(h))
+			off += (size_t)snprintf(buf + off, len - off, "%s%u",
+			                        off > 1 ? "," : "", h);
+	if (off < len)
+		snprintf(buf + off, len - off, "}");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Continuous storage access (docs/protocol.md, "Words")                   */
+
+static int
+access_now(const struct lv *lv, uint64_t now)
+{
+	if (!lv->cfg.ls.statefile || lv->streak_start == NONE)
+		return 0;
+	return now - lv->last_write_ok <= lv->t->gap_ms && now - lv->last_read_ok <= lv->t->gap_ms;
+}
+
+/* A prover of the current round: continuous access over
+** [t_change - stale_ms, now], latched lost once lost. */
+static int
+prover_now(struct lv *lv, uint64_t now)
+{
+	if (lv->access_lost)
+		return 0;
+	if (!access_now(lv, now) || lv->streak_start + lv->t->stale_ms > lv->t_change) {
+		if (lv->state == LV_ROUND)
+			lv->access_lost = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* CPG                                                                     */
+
+static void handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now,
+                           struct lv_actions *out);
+
+static void
+send_msg(struct lv *lv, struct lv_msg *m, struct lv_actions *out)
+{
+	m->from = lv->cfg.self;
+	m->ring = lv->view.ring;
+	if (lv->view.local) {
+		if (ALWAYS(lv->nlocal < ARRAY_SIZE(lv->localq)))
+			lv->localq[lv->nlocal++] = *m;
+		return;
+	}
+	push(out, LV_ACT_SEND)->msg = *m;
+}
+
+static void
+send_state(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	struct lv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_STATE;
+	m.u.state.access = lv->state == LV_ROUND ? prover_now(lv, now) : access_now(lv, now);
+	lv->announced_access = m.u.state.access;
+	m.u.state.live = lv->live;
+	m.u.state.prev_ring = lv->prev_ring;
+	if (lv->has_confirmed) {
+		m.u.state.has_verdict = 1;
+		m.u.state.vring = lv->confirmed_vring;
+		m.u.state.vlive = lv->confirmed_vlive;
+	}
+	send_msg(lv, &m, out);
+}
+
+static void
+send_ping(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	struct lv_msg m;
+	unsigned i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_PING;
+	m.u.ping.seq = ++lv->ping_seq;
+	m.u.ping.count = lv->dcount;
+	i = (unsigned)(lv->ping_seq % PING_RING);
+	lv->pings[i].seq = lv->ping_seq;
+	lv->pings[i].sent = now;
+	lv->pings[i].ring = lv->view.ring;
+	lv->pings[i].pos = 0;
+	lv->next_ping = now + lv->t->ping_ms;
+	send_msg(lv, &m, out);
+}
+
+/* A new view (ring, or group in the ring): delivery positions start again. */
+static void
+reset_view_count(struct lv *lv)
+{
+	unsigned i;
+
+	lv->dcount = 0;
+	memset(lv->acked, 0, sizeof(lv->acked));
+	for (i = 0; i < PING_RING; i++)
+		lv->pings[i].seq = 0; /* their positions meant the old view's */
+}
+
+/* My newest PING that every other member of my group delivered (a count >=
+** its position in one of that member's PINGs) makes my ring fresh until
+** its send time + fresh_ms: docs/protocol.md, "The fresh ring". */
+static void
+update_fresh(struct lv *lv)
+{
+	uint64_t others = lv->view.group & lv->view.members & ~LS_BIT(lv->cfg.self);
+	uint32_t stable = UINT32_MAX;
+	unsigned h, i;
+
+	for (h = 0; h < lv->cfg.ls.n; h++)
+		if ((others & LS_BIT(h)) && lv->acked[h] < stable)
+			stable = lv->acked[h];
+	for (i = 0; i < PING_RING; i++) {
+		if (lv->pings[i].seq == 0 || lv->pings[i].pos == 0 || lv->pings[i].pos > stable)
+			continue;
+		if (lv->pings[i].sent + lv->t->fresh_ms > lv->fresh_until)
+			lv->fresh_until = lv->pings[i].sent + lv->t->fresh_ms;
+	}
+}
+
+int
+lv_is_fresh(const struct lv *lv, uint64_t now)
+{
+	return now < lv->fresh_until;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The statefile cycle                                                     */
+
+static void
+issue_write(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	struct lv_action *a = push(out, LV_ACT_WRITE);
+
+	lv->mine.seq++;
+	a->slot = lv->mine;
+	a->id = lv->io_id = ++lv->next_id;
+	a->deadline = now + lv->t->io_deadline_ms;
+	lv->io = IO_WRITE;
+	lv->stats.writes++;
+}
+
+static void
+issue_read(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	struct lv_action *a = push(out, LV_ACT_READ);
+
+	a->id = lv->io_id = ++lv->next_id;
+	a->deadline = now + lv->t->io_deadline_ms;
+	lv->io = IO_READ;
+	lv->at_issue = lv->on_disk;
+	lv->stats.reads++;
+}
+
+/* Start a cycle now if none is running and one is due. */
+static void
+cycle(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	if (!lv->cfg.ls.statefile || lv->io != IO_NONE || now < lv->next_cycle)
+		return;
+	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
+		return;
+	lv->next_cycle = now + lv->t->cycle_ms;
+	issue_write(lv, now, out);
+}
+
+/* My slot must change (a new claim, a verdict): write it at once. */
+static void
+publish_soon(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	lv->next_cycle = now;
+	cycle(lv, now, out);
+}
+
+static void
+set_claim(struct lv *lv)
+{
+	lv->mine.ring = lv->view.ring;
+	lv->mine.members = lv->view.members;
+}
+
+static void
+read_done(struct lv *lv, const struct lv_slot *slots, uint64_t now)
+{
+	unsigned h;
+
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		const struct lv_slot *s = &slots[h];
+
+		if (h == lv->cfg.self)
+			continue;
+		if (!s->valid) {
+			lv->stats.slots_invalid++;
+			continue; /* keep the last valid decoding */
+		}
+		if (lv->peer[h].valid && s->seq < lv->peer[h].seq) {
+			lv->stats.slots_invalid++; /* a writer's seq never goes back */
+			continue;
+		}
+		if (!lv->peer[h].valid || s->seq > lv->peer[h].seq)
+			lv->last_seen[h] = now;
+		lv->peer[h] = *s;
+		if (lv->fence_seen[h] == NONE &&
+		    (s->fence_present || s->state == LS_FENCING || s->state == LS_FENCED ||
+		     s->state == LS_LEAVING))
+			lv->fence_seen[h] = now;
+	}
+	lv->for_peers = lv->at_issue;
+}
+
+static void
+io_done(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_actions *out)
+{
+	enum io_kind kind = lv->io;
+
+	if (kind == IO_NONE || ev->u.io.id != lv->io_id ||
+	    (ev->type == LV_EV_READ) != (kind == IO_READ)) {
+		lv->stats.msgs_ignored++;
+		return;
+	}
+	lv->io = IO_NONE;
+	if (!ev->u.io.ok) {
+		lv->stats.io_failed++;
+		lv->streak_start = NONE;
+	}
+	switch (kind) {
+	case IO_LEAVE:
+		lv->state = LV_LEFT;
+		push(out, LV_ACT_EXIT);
+		return;
+	case IO_WRITE:
+		if (ev->u.io.ok) {
+			if (lv->streak_start == NONE || now - lv->last_write_ok > lv->t->gap_ms)
+				lv->streak_start = now;
+			lv->last_write_ok = now;
+			lv->on_disk = lv->mine;
+		}
+		issue_read(lv, now, out);
+		return;
+	case IO_READ:
+		if (ev->u.io.ok) {
+			if (NEVER(ev->u.io.slots == NULL))
+				return;
+			lv->last_read_ok = now;
+			read_done(lv, ev->u.io.slots, now);
+		}
+		return; /* lv_step evaluates, then starts the next cycle */
+	case IO_NONE:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Master, survive, fence, dead before restart                             */
+
+static int
+elect(const struct lv *lv, uint64_t live)
+{
+	int best = -1;
+	unsigned h;
+
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		if (!(live & LS_BIT(h)))
+			continue;
+		if (best < 0 || lv->cfg.ls.weight[h] > lv->cfg.ls.weight[best] ||
+		    (lv->cfg.ls.weight[h] == lv->cfg.ls.weight[best] &&
+		     (int)h == lv->cfg.ls.preferred && best != lv->cfg.ls.preferred))
+			best = (int)h;
+	}
+	return best;
+}
+
+static void
+set_master(struct lv *lv, struct lv_actions *out)
+{
+	int m = lv->master;
+
+	if (m < 0 || !(lv->live & LS_BIT(m)))
+		m = elect(lv, lv->live);
+	if (m == lv->master)
+		return;
+	lv->master = m;
+	push(out, LV_ACT_MASTER)->host = m;
+}
+
+static void
+set_alerts(struct lv *lv, unsigned alerts, struct lv_actions *out)
+{
+	if (alerts == lv->alerts)
+		return;
+	lv->alerts = alerts;
+	push(out, LV_ACT_ALERT)->alerts = alerts;
+}
+
+static void
+survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint64_t now,
+        struct lv_actions *out)
+{
+	struct lv_action *a;
+	char l[200], d[200];
+
+	ha_assert(live & LS_BIT(lv->cfg.self));
+	lv->live = live;
+	lv->prev_ring = lv->view.ring;
+	lv->state = LV_STEADY;
+	lv->stats.survived++;
+	lv->pending_dead |= lost;
+	lv->has_confirmed = 1;
+	lv->confirmed_vring = lv->view.ring;
+	lv->confirmed_vlive = live;
+	a = push(out, LV_ACT_SURVIVE);
+	a->live = live;
+	a->lost = lost;
+	a->reason = reason;
+	hosts_str(l, sizeof(l), live);
+	hosts_str(d, sizeof(d), lost);
+	snprintf(a->detail, sizeof(a->detail), "%s: live %s, lost %s", ls_reason_name(reason), l, d);
+	if (lv->cfg.ls.statefile) {
+		lv->mine.has_verdict = 1;
+		lv->mine.vring = lv->view.ring;
+		lv->mine.vlive = live;
+		publish_soon(lv, now, out);
+	}
+	set_master(lv, out);
+}
+
+static void
+fence(struct lv *lv, enum ls_reason reason, enum ls_reason blocked, uint64_t winner,
+      struct lv_actions *out)
+{
+	struct lv_action *a;
+	char w[200];
+
+	lv->state = LV_FENCED;
+	a = push(out, LV_ACT_FENCE);
+	a->reason = reason;
+	lv->mine.seq++;
+	lv->mine.state = LS_FENCING;
+	lv->mine.fence_present = 1;
+	lv->mine.fence_reason = reason;
+	a->slot = lv->mine;
+	hosts_str(w, sizeof(w), winner);
+	if (reason == LS_R_DEADLINE)
+		snprintf(a->detail, sizeof(a->detail), "%s (was: %s)", ls_reason_name(reason),
+		         blocked ? ls_reason_name(blocked) : "no fresh ring");
+	else if (winner)
+		snprintf(a->detail, sizeof(a->detail), "%s (winner %s)", ls_reason_name(reason), w);
+	else
+		snprintf(a->detail, sizeof(a->detail), "%s", ls_reason_name(reason));
+}
+
+static uint64_t
+dead_at(const struct lv *lv, unsigned h)
+{
+	uint64_t t = lv->last_from[h] + lv->t->restart_ms;
+
+	if (lv->fence_seen[h] != NONE)
+		t = min_u64(t, lv->fence_seen[h] + lv->t->fence_restart_ms);
+	return t;
+}
+
+static void
+check_dead(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	unsigned h;
+
+	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
+		return;
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		struct lv_action *a;
+
+		if (!(lv->pending_dead & LS_BIT(h)) || (lv->view.members & LS_BIT(h)))
+			continue;
+		if (now < dead_at(lv, h))
+			continue;
+		lv->pending_dead &= ~LS_BIT(h);
+		a = push(out, LV_ACT_HOST_DEAD);
+		a->host = (int)h;
+		snprintf(a->detail, sizeof(a->detail), "%s",
+		         lv->fence_seen[h] != NONE && now >= lv->fence_seen[h] + lv->t->fence_restart_ms
+		             ? "its fence record is older than the watchdog timeout"
+		             : "not heard from for longer than the restart bound");
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The round                                                               */
+
+static void
+start_round(struct lv *lv, uint64_t t_change)
+{
+	lv->state = LV_ROUND;
+	lv->t_change = t_change;
+	lv->rewait_until = 0;
+	lv->access_lost = 0;
+	lv->next_eval = NONE;
+	lv->stats.rounds++;
+}
+
+static void
+evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	struct ls_peer peer[LS_MAX_HOSTS];
+	struct ls_input in;
+	struct ls_result *r = &lv->res;
+	uint64_t C = lv->view.members, L = lv->live, deadline, need;
+	unsigned h, alerts;
+	int fresh, gated = 0;
+	enum ls_reason why = LS_R_NONE;
+
+	if (lv->state != LV_ROUND)
+		return;
+	memset(peer, 0, sizeof(peer));
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		const struct lv_slot *s = h == lv->cfg.self ? &lv->for_peers : &lv->peer[h];
+		struct ls_peer *p = &peer[h];
+
+		p->valid = s->valid;
+		p->state = s->state;
+		p->ring = s->ring;
+		p->members = s->members & lv->all;
+		p->last_seen_ms = h == lv->cfg.self ? now : lv->last_seen[h];
+		if (h != lv->cfg.self && (C & lv->view.group & LS_BIT(h))) {
+			/* A member's verdict comes from its STATE of this ring:
+			** only a confirmed one (docs/protocol.md, model rule 2). */
+			p->has_verdict = lv->mstate[h].has_verdict;
+			p->vring = lv->mstate[h].vring;
+			p->vlive = lv->mstate[h].vlive;
+			p->valid |= p->has_verdict; /* known over CPG, slot or not */
+		} else {
+			p->has_verdict = s->has_verdict;
+			p->vring = s->vring;
+			p->vlive = s->vlive & lv->all;
+		}
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = &lv->cfg.ls;
+	in.self = lv->cfg.self;
+	in.live = L;
+	in.comp = C;
+	in.ring = lv->view.ring;
+	in.prev_ring = lv->prev_ring;
+	in.quorate = lv->view.quorate;
+	in.self_access = prover_now(lv, now);
+	if (in.self_access != lv->announced_access)
+		send_state(lv, now, out); /* my members must know who can prove */
+	in.access = lv->state_access & C;
+	in.peer = peer;
+	in.now = now;
+	in.t_change = lv->t_change;
+	in.t_stale = lv->t->stale_ms;
+	in.t_decide = lv->t->decide_ms;
+	ls_decide(&in, r);
+	deadline = lv->t_change + lv->t->decide_ms;
+
+	fresh = lv_is_fresh(lv, now);
+	alerts = r->alerts | (fresh ? 0 : LV_ALERT_STALLED);
+	set_alerts(lv, alerts, out);
+
+	/* Rule V fences whatever the gates say: a verdict never goes away. */
+	if (r->verdict == LS_FENCE && r->reason == LS_R_PREEMPTED) {
+		fence(lv, LS_R_PREEMPTED, LS_R_NONE, r->winner, out);
+		return;
+	}
+
+	need = C & L & lv->view.group & ~LS_BIT(lv->cfg.self);
+	if (!fresh)
+		gated = 1, why = LS_R_NONE;
+	else if ((lv->state_have & need) != need)
+		gated = 1, why = LS_R_AWAIT_VERDICT;
+	else if (now < lv->rewait_until)
+		gated = 1, why = LS_R_OUTDATED;
+	if (gated) {
+		if (now >= deadline) {
+			/* Re-waiting with the whole liveset: rule 1 is not
+			** subject to the deadline. */
+			if (why == LS_R_OUTDATED && r->verdict == LS_SURVIVE &&
+			    r->reason == LS_R_NO_PARTITION) {
+				lv->next_eval = lv->rewait_until;
+				return;
+			}
+			fence(lv, LS_R_DEADLINE, why, 0, out);
+			return;
+		}
+		lv->next_eval = lv->rewait_until > now ? min_u64(deadline, lv->rewait_until) : deadline;
+		return;
+	}
+
+	switch (r->verdict) {
+	case LS_SURVIVE:
+		if (r->reason == LS_R_WON) {
+			/* A statefile win is the component's verdict: it counts
+			** when delivered, first, to every member. */
+			if (!lv->verdict_sent) {
+				struct lv_msg m;
+
+				memset(&m, 0, sizeof(m));
+				m.type = LV_MSG_VERDICT;
+				m.u.verdict.verdict = LS_SURVIVE;
+				m.u.verdict.reason = LS_R_WON;
+				m.u.verdict.live = r->live;
+				m.u.verdict.lost = r->lost;
+				m.u.verdict.winner = r->winner;
+				lv->verdict_sent = 1;
+				send_msg(lv, &m, out);
+			}
+			lv->next_eval = deadline;
+			return;
+		}
+		survive(lv, r->live, r->lost, r->reason, now, out);
+		return;
+	case LS_FENCE:
+		if (r->reason == LS_R_LOST && !lv->verdict_sent) {
+			struct lv_msg m;
+
+			memset(&m, 0, sizeof(m));
+			m.type = LV_MSG_VERDICT;
+			m.u.verdict.verdict = LS_FENCE;
+			m.u.verdict.reason = LS_R_LOST;
+			m.u.verdict.winner = r->winner;
+			lv->verdict_sent = 1;
+			send_msg(lv, &m, out);
+			lv->next_eval = deadline;
+			return;
+		}
+		if (r->reason == LS_R_LOST && now < deadline) {
+			lv->next_eval = deadline;
+			return; /* sent: wait for the first delivered verdict */
+		}
+		fence(lv, r->reason, r->blocked, r->winner, out);
+		return;
+	case LS_WAIT:
+		if (r->publish && lv->cfg.ls.statefile &&
+		    !(lv->mine.has_verdict && ring_eq(lv->mine.vring, lv->view.ring) &&
+		      lv->mine.vlive == r->live)) {
+			lv->mine.has_verdict = 1;
+			lv->mine.vring = lv->view.ring;
+			lv->mine.vlive = r->live;
+			publish_soon(lv, now, out);
+		}
+		lv->next_eval = r->next_ms ? r->next_ms : deadline;
+		return;
+	}
+}
+
+/* The first VERDICT delivered for my ring is the component's. */
+static void
+adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_actions *out)
+{
+	if (lv->state != LV_ROUND)
+		return; /* decided this ring already (rule 1 is unanimous) */
+	if (v->verdict == LS_SURVIVE) {
+		if (v->live & LS_BIT(lv->cfg.self))
+			survive(lv, v->live & lv->all, v->lost & lv->all, (enum ls_reason)v->reason,
+			        now, out);
+		else
+			fence(lv, LS_R_PREEMPTED, LS_R_NONE, v->live, out);
+		return;
+	}
+	fence(lv, LS_R_LOST, LS_R_NONE, v->winner, out);
+}
+
+static void
+handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_actions *out)
+{
+	unsigned from = m->from, i;
+
+	if (from >= lv->cfg.ls.n || !ring_eq(m->ring, lv->view.ring) ||
+	    !(lv->view.members & LS_BIT(from))) {
+		lv->stats.msgs_ignored++;
+		return;
+	}
+	lv->last_from[from] = now;
+	lv->dcount++;
+	switch (m->type) {
+	case LV_MSG_PING:
+		if (from != lv->cfg.self) {
+			if (m->u.ping.count > lv->acked[from])
+				lv->acked[from] = m->u.ping.count;
+		} else {
+			i = (unsigned)(m->u.ping.seq % PING_RING);
+			if (lv->pings[i].seq == m->u.ping.seq && ring_eq(lv->pings[i].ring, m->ring))
+				lv->pings[i].pos = lv->dcount;
+		}
+		update_fresh(lv);
+		return;
+	case LV_MSG_STATE:
+		lv->state_have |= LS_BIT(from);
+		if (m->u.state.access)
+			lv->state_access |= LS_BIT(from);
+		else
+			lv->state_access &= ~LS_BIT(from);
+		lv->mstate[from].has_verdict = m->u.state.has_verdict;
+		lv->mstate[from].vring = m->u.state.vring;
+		lv->mstate[from].vlive = m->u.state.vlive & lv->all;
+		return;
+	case LV_MSG_VERDICT:
+		if (lv->verdict_taken)
+			return;
+		lv->verdict_taken = 1;
+		adopt(lv, &m->u.verdict, now, out);
+		return;
+	}
+	lv->stats.msgs_ignored++;
+}
+
+static void
+new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
+{
+	uint64_t before = lv->view.members;
+
+	if (ring_eq(v->ring, lv->view.ring) && !v->local == !lv->view.local &&
+	    v->members == lv->view.members) {
+		/* The same ring: a quorum update, or a daemon joined or left
+		** the group (a new view: positions start again). */
+		uint64_t group = (v->group ? v->group : v->members) & lv->view.members;
+
+		lv->view.quorate = v->quorate;
+		if ((group | LS_BIT(lv->cfg.self)) != lv->view.group) {
+			lv->view.group = group | LS_BIT(lv->cfg.self);
+			reset_view_count(lv);
+		}
+		return;
+	}
+	lv->view = *v;
+	lv->view.members &= lv->all;
+	lv->view.members |= LS_BIT(lv->cfg.self);
+	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
+	                 LS_BIT(lv->cfg.self);
+	reset_view_count(lv);
+	lv->state_have = lv->state_access = 0;
+	memset(lv->mstate, 0, sizeof(lv->mstate));
+	lv->verdict_sent = lv->verdict_taken = 0;
+	lv->fresh_until = 0;
+	lv->nlocal = 0;
+	if (lv->state == LV_STEADY)
+		start_round(lv, now);
+	else if (lv->view.members & ~before)
+		lv->rewait_until = now + lv->t->rewait_ms; /* grew during the round */
+	set_claim(lv);
+	send_state(lv, now, out);
+	send_ping(lv, now, out);
+	publish_soon(lv, now, out);
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct lv *
+lv_new(const struct lv_config *cfg, char *err, size_t errlen)
+{
+	struct lv *lv;
+	char why[200];
+	unsigned h;
+
+	if (ls_config_check(&cfg->ls) != 0) {
+		snprintf(err, errlen, "bad pool configuration (hosts, weights or preferred host)");
+		return NULL;
+	}
+	if (cfg->self >= cfg->ls.n || !(cfg->live & LS_BIT(cfg->self))) {
+		snprintf(err, errlen, "host index %u is not in the liveset", cfg->self);
+		return NULL;
+	}
+	if (cfg->ls.n < 64 && (cfg->live >> cfg->ls.n) != 0) {
+		snprintf(err, errlen, "the liveset names hosts beyond the %u configured", cfg->ls.n);
+		return NULL;
+	}
+	if (cfg->master >= 0 && (cfg->master >= (int)cfg->ls.n || !(cfg->live & LS_BIT(cfg->master)))) {
+		snprintf(err, errlen, "the master %d is not in the liveset", cfg->master);
+		return NULL;
+	}
+	if (lv_timing_check(&cfg->timing, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "unsafe timing: %s", why);
+		return NULL;
+	}
+	lv = xcalloc(1, sizeof(*lv));
+	lv->cfg = *cfg;
+	lv->t = &lv->cfg.timing;
+	lv->all = cfg->ls.n >= 64 ? ~(uint64_t)0 : LS_BIT(cfg->ls.n) - 1;
+	lv->master = -1;
+	lv->streak_start = NONE;
+	lv->next_eval = NONE;
+	for (h = 0; h < LS_MAX_HOSTS; h++)
+		lv->fence_seen[h] = NONE;
+	return lv;
+}
+
+void
+lv_free(struct lv *lv)
+{
+	free(lv);
+}
+
+static void
+start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
+{
+	unsigned h;
+
+	lv->start = now;
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		lv->last_seen[h] = now;
+		lv->last_from[h] = now;
+	}
+	lv->live = lv->cfg.live;
+	lv->mine.valid = 1;
+	lv->mine.state = LS_ALIVE;
+	lv->view = *v;
+	lv->view.members = (v->members & lv->all) | LS_BIT(lv->cfg.self);
+	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
+	                 LS_BIT(lv->cfg.self);
+	/* L was agreed in this ring if it holds L (a daemon restart); else
+	** before any ring we know (a cold start with hosts missing: a
+	** partition, claims of this ring count). */
+	if ((lv->live & ~lv->view.members) == 0)
+		lv->prev_ring = v->ring;
+	lv->master = lv->cfg.master;
+	set_claim(lv);
+	push(out, LV_ACT_PET);
+	lv->next_pet = now + lv->t->pet_ms;
+	if (lv->master >= 0)
+		push(out, LV_ACT_MASTER)->host = lv->master;
+	set_master(lv, out);
+	/* Nothing is proven yet: a round decides, by rule 1 as soon as a
+	** stable PING makes my ring fresh. */
+	start_round(lv, now);
+	send_state(lv, now, out);
+	send_ping(lv, now, out);
+	lv->next_cycle = now;
+	cycle(lv, now, out);
+}
+
+static void
+stop(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	if (lv->state == LV_FENCED || lv->state == LV_LEFT)
+		return;
+	if (!lv->cfg.ls.statefile || lv->io != IO_NONE) {
+		/* An I/O is in flight: its answer would be confused with
+		** the LEAVING write's.  Leave without it. */
+		lv->state = LV_LEFT;
+		push(out, LV_ACT_EXIT);
+		return;
+	}
+	lv->mine.state = LS_LEAVING;
+	issue_write(lv, now, out);
+	lv->io = IO_LEAVE;
+	lv->state = LV_LEFT; /* no decisions; EXIT comes with the answer */
+}
+
+static void
+tick(struct lv *lv, uint64_t now, struct lv_actions *out)
+{
+	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
+		return;
+	if (now >= lv->next_pet) {
+		push(out, LV_ACT_PET);
+		lv->next_pet = now + lv->t->pet_ms;
+	}
+	if (now >= lv->next_ping)
+		send_ping(lv, now, out);
+	if (lv->state == LV_STEADY && !lv_is_fresh(lv, now)) {
+		/* My ring stalled: rule 1 no longer holds.  The round starts
+		** when freshness ran out (docs/protocol.md, "Fresh ring"). */
+		lv->stats.stalls++;
+		start_round(lv, lv->fresh_until);
+	}
+	cycle(lv, now, out);
+}
+
+void
+lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_actions *out)
+{
+	if (lv->state == LV_FENCED || (lv->state == LV_LEFT && ev->type != LV_EV_WRITTEN)) {
+		lv->stats.msgs_ignored++;
+		return;
+	}
+	if (lv->state == LV_INIT && ev->type != LV_EV_START) {
+		lv->stats.msgs_ignored++;
+		return;
+	}
+	switch (ev->type) {
+	case LV_EV_START:
+		if (lv->state != LV_INIT) {
+			lv->stats.msgs_ignored++;
+			return;
+		}
+		start(lv, &ev->u.ring, now, out);
+		break;
+	case LV_EV_RING:
+		new_ring(lv, &ev->u.ring, now, out);
+		break;
+	case LV_EV_DELIVER:
+		handle_deliver(lv, &ev->u.msg, now, out);
+		break;
+	case LV_EV_WRITTEN:
+	case LV_EV_READ:
+		io_done(lv, ev, now, out);
+		break;
+	case LV_EV_TICK:
+		tick(lv, now, out);
+		break;
+	case LV_EV_STOP:
+		stop(lv, now, out);
+		return;
+	}
+	/* My own messages in a local ring (corosync down). */
+	while (lv->nlocal > 0 && (lv->state == LV_STEADY || lv->state == LV_ROUND)) {
+		struct lv_msg m = lv->localq[0];
+
+		memmove(lv->localq, lv->localq + 1, --lv->nlocal * sizeof(lv->localq[0]));
+		handle_deliver(lv, &m, now, out);
+	}
+	if (lv->state == LV_STEADY && !lv->alerts != !(lv->cfg.ls.statefile && !access_now(lv, now)))
+		set_alerts(lv, lv->cfg.ls.statefile && !access_now(lv, now)
+		                   ? LS_ALERT_SELF_NO_STORAGE
+		                   : 0,
+		           out);
+	evaluate(lv, now, out);
+	cycle(lv, now, out);
+	check_dead(lv, now, out);
+}
+
+uint64_t
+lv_next_deadline(const struct lv *lv)
+{
+	uint64_t t = NONE;
+	unsigned h;
+
+	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
+		return NONE;
+	t = min_u64(lv->next_pet, lv->next_ping);
+	if (lv->cfg.ls.statefile && lv->io == IO_NONE)
+		t = min_u64(t, lv->next_cycle);
+	if (lv->state == LV_STEADY)
+		t = min_u64(t, lv->fresh_until);
+	else
+		t = min_u64(t, min_u64(lv->next_eval, lv->t_change + lv->t->decide_ms));
+	for (h = 0; h < lv->cfg.ls.n; h++)
+		if (lv->pending_dead & LS_BIT(h))
+			t = min_u64(t, dead_at(lv, h));
+	return t;
+}
+
+enum lv_state
+lv_get_state(const struct lv *lv)
+{
+	return lv->state;
+}
+
+uint64_t
+lv_get_live(const struct lv *lv)
+{
+	return lv->live;
+}
+
+struct ls_ring
+lv_get_prev_ring(const struct lv *lv)
+{
+	return lv->prev_ring;
+}
+
+struct ls_ring
+lv_get_ring(const struct lv *lv)
+{
+	return lv->view.ring;
+}
+
+uint64_t
+lv_get_members(const struct lv *lv)
+{
+	return lv->view.members;
+}
+
+int
+lv_get_master(const struct lv *lv)
+{
+	return lv->master;
+}
+
+int
+lv_has_access(const struct lv *lv, uint64_t now)
+{
+	return access_now(lv, now);
+}
+
+unsigned
+lv_get_alerts(const struct lv *lv)
+{
+	return lv->alerts;
+}
+
+const struct ls_result *
+lv_last_result(const struct lv *lv)
+{
+	return &lv->res;
+}
+
+void
+lv_get_stats(const struct lv *lv, struct lv_stats *out)
+{
+	*out = lv->stats;
+}
+
+const char *
+lv_state_name(int s)
+{
+	static const char *const names[] = {"init", "steady", "round", "fenced", "left"};
+
+	return s >= 0 && (size_t)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+const char *
+lv_action_name(int a)
+{
+	static const char *const names[] = {
+	    [LV_ACT_WRITE] = "write",   [LV_ACT_READ] = "read",       [LV_ACT_SEND] = "send",
+	    [LV_ACT_PET] = "pet",       [LV_ACT_FENCE] = "fence",     [LV_ACT_SURVIVE] = "survive",
+	    [LV_ACT_MASTER] = "master", [LV_ACT_HOST_DEAD] = "host-dead", [LV_ACT_ALERT] = "alert",
+	    [LV_ACT_EXIT] = "exit",
+	};
+
+	return a > 0 && (size_t)a < ARRAY_SIZE(names) && names[a] ? names[a] : "?";
+}
+
+const char *
+lv_event_name(int e)
+{
+	static const char *const names[] = {
+	    [LV_EV_START] = "start", [LV_EV_RING] = "ring", [LV_EV_DELIVER] = "deliver",
+	    [LV_EV_WRITTEN] = "written", [LV_EV_READ] = "read", [LV_EV_TICK] = "tick",
+	    [LV_EV_STOP] = "stop",
+	};
+
+	return e > 0 && (size_t)e < ARRAY_SIZE(names) && names[e] ? names[e] : "?";
+}
+
+void
+lv_actions_reset(struct lv_actions *a)
+{
+	a->n = 0;
+}
+
+void
+lv_actions_free(struct lv_actions *a)
+{
+	free(a->v);
+	a->v = NULL;
+	a->n = a->cap = 0;
+}

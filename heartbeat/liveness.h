@@ -1,0 +1,194 @@
+/*
+** The liveness engine: one host's side of the liveness protocol, sans-I/O
+** (DESIGN §4, §5; docs/protocol.md).  hasvcd and the deterministic simulator
+** (tests/sim) run this same code.
+**
+** The engine is fed events with `now` (the host's own CLOCK_MONOTONIC, ms):
+** the corosync ring it is in, the liveness messages delivered in total order
+** (heartbeat/lvmsg.h), the answers to its statefile requests, timer ticks.
+** It answers with actions: write my slot, read the statefile, multicast a
+** message, pet the watchdog, fence, a round ended with a new liveset, the
+** master changed, a lost host is now dead (its VMs may restart elsewhere).
+** It never reads a clock, a socket or a file.
+**
+** What it adds to the pure decision ls_decide() (heartbeat/liveset.h):
+**   - the statefile cycle: every cycle_ms one write of my slot (a new seq),
+**     then one full read issued after that write completed, each with its
+**     deadline; continuous storage access computed from the completions and
+**     latched lost for the round;
+**   - the peers' slots aged (last_seen), kept at their last valid decoding
+**     when a later read of them fails its checks;
+**   - CPG: STATE on every new ring and when my access changes; the first
+**     VERDICT delivered for a ring is adopted by every member; PINGs: my
+**     PING is stable once every other member of my group says (in its own
+**     PINGs) that it delivered it, and a stable PING keeps my ring "fresh"
+**     (rule 1 holds only in a fresh ring);
+**   - the model's rules (docs/protocol.md, "Model check"): verdicts learned
+**     over CPG, re-wait after growth, publish-then-confirm;
+**   - watchdog pets while the host is not fenced; the fence decision;
+**   - master election from the surviving liveset (sticky);
+**   - "dead before restart": for every host decided lost, the time from
+**     which it is certainly dead (docs/protocol.md), announced with
+**     LV_ACT_HOST_DEAD.
+**
+** Host sets are 64-bit maps of host indexes (liveset.h).  The caller maps
+** corosync nodeids and slots to indexes.
+*/
+#ifndef HASVC_HEARTBEAT_LIVENESS_H
+#define HASVC_HEARTBEAT_LIVENESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heartbeat/liveset.h"
+#include "heartbeat/lv_timing.h"
+#include "heartbeat/lvmsg.h"
+
+struct lv_config {
+	struct ls_config ls; /* hosts, weights, preferred, statefile or quorum-only */
+	unsigned self;       /* my index, < ls.n */
+	struct lv_timing timing;
+	uint64_t live;      /* the liveset at start (hosts with HA enabled), self included */
+	int master;         /* the master at start (an index in live), or -1: elect */
+};
+
+/* A slot as the engine sees it (the daemon decodes sf_slot and maps nodeids
+** to indexes; a slot naming an unknown nodeid is invalid).  When valid == 0
+** nothing else is read. */
+struct lv_slot {
+	int valid;
+	uint64_t seq;
+	uint32_t state;      /* enum ls_state */
+	struct ls_ring ring; /* the ring it published ... */
+	uint64_t members;    /* ... and its members */
+	int has_verdict;     /* its last published SURVIVE verdict: */
+	struct ls_ring vring;
+	uint64_t vlive;
+	int fence_present;     /* a fence record (state FENCING/FENCED): */
+	uint32_t fence_reason; /* enum ls_reason */
+};
+
+enum lv_event_type {
+	LV_EV_START = 1, /* first event: the ring I am in (`ring`) */
+	LV_EV_RING,      /* corosync installed a new ring (`ring`) */
+	LV_EV_DELIVER,   /* a liveness message delivered in total order (`msg`) */
+	LV_EV_WRITTEN,   /* answer to LV_ACT_WRITE (`io`) */
+	LV_EV_READ,      /* answer to LV_ACT_READ (`io`, `slots`) */
+	LV_EV_TICK,      /* lv_next_deadline() passed */
+	LV_EV_STOP,      /* clean shutdown: write LEAVING, then LV_ACT_EXIT */
+};
+
+struct lv_ring_view {
+	struct ls_ring ring;
+	uint64_t members; /* the ring's nodes (corosync's totem membership), self
+	                  ** included; hosts outside the pool config dropped */
+	uint64_t group;   /* members whose daemon is in the pool's CPG group (0:
+	                  ** all members).  A change of the group alone comes as
+	                  ** LV_EV_RING with the same ring: it restarts the count
+	                  ** of delivered messages that makes PINGs stable */
+	int quorate;      /* votequorum, for quorum-only pools */
+	int local;        /* 1: corosync is down, this is a ring of myself alone
+	                  ** (ring.nodeid = my nodeid, ring.seq = the last seq + 1):
+	                  ** my own messages are delivered by the engine itself */
+};
+
+struct lv_event {
+	enum lv_event_type type;
+	union {
+		struct lv_ring_view ring; /* START, RING */
+		struct lv_msg msg;        /* DELIVER */
+		struct {
+			uint64_t id; /* the request's id (lv_action.id) */
+			int ok;      /* completed by its deadline without error */
+			const struct lv_slot *slots; /* READ and ok: ls.n entries, borrowed */
+		} io;
+	} u;
+};
+
+enum lv_action_type {
+	LV_ACT_WRITE = 1, /* write `slot` into my sector by `deadline`; answer LV_EV_WRITTEN */
+	LV_ACT_READ,      /* read the whole statefile by `deadline`; answer LV_EV_READ */
+	LV_ACT_SEND,      /* multicast `msg` (AGREED) */
+	LV_ACT_PET,       /* pet the watchdog */
+	LV_ACT_FENCE,     /* self-fence now: stop petting, write `slot` (the fence record,
+	                  ** best effort, no answer expected), then reset the host */
+	LV_ACT_SURVIVE,   /* a round ended: `live` is the new liveset, `lost` the hosts
+	                  ** decided against (`reason`) */
+	LV_ACT_MASTER,    /* `host` is the master now (may be me) */
+	LV_ACT_HOST_DEAD, /* lost host `host` is certainly dead: its VMs may restart */
+	LV_ACT_ALERT,     /* the alert bits changed to `alerts` (LS_ALERT_* | LV_ALERT_*) */
+	LV_ACT_EXIT,      /* after LV_EV_STOP: the LEAVING slot is written (or could not be) */
+};
+
+enum {
+	LV_ALERT_STALLED = 1 << 8, /* my ring is not fresh: corosync delivers nothing */
+};
+
+struct lv_action {
+	enum lv_action_type type;
+	uint64_t id;       /* WRITE, READ: the request id to answer with */
+	uint64_t deadline; /* WRITE, READ: absolute, my clock */
+	struct lv_slot slot;   /* WRITE, FENCE (valid = 1) */
+	struct lv_msg msg;     /* SEND */
+	int host;              /* MASTER, HOST_DEAD */
+	uint64_t live, lost;   /* SURVIVE */
+	enum ls_reason reason; /* SURVIVE, FENCE */
+	unsigned alerts;       /* ALERT */
+	char detail[160];      /* FENCE, SURVIVE, HOST_DEAD: a sentence for the log and the record */
+};
+
+struct lv_actions {
+	struct lv_action *v;
+	size_t n, cap;
+};
+
+enum lv_state {
+	LV_INIT = 0,
+	LV_STEADY, /* my liveset is agreed in my current (or an earlier) ring */
+	LV_ROUND,  /* a round is open: deciding survive / fence */
+	LV_FENCED, /* decided to fence; does nothing any more */
+	LV_LEFT,   /* stopped cleanly */
+};
+
+struct lv;
+
+/* Check cfg (ls_config_check, self in live, master in live or -1,
+** lv_timing_check); NULL with the reason in err on a bad one. */
+struct lv *lv_new(const struct lv_config *cfg, char *err, size_t errlen);
+void lv_free(struct lv *lv);
+
+/* Feed one event at `now`; appends actions to `out`.  Events that make no
+** sense in the current state (an answer to an unknown request, a message of
+** another ring, anything after FENCED) are ignored and counted. */
+void lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_actions *out);
+
+/* The earliest time at which the engine wants an LV_EV_TICK (UINT64_MAX: none). */
+uint64_t lv_next_deadline(const struct lv *lv);
+
+/* Read-only views, for the daemon's status, the simulator's invariants and
+** tests. */
+enum lv_state lv_get_state(const struct lv *lv);
+uint64_t lv_get_live(const struct lv *lv);              /* L */
+struct ls_ring lv_get_prev_ring(const struct lv *lv);   /* the ring L was agreed in */
+struct ls_ring lv_get_ring(const struct lv *lv);        /* my current ring */
+uint64_t lv_get_members(const struct lv *lv);           /* its members */
+int lv_get_master(const struct lv *lv);                 /* -1: none known */
+int lv_is_fresh(const struct lv *lv, uint64_t now);
+int lv_has_access(const struct lv *lv, uint64_t now);   /* continuous storage access now */
+unsigned lv_get_alerts(const struct lv *lv);
+/* The last decision (for logs and `hasvc simulate`). */
+const struct ls_result *lv_last_result(const struct lv *lv);
+
+struct lv_stats {
+	uint64_t rounds, survived, writes, reads, io_failed, msgs_ignored, slots_invalid, stalls;
+};
+void lv_get_stats(const struct lv *lv, struct lv_stats *out);
+
+const char *lv_state_name(int s);
+const char *lv_action_name(int a);
+const char *lv_event_name(int e);
+
+void lv_actions_reset(struct lv_actions *a);
+void lv_actions_free(struct lv_actions *a);
+
+#endif
