@@ -156,6 +156,13 @@ access_now(const struct lv *lv, uint64_t now)
 	return now - lv->last_write_ok <= lv->t->gap_ms && now - lv->last_read_ok <= lv->t->gap_ms;
 }
 
+/* Would I be a prover if a round started now? */
+static int
+steady_access(const struct lv *lv, uint64_t now)
+{
+	return access_now(lv, now) && lv->streak_start + lv->t->stale_ms <= now;
+}
+
 /* A prover of the current round: continuous access over
 ** [t_change - stale_ms, now], latched lost once lost. */
 static int
@@ -197,7 +204,7 @@ send_state(struct lv *lv, uint64_t now, struct lv_actions *out)
 
 	memset(&m, 0, sizeof(m));
 	m.type = LV_MSG_STATE;
-	m.u.state.access = lv->state == LV_ROUND ? prover_now(lv, now) : access_now(lv, now);
+	m.u.state.access = lv->state == LV_ROUND ? prover_now(lv, now) : steady_access(lv, now);
 	lv->announced_access = m.u.state.access;
 	m.u.state.live = lv->live;
 	m.u.state.prev_ring = lv->prev_ring;
@@ -952,11 +959,14 @@ lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_action
 		memmove(lv->localq, lv->localq + 1, --lv->nlocal * sizeof(lv->localq[0]));
 		handle_deliver(lv, &m, now, out);
 	}
-	if (lv->state == LV_STEADY && !lv->alerts != !(lv->cfg.ls.statefile && !access_now(lv, now)))
-		set_alerts(lv, lv->cfg.ls.statefile && !access_now(lv, now)
-		                   ? LS_ALERT_SELF_NO_STORAGE
-		                   : 0,
+	if (lv->state == LV_STEADY) {
+		/* Between rounds: my own storage alert, and my members keep an
+		** up-to-date idea of who could prove (for the next round). */
+		set_alerts(lv, lv->cfg.ls.statefile && !access_now(lv, now) ? LS_ALERT_SELF_NO_STORAGE : 0,
 		           out);
+		if (lv->cfg.ls.statefile && steady_access(lv, now) != lv->announced_access)
+			send_state(lv, now, out);
+	}
 	evaluate(lv, now, out);
 	cycle(lv, now, out);
 	check_dead(lv, now, out);
