@@ -2,8 +2,9 @@
 ** The survival decision (liveset.h; docs/protocol.md, "Decision rules").
 **
 ** The order of the rules is the order of the code in ls_decide():
+**   V. a published verdict of a ring newer than prev_ring excludes me => FENCE
+**      (in a quorum-only pool, a verdict learned over CPG);
 **   Q. quorum-only pool: quorate => SURVIVE, else WAIT until the deadline, then FENCE;
-**   V. a published verdict of a ring newer than prev_ring excludes me => FENCE;
 **   1. no partition (C holds L minus the hosts that left or fence) => SURVIVE;
 **   5. not a prover => WAIT for the component verdict (or, with no prover at
 **      all in C, WAIT until the deadline, then FENCE);
@@ -316,6 +317,17 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 			out->alerts |= LS_ALERT_ALL_NO_STORAGE;
 	}
 
+	/* Rule V first, in every pool: another component survived this round
+	** without me.  (In a quorum-only pool only the verdicts learned over
+	** CPG exist; a host that merges back into a quorate ring after being
+	** decided against must not survive by rule Q.) */
+	if (in->peer != NULL && preempted(in, &by)) {
+		out->verdict = LS_FENCE;
+		out->reason = LS_R_PREEMPTED;
+		out->winner = by;
+		return;
+	}
+
 	/* Rule Q: a quorum-only pool follows votequorum. */
 	if (!cfg->statefile) {
 		if (in->quorate) {
@@ -328,14 +340,6 @@ ls_decide(const struct ls_input *in, struct ls_result *out)
 		out->verdict = late ? LS_FENCE : LS_WAIT;
 		out->reason = LS_R_NOT_QUORATE;
 		out->next_ms = late ? 0 : deadline;
-		return;
-	}
-
-	/* Rule V: another component survived this round without me. */
-	if (preempted(in, &by)) {
-		out->verdict = LS_FENCE;
-		out->reason = LS_R_PREEMPTED;
-		out->winner = by;
 		return;
 	}
 
