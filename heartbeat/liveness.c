@@ -53,6 +53,8 @@ struct lv {
 	int access_lost;       /* latched for the round */
 	int verdict_sent;      /* I multicast a VERDICT for the current ring */
 	int verdict_taken;     /* the first VERDICT for the current ring was delivered */
+	int adopt_pending;     /* ... a SURVIVE that includes me, waiting for a fresh ring */
+	struct lv_msg_verdict adopted;
 	int announced_access;  /* the access bit of my last STATE */
 	struct ls_result res;  /* the last decision */
 	uint64_t next_eval;    /* res.next_ms of a WAIT, or NONE */
@@ -613,6 +615,12 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 		return;
 	}
 
+	if (lv->adopt_pending && fresh) {
+		lv->adopt_pending = 0;
+		survive(lv, lv->adopted.live & lv->all, lv->adopted.lost & lv->all,
+		        (enum ls_reason)lv->adopted.reason, now, out);
+		return;
+	}
 	need = C & L & lv->view.group & ~LS_BIT(lv->cfg.self);
 	if (!fresh)
 		gated = 1, why = LS_R_NONE;
@@ -693,6 +701,8 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 	}
 }
 
+static void evaluate(struct lv *lv, uint64_t now, struct lv_actions *out);
+
 /* The first VERDICT delivered for my ring is the component's. */
 static void
 adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_actions *out)
@@ -700,11 +710,16 @@ adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_act
 	if (lv->state != LV_ROUND)
 		return; /* decided this ring already (rule 1 is unanimous) */
 	if (v->verdict == LS_SURVIVE) {
-		if (v->live & LS_BIT(lv->cfg.self))
-			survive(lv, v->live & lv->all, v->lost & lv->all, (enum ls_reason)v->reason,
-			        now, out);
-		else
+		if (!(v->live & LS_BIT(lv->cfg.self))) {
 			fence(lv, LS_R_PREEMPTED, LS_R_NONE, v->live, out);
+			return;
+		}
+		/* Surviving needs a fresh ring like any decision: only then
+		** is a later stall round timed from my own stable PINGs.
+		** evaluate() applies it once fresh (or the deadline fences). */
+		lv->adopted = *v;
+		lv->adopt_pending = 1;
+		evaluate(lv, now, out);
 		return;
 	}
 	fence(lv, LS_R_LOST, LS_R_NONE, v->winner, out);
@@ -758,6 +773,7 @@ static void
 new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
 {
 	uint64_t before = lv->view.members;
+	struct ls_ring before_ring = lv->view.ring;
 
 	if (ring_eq(v->ring, lv->view.ring) && !v->local == !lv->view.local &&
 	    v->members == lv->view.members) {
@@ -780,13 +796,16 @@ new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_ac
 	reset_view_count(lv);
 	lv->state_have = lv->state_access = 0;
 	memset(lv->mstate, 0, sizeof(lv->mstate));
-	lv->verdict_sent = lv->verdict_taken = 0;
+	lv->verdict_sent = lv->verdict_taken = lv->adopt_pending = 0;
 	lv->fresh_until = 0;
 	lv->nlocal = 0;
 	if (lv->state == LV_STEADY)
 		start_round(lv, now);
-	else if (lv->view.members & ~before)
-		lv->rewait_until = now + lv->t->rewait_ms; /* grew during the round */
+	else if ((lv->view.members & ~before) && !ring_eq(before_ring, lv->prev_ring))
+		/* Grew during the round (model rule 3).  Not when the round is
+		** a stall whose first ring change this is: the stall was this
+		** very change on its way. */
+		lv->rewait_until = now + lv->t->rewait_ms;
 	set_claim(lv);
 	send_state(lv, now, out);
 	send_ping(lv, now, out);
@@ -986,10 +1005,11 @@ lv_next_deadline(const struct lv *lv)
 	if (lv->state == LV_STEADY)
 		t = min_u64(t, lv->fresh_until);
 	else
-		t = min_u64(t, min_u64(lv->next_eval, lv->t_change + lv->t->decide_ms));
+		t = min_u64(t, lv->next_eval); /* evaluate() sets it, the deadline at the latest
+		                                ** (a re-wait past the deadline: its end) */
 	for (h = 0; h < lv->cfg.ls.n; h++)
-		if (lv->pending_dead & LS_BIT(h))
-			t = min_u64(t, dead_at(lv, h));
+		if ((lv->pending_dead & ~lv->view.members) & LS_BIT(h))
+			t = min_u64(t, dead_at(lv, h)); /* a member is not dead: see check_dead */
 	return t;
 }
 

@@ -57,6 +57,19 @@ t2_bound(const struct lv_timing *t)
 	       2 * (uint64_t)t->ping_ms;
 }
 
+/* The lower bound of T8 on decide_ms, plus fresh_ms: a member whose daemon
+** hangs stops acknowledging PINGs, so nobody in its ring is fresh until its
+** watchdog resets it and corosync drops it:
+** W + D + 4p + 5 delta + 2(c + 2d) + tick. */
+static uint64_t
+t8_bound(const struct lv_timing *t)
+{
+	uint64_t io = (uint64_t)t->cycle_ms + 2 * (uint64_t)t->io_deadline_ms;
+
+	return (uint64_t)t->wd_ms + t->ring_ms + 4 * (uint64_t)t->ping_ms +
+	       5 * (uint64_t)t->deliver_ms + 2 * io + LV_TICK_MS;
+}
+
 /* The lower bound of T6 on restart_ms. */
 static uint64_t
 t6_bound(const struct lv_timing *t)
@@ -94,8 +107,10 @@ lv_timing_derive(unsigned timeout_s, enum lv_profile profile, struct lv_timing *
 	stale = lv_timing_skew(t, 2 * gap + 2 * d) + c;
 	p = c;
 	delta = max64(50, k / 20);
-	/* T4 with room for one more PING period and tick. */
-	s = max64(k / 2, 3 * p + 2 * delta + 2 * LV_TICK_MS);
+	/* T4 with room for one more PING period and tick, and at least a token
+	** timeout: S costs nothing at the end (the deadline counts from the
+	** stall, T2 and T8 subtract S), and a larger S tolerates CPG latency. */
+	s = max64(k, 3 * p + 2 * delta + 2 * LV_TICK_MS);
 	w = round_up(max64(1000, k), 1000);
 
 	t->token_ms = (uint32_t)k;
@@ -113,7 +128,7 @@ lv_timing_derive(unsigned timeout_s, enum lv_profile profile, struct lv_timing *
 	t->pet_ms = (uint32_t)(w / 4);
 
 	/* T2 with a 25 % margin, in whole tenths of a second. */
-	x = t2_bound(t);
+	x = max64(t2_bound(t), t8_bound(t));
 	ha_assert(x > s);
 	decide = round_up((x - s) * 5 / 4, 100);
 	t->decide_ms = (uint32_t)decide;
@@ -211,6 +226,13 @@ lv_timing_check(const struct lv_timing *t, char *why, size_t whylen)
 		FAIL("T7 (re-wait lets the old round's verdicts land): rewait_ms %u must be "
 		     "at least stale_ms %u",
 		     t->rewait_ms, t->stale_ms);
+
+	b = t8_bound(t);
+	if ((uint64_t)t->decide_ms + t->fresh_ms < b)
+		FAIL("T8 (a hung member is reset and dropped before the deadline): decide_ms %u "
+		     "must be at least wd_ms + ring_ms + 4 ping_ms + 5 deliver_ms + 2(c + 2d) + "
+		     "tick - fresh_ms = %lld",
+		     t->decide_ms, (long long)b - (long long)t->fresh_ms);
 	return 0;
 }
 

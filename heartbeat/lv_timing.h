@@ -62,7 +62,7 @@ struct lv_timing {
 int lv_timing_derive(unsigned timeout_s, enum lv_profile profile, struct lv_timing *t, char *err,
                      size_t errlen);
 
-/* Check the inequalities of docs/protocol.md (T1..T7) on *t, which may have
+/* Check the inequalities of docs/protocol.md (T1..T8) on *t, which may have
 ** been hand-edited (tests, the simulator).  0 if they all hold, else -1 with
 ** the first one that fails, named and with its numbers, in why. */
 int lv_timing_check(const struct lv_timing *t, char *why, size_t whylen);
