@@ -8,6 +8,7 @@
 #   make bench           benchmarks that print figures
 #   make fuzz            run every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make depcheck        enforce the one-way layering of DESIGN §3
+#   make sim-soak        100,000 random simulator schedules (release build)
 #
 # Variables: ASAN=1 UBSAN=1 FAULTS=1 COVERAGE=1 XEN=1|0 WERROR=1 (on when CI=true).
 # A variant builds into build/<variant>/; the release variant's programs go to bin/.
@@ -95,9 +96,13 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRCS))
+# The deterministic simulator (tests/sim, docs/simulator.md): a program, not a
+# test binary, because `hasvc simulate` runs it too.
+SIM_SRCS := $(wildcard tests/sim/*.c)
+SIM := $(if $(SIM_SRCS),$(BINDIR)/hasvc-sim)
 
-.PHONY: all deps test check unit fuzz-regress fuzz demo bench depcheck clean format
-all: $(PROGS) $(SCRIPTS)
+.PHONY: all deps test check unit fuzz-regress fuzz demo bench depcheck clean format sim-soak
+all: $(PROGS) $(SCRIPTS) $(SIM)
 
 $(BINDIR)/hasvc-lab: lab/hasvc-lab
 	@mkdir -p $(dir $@)
@@ -123,6 +128,11 @@ $(BINDIR)/$(1): $(B)/obj/$(2:.c=.o) $(ARCHIVES)
 	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS)
 endef
 $(foreach p,$(PROG_MAP),$(eval $(call prog_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+$(BINDIR)/hasvc-sim: $(patsubst %.c,$(B)/obj/%.o,$(SIM_SRCS)) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(patsubst %.c,$(B)/obj/%.o,$(SIM_SRCS)) $(ARCHIVES) $(LDLIBS)
 
 # Unit tests are built with HASVC_TESTING so that ALWAYS()/NEVER() surprises abort.
 $(B)/tests/%: tests/unit/%.c $(ARCHIVES)
@@ -156,13 +166,19 @@ depcheck:
 unit: $(UNIT_TESTS)
 fuzz-regress: $(FUZZ_STANDALONE)
 
-check: all $(UNIT_TESTS) $(FUZZ_STANDALONE) $(HELPERS) $(BENCHES)
+check: all $(SIM) $(UNIT_TESTS) $(FUZZ_STANDALONE) $(HELPERS) $(BENCHES)
 	@BINDIR=$(BINDIR) BUILD=$(B) VARIANT=$(VARIANT) tests/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory depcheck
 	@$(MAKE) --no-print-directory ASAN=1 UBSAN=1 FAULTS=1 check
 	@$(MAKE) --no-print-directory check
+
+# 100,000 random simulator schedules on the release build: prints the count,
+# the faults exercised, the decisions and 0 violations (exit 1 otherwise).
+sim-soak:
+	@$(MAKE) --no-print-directory ASAN= UBSAN= FAULTS= COVERAGE= bin/hasvc-sim
+	bin/hasvc-sim --seeds 100000 --quiet
 
 FUZZ_SECONDS ?= 30
 fuzz: deps

@@ -1102,7 +1102,7 @@ plan_exec(int argc, char **argv)
 	return companion_exec("hasvc-plan", NULL, argc, argv);
 }
 
-/* Never reached in practice: main() hands `plan` and `statefile-*` to their
+/* Never reached in practice: main() hands `plan`, `simulate` and `statefile-*` to their
 ** companion programs before it parses key=value arguments. */
 static int
 cmd_companion(struct cli *x)
@@ -1378,6 +1378,9 @@ static const struct command commands[] = {
      "create a pool's statefile (runs hasvc-statefile init, docs/statefile.md)", cmd_companion},
     {"statefile-dump", NULL, "statefile-dump FILE --db POOL_DB [--json]",
      "show a statefile's header and slots (runs hasvc-statefile dump)", cmd_companion},
+    {"simulate", NULL, "simulate SCENARIO | --seeds N [--from S] | --seed S --trace",
+     "run the liveness simulator (hasvc-sim, docs/simulator.md) and print the timeline",
+     cmd_companion},
     {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},
     {"host-param-get", "host", "host-param-get uuid=UUID param-name=NAME [param-key=KEY]",
      "print one parameter of a host", cmd_param_get},
@@ -1650,6 +1653,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(rest[0], "plan") == 0) {
 		rc = plan_exec(nrest - 1, rest + 1);
+		xfree(rest);
+		return rc;
+	}
+	/* The liveness simulator runs offline (docs/simulator.md). */
+	if (strcmp(rest[0], "simulate") == 0) {
+		rc = companion_exec("hasvc-sim", NULL, nrest - 1, rest + 1);
 		xfree(rest);
 		return rc;
 	}

@@ -9,6 +9,7 @@
 #   unit   $BUILD/tests/test_*   cmocka binaries; exit 0 = pass
 #   fuzz   $BUILD/fuzz/fuzz_*    replay tests/fuzz/corpus/<name>/ + random inputs
 #   host   tests/host/*.sh       single-host system tests (real processes);
+#          tests/sim/*.sh        the deterministic simulator: scenarios + random schedules;
 #          tests/cluster/*.sh    pools of hosts in network namespaces (hasvc-lab:
 #                                real corosync, hasvcd, hasvc-simhv);
 #          tests/model/*.sh      spin model checks of the liveness protocol;
@@ -56,7 +57,7 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 	corpus=tests/fuzz/corpus/${n#fuzz_}
 	if [[ -d $corpus ]]; then run_one "fuzz/$n" "$t" "$corpus"; else run_one "fuzz/$n" "$t"; fi
 done
-for t in tests/host/*.sh tests/cluster/*.sh tests/model/*.sh tests/depcheck/*.sh; do
+for t in tests/host/*.sh tests/sim/*.sh tests/cluster/*.sh tests/model/*.sh tests/depcheck/*.sh; do
 	[[ -f $t ]] || continue
 	# A model check does not depend on how the C code was built: once is enough.
 	[[ $t == tests/model/* && ${VARIANT:-release} != release ]] && continue

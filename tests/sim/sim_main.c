@@ -1,0 +1,167 @@
+/*
+** hasvc-sim: the deterministic simulator's command line (docs/simulator.md).
+**
+**   hasvc-sim SCENARIO          print the timeline; exit 0 if no invariant
+**                               broke and every `expect` held, 1 otherwise,
+**                               2 on a bad scenario or usage
+**   hasvc-sim --seeds N [--from S] [--quiet]
+**                               run N random schedules and print figures
+**   hasvc-sim --seed S --trace  replay one random schedule with its timeline
+**
+** `hasvc simulate ARGS` runs this program.
+*/
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heartbeat/liveness.h"
+#include "tests/sim/sim.h"
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: hasvc-sim SCENARIO-FILE\n"
+	                "       hasvc-sim --seeds N [--from S] [--quiet]\n"
+	                "       hasvc-sim --seed S [--trace]\n");
+	return 2;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void
+print_stats(struct sim_stats *st)
+{
+	static const char *const rs[] = {
+	    "none", "no-partition", "quorate", "won", "lost", "not-quorate", "no-storage",
+	    "await-verdict", "publishing", "await-hosts", "inconsistent", "outdated", "deadline",
+	    "confirming", "preempted", "?",
+	};
+
+	printf("schedules run:      %" PRIu64 "\n", st->runs);
+	printf("virtual time:       %" PRIu64 " s (%.1f h)\n", st->virt_ms / 1000,
+	       (double)st->virt_ms / 3.6e6);
+	printf("events, steps:      %" PRIu64 ", %" PRIu64 " engine steps\n", st->events, st->steps);
+	printf("faults exercised:  ");
+	for (int k = 0; k < SS__N; k++)
+		printf(" %s %" PRIu64 "%s", sim_stat_fault_name(k), st->faults[k],
+		       k + 1 < SS__N ? "," : "\n");
+	printf("survive decisions: ");
+	for (int r = 0; r < 16; r++)
+		if (st->survive[r])
+			printf(" %s %" PRIu64, rs[r], st->survive[r]);
+	printf("\nfence decisions:   ");
+	for (int r = 0; r < 16; r++)
+		if (st->fence[r])
+			printf(" %s %" PRIu64, rs[r], st->fence[r]);
+	printf("\nhost resets:        %" PRIu64 " (fence or watchdog)\n", st->resets);
+	printf("VM restarts:        %" PRIu64 "\n", st->restarts);
+	if (st->ndelay > 0) {
+		qsort(st->delay, st->ndelay, sizeof(*st->delay), cmp_u64);
+		printf("power-off -> VM restarted: median %.3f s, max %.3f s (seed %" PRIu64
+		       "), %zu VMs\n",
+		       (double)st->delay[st->ndelay / 2] / 1000,
+		       (double)st->delay[st->ndelay - 1] / 1000, st->max_delay_seed, st->ndelay);
+	} else {
+		printf("power-off -> VM restarted: none\n");
+	}
+	printf("violations:         %" PRIu64 "\n", st->violations);
+}
+
+static int
+run_seeds(uint64_t from, uint64_t count, int quiet)
+{
+	struct sim_stats st;
+	struct sim_result res;
+	struct sim_spec sp;
+	char err[256];
+	uint64_t bad = 0;
+
+	memset(&st, 0, sizeof(st));
+	for (uint64_t s = from; s < from + count; s++) {
+		sim_spec_random(s, &sp);
+		if (sim_run(&sp, NULL, &st, &res, err, sizeof(err)) < 0) {
+			fprintf(stderr, "hasvc-sim: seed %" PRIu64 ": %s\n", s, err);
+			return 2;
+		}
+		if (res.violations > 0) {
+			bad++;
+			printf("FAIL seed %" PRIu64 ": %s\n  replay: hasvc-sim --seed %" PRIu64
+			       " --trace\n", s, res.first, s);
+			fflush(stdout);
+		} else if (!quiet && (s - from + 1) % 1000 == 0) {
+			fprintf(stderr, "hasvc-sim: %" PRIu64 " schedules\n", s - from + 1);
+		}
+	}
+	print_stats(&st);
+	free(st.delay);
+	if (bad)
+		printf("%" PRIu64 " schedule(s) broke an invariant\n", bad);
+	return bad ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sim_spec sp;
+	struct sim_result res;
+	struct sim_stats st;
+	char err[512];
+	uint64_t seeds = 0, from = 1, seed = 0;
+	int quiet = 0, trace = 0, have_seed = 0, rc;
+	const char *file = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+			seeds = strtoull(argv[++i], &end, 10);
+			if (*end || seeds == 0)
+				return usage();
+		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+			from = strtoull(argv[++i], &end, 10);
+			if (*end)
+				return usage();
+		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+			seed = strtoull(argv[++i], &end, 10);
+			if (*end)
+				return usage();
+			have_seed = 1;
+		} else if (strcmp(argv[i], "--quiet") == 0) {
+			quiet = 1;
+		} else if (strcmp(argv[i], "--trace") == 0) {
+			trace = 1;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage();
+			return 0;
+		} else if (argv[i][0] != '-' && file == NULL) {
+			file = argv[i];
+		} else {
+			return usage();
+		}
+	}
+	if (seeds > 0)
+		return file || have_seed ? usage() : run_seeds(from, seeds, quiet);
+	if (have_seed == (file != NULL))
+		return usage();
+	if (have_seed) {
+		sim_spec_random(seed, &sp);
+	} else if (sim_spec_parse(file, &sp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hasvc-sim: %s\n", err);
+		return 2;
+	}
+	memset(&st, 0, sizeof(st));
+	rc = sim_run(&sp, have_seed && !trace ? NULL : stdout, &st, &res, err, sizeof(err));
+	free(st.delay);
+	if (rc < 0) {
+		fprintf(stderr, "hasvc-sim: %s\n", err);
+		return 2;
+	}
+	if (have_seed && !trace)
+		printf("seed %" PRIu64 ": %u violation(s)%s%s\n", seed, res.violations,
+		       res.violations ? ": " : "", res.first);
+	return res.violations || res.expects_failed ? 1 : 0;
+}
