@@ -82,7 +82,8 @@ ARCHIVES := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(B)/lib$(l).a))
 
 # Programs: name:main-source.  Only those whose main exists are built.
 PROG_MAP := hasvcd:hasvc/hasvcd_main.c hasvc:api/cli_main.c hasvc-simhv:lab/simhv_main.c \
-	hasvc-db:hasvc/dbtool_main.c hasvc-plan:hasvc/plan_main.c hasvc-statefile:hasvc/statefile_main.c
+	hasvc-db:hasvc/dbtool_main.c hasvc-plan:hasvc/plan_main.c hasvc-statefile:hasvc/statefile_main.c \
+	hasvc-sffuse:lab/sffuse_main.c
 PROG_MAP := $(foreach p,$(PROG_MAP),$(if $(wildcard $(word 2,$(subst :, ,$(p)))),$(p)))
 PROGS := $(foreach p,$(PROG_MAP),$(BINDIR)/$(word 1,$(subst :, ,$(p))))
 # Programs that are scripts: installed next to the others.
@@ -125,8 +126,10 @@ define prog_rule
 $(BINDIR)/$(1): $(B)/obj/$(2:.c=.o) $(ARCHIVES)
 	@mkdir -p $$(dir $$@)
 	@$(if $(Q),echo "  LD      $$@")
-	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< $(ARCHIVES) $(LDLIBS) $$(LDLIBS_$(1))
 endef
+# Libraries only one program needs.
+LDLIBS_hasvc-sffuse = $(shell pkg-config --libs fuse3 2>/dev/null)
 $(foreach p,$(PROG_MAP),$(eval $(call prog_rule,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
 $(BINDIR)/hasvc-sim: $(patsubst %.c,$(B)/obj/%.o,$(SIM_SRCS)) $(ARCHIVES)

@@ -22,6 +22,7 @@ PACKAGES=(
 	corosync                                 # network heartbeat, membership, total order
 	libcpg-dev libquorum-dev libvotequorum-dev libcfg-dev libcorosync-common-dev  # its client libraries
 	iproute2 nftables jq                     # hasvc-lab: namespaces, veth, partitions, status
+	libfuse3-dev fuse3                       # hasvc-lab: hasvc-sffuse, per-host statefile faults
 	spin                                     # model check of the liveness protocol (tests/model)
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
 )
