@@ -471,8 +471,12 @@ survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint
 		lv->mine.has_verdict = 1;
 		lv->mine.vring = lv->view.ring;
 		lv->mine.vlive = live;
+		lv->mine.vconfirmed = 1;
 		publish_soon(lv, now, out);
 	}
+	/* Members still deciding this ring learn the verdict (rule 1 may
+	** have rested on a fence record they have not read yet). */
+	send_state(lv, now, out);
 	set_master(lv, out);
 }
 
@@ -553,6 +557,7 @@ static void
 evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
 	struct ls_peer peer[LS_MAX_HOSTS];
+	int confirmed[LS_MAX_HOSTS];
 	struct ls_input in;
 	struct ls_result *r = &lv->res;
 	uint64_t C = lv->view.members, L = lv->live, deadline, need;
@@ -579,10 +584,12 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 			p->vring = lv->mstate[h].vring;
 			p->vlive = lv->mstate[h].vlive;
 			p->valid |= p->has_verdict; /* known over CPG, slot or not */
+			confirmed[h] = 1;           /* a STATE carries only those */
 		} else {
 			p->has_verdict = s->has_verdict;
 			p->vring = s->vring;
 			p->vlive = s->vlive & lv->all;
+			confirmed[h] = s->vconfirmed;
 		}
 	}
 	memset(&in, 0, sizeof(in));
@@ -613,6 +620,42 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 	if (r->verdict == LS_FENCE && r->reason == LS_R_PREEMPTED) {
 		fence(lv, LS_R_PREEMPTED, LS_R_NONE, r->winner, out);
 		return;
+	}
+
+	/* A verdict that includes me, of a ring newer than the one my liveset
+	** was agreed in: a member of that ring closed my round with me in it
+	** (rule 1 seen with information I did not have yet, or a verdict I
+	** missed before the ring broke).  Its ring is where my round ended:
+	** take its liveset and go on deciding my current ring as the next
+	** round -- else I would go on arbitrating an old round, with an old
+	** liveset, against hosts that have moved on (found by the simulator).
+	** For my current ring it is the component's decision (rule 5): adopt
+	** it once fresh. */
+	{
+		int best = -1;
+
+		for (h = 0; h < lv->cfg.ls.n; h++)
+			if (h != lv->cfg.self && peer[h].valid && peer[h].has_verdict &&
+			    confirmed[h] && peer[h].vring.seq > lv->prev_ring.seq &&
+			    (peer[h].vlive & LS_BIT(lv->cfg.self)) &&
+			    (best < 0 || peer[h].vring.seq > peer[best].vring.seq))
+				best = (int)h;
+		if (best >= 0 && ring_eq(peer[best].vring, lv->view.ring)) {
+			if (!lv->adopt_pending) {
+				memset(&lv->adopted, 0, sizeof(lv->adopted));
+				lv->adopted.verdict = LS_SURVIVE;
+				lv->adopted.reason = LS_R_ADOPTED;
+				lv->adopted.live = peer[best].vlive;
+				lv->adopted.lost = L & ~peer[best].vlive;
+				lv->adopt_pending = 1;
+			}
+		} else if (best >= 0) {
+			lv->pending_dead |= L & ~peer[best].vlive;
+			lv->live = peer[best].vlive;
+			lv->prev_ring = peer[best].vring;
+			evaluate(lv, now, out); /* prev_ring grew: this recursion ends */
+			return;
+		}
 	}
 
 	if (lv->adopt_pending && fresh) {
@@ -694,6 +737,7 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 			lv->mine.has_verdict = 1;
 			lv->mine.vring = lv->view.ring;
 			lv->mine.vlive = r->live;
+			lv->mine.vconfirmed = 0; /* published, not yet acted on */
 			publish_soon(lv, now, out);
 		}
 		lv->next_eval = r->next_ms ? r->next_ms : deadline;
@@ -746,6 +790,15 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 			i = (unsigned)(m->u.ping.seq % PING_RING);
 			if (lv->pings[i].seq == m->u.ping.seq && ring_eq(lv->pings[i].ring, m->ring))
 				lv->pings[i].pos = lv->dcount;
+#ifdef LV_MUTATE_SELF_FRESH
+			/* A deliberately broken engine for tests/sim/mutant.sh: my
+			** own PING counts for freshness as soon as it is delivered
+			** to me, without the others' acknowledgements (assumption
+			** (S) of docs/protocol.md dropped).  Never built into hasvcd. */
+			if (lv->pings[i].seq == m->u.ping.seq && ring_eq(lv->pings[i].ring, m->ring) &&
+			    lv->pings[i].sent + lv->t->fresh_ms > lv->fresh_until)
+				lv->fresh_until = lv->pings[i].sent + lv->t->fresh_ms;
+#endif
 		}
 		update_fresh(lv);
 		return;

@@ -64,6 +64,8 @@ struct lv_slot {
 	int has_verdict;     /* its last published SURVIVE verdict: */
 	struct ls_ring vring;
 	uint64_t vlive;
+	int vconfirmed;      /* ... which it acted on (SF_VERDICT_SURVIVED), not only
+	                     ** published while confirming a win (SF_VERDICT_PUBLISHED) */
 	int fence_present;     /* a fence record (state FENCING/FENCED): */
 	uint32_t fence_reason; /* enum ls_reason */
 };

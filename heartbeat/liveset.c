@@ -424,6 +424,7 @@ ls_reason_name(int r)
 	    [LS_R_DEADLINE] = "no decision by the deadline",
 	    [LS_R_CONFIRMING] = "won, confirming the published verdict",
 	    [LS_R_PREEMPTED] = "a published verdict excludes me",
+	    [LS_R_ADOPTED] = "adopted a member's verdict for my ring",
 	};
 
 	if (r < 0 || (size_t)r >= ARRAY_SIZE(names) || names[r] == NULL)

@@ -73,6 +73,8 @@ enum ls_reason {
 	LS_R_DEADLINE,      /* FENCE: no decision by t_change + t_decide (`blocked` says why) */
 	LS_R_CONFIRMING,    /* WAIT: won; publish the verdict (`publish`), then confirm */
 	LS_R_PREEMPTED,     /* FENCE: a published verdict of this round excludes me */
+	LS_R_ADOPTED,       /* SURVIVE (the engine, not ls_decide): a member of my ring
+	                    ** survived it with me in its liveset */
 };
 
 /* Alert bits (any verdict): storage trouble that does not, by itself, fence. */

@@ -137,6 +137,8 @@ sf_verdict_kind_name(uint32_t k)
 	switch (k) {
 	case SF_VERDICT_NONE:
 		return "none";
+	case SF_VERDICT_PUBLISHED:
+		return "published";
 	case SF_VERDICT_SURVIVED:
 		return "survived";
 	}

@@ -92,14 +92,18 @@ struct sf_fence {
 	struct sf_members members;  /* the membership the host saw */
 };
 
-/* The last SURVIVE verdict the host took (docs/protocol.md, "Published
+/* The last SURVIVE verdict the host published (docs/protocol.md, "Published
 ** verdicts"): the ring of the round it closed and the new liveset, as nodeids
 ** like a member set.  It stays in the slot, whatever the host's state, until
-** a later verdict replaces it.  When kind == SF_VERDICT_NONE every other
-** field is 0. */
+** a later verdict replaces it.  PUBLISHED: a statefile win being confirmed
+** (it may still end in a fence); SURVIVED: the host acted on it.  Both
+** preempt the hosts they leave out; only a SURVIVED one may close the round
+** of a host it includes (docs/protocol.md, "Catching up").  When kind ==
+** SF_VERDICT_NONE every other field is 0. */
 enum sf_verdict_kind {
 	SF_VERDICT_NONE = 0,
-	SF_VERDICT_SURVIVED = 1,
+	SF_VERDICT_PUBLISHED = 1,
+	SF_VERDICT_SURVIVED = 2,
 };
 
 struct sf_verdict {

@@ -144,7 +144,7 @@ test_slot_roundtrip(void **state)
 	assert_int_equal(sf_slot_encode(&s, &key, buf, &why), SF_SECTOR);
 	assert_memory_equal(buf, "SLOT\0\0\0\2", 8);
 	/* The verdict at 900: kind, ring nodeid, ring seq, liveset, times. */
-	assert_memory_equal(buf + 900, "\0\0\0\1\0\0\0\3", 8);
+	assert_memory_equal(buf + 900, "\0\0\0\2\0\0\0\3", 8);
 	assert_memory_equal(buf + 908, "\x11\x22\x33\x44\x55\x66\x77\x00", 8);
 	assert_memory_equal(buf + 916, "\0\0\0\3\0\0\0\3\0\0\0\4\0\0\0\5", 16);
 	assert_true(sf_is_zero(buf + 932, 1176 - 932));
@@ -174,6 +174,7 @@ test_slot_roundtrip(void **state)
 	assert_int_equal(d.verdict.ring_seq, 0);
 	assert_int_equal(d.verdict.live.count, 0);
 	assert_string_equal(sf_verdict_kind_name(SF_VERDICT_SURVIVED), "survived");
+	assert_string_equal(sf_verdict_kind_name(SF_VERDICT_PUBLISHED), "published");
 	assert_string_equal(sf_verdict_kind_name(SF_VERDICT_NONE), "none");
 	assert_string_equal(sf_verdict_kind_name(9), "?");
 
@@ -383,7 +384,7 @@ test_out_of_range(void **state)
 	                    "out of range: member entries past the count are not zero");
 
 	/* The verdict. */
-	assert_string_equal(slot_patched(900, 2), "out of range: unknown verdict kind");
+	assert_string_equal(slot_patched(900, 3), "out of range: unknown verdict kind");
 	assert_string_equal(slot_patched(904, 0), "out of range: verdict ring nodeid 0");
 	assert_string_equal(slot_patched(916, 0), "out of range: verdict with an empty liveset");
 	assert_string_equal(slot_patched(916, 65), "out of range: member count > 64");
