@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# hasvc-lab up/down leaves nothing behind: no namespace, process, mount or
-# /dev/shm file of the lab, and no lab directory.
+# hasvc-lab up/down leaves nothing behind: no namespace, process, mount (the
+# hosts' FUSE statefile views included) or /dev/shm file of the lab, and no
+# lab directory.
 #  1. `up --hosts 5 --no-wait`, then `down`;
 #  2. `up` in the background, kill -9 of the `up` bash and of some hasvcd and
 #     corosync processes a moment after they started, then `down`.
@@ -19,7 +20,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 ((EUID == 0)) || skip "needs root (network namespaces)"
 command -v corosync >/dev/null || skip "corosync is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
-for b in hasvcd hasvc hasvc-simhv hasvc-db; do
+command -v fusermount3 >/dev/null || skip "fusermount3 is not installed (fuse3)"
+[[ -c /dev/fuse ]] || skip "no /dev/fuse"
+for b in hasvcd hasvc hasvc-simhv hasvc-db hasvc-statefile hasvc-sffuse; do
 	[[ -x $HASVC_BIN/$b ]] || skip "$HASVC_BIN/$b not built"
 done
 
@@ -48,6 +51,7 @@ on_exit() {
 trap on_exit EXIT
 
 mounts_of_lab() { grep -E "$T|netns/hasvc-$LABID-" /proc/mounts || true; }
+fuse_mounts_of_lab() { awk -v d="$DIR/" '$3 ~ /^fuse/ && index($2, d) == 1' /proc/mounts; }
 ns_of_lab() { ip netns list | awk '{print $1}' | grep "^hasvc-$LABID-" || true; }
 
 # assert_clean PIDFILE: the lab left nothing (PIDFILE: a copy of DIR/pids).
@@ -55,6 +59,7 @@ assert_clean() {
 	local pids=$1 p i left
 	[[ ! -e $DIR ]] || fail "$DIR still exists"
 	[[ -z $(ns_of_lab) ]] || fail "namespaces left: $(ns_of_lab | tr '\n' ' ')"
+	[[ -z $(fuse_mounts_of_lab) ]] || fail "fuse mounts left under $DIR: $(fuse_mounts_of_lab)"
 	[[ -z $(mounts_of_lab) ]] || fail "mounts left: $(mounts_of_lab)"
 	# Killed processes may stay zombies until init reaps them: that is
 	# not a leak (a zombie holds no file, socket or namespace).
@@ -87,6 +92,8 @@ echo "== 1: up --hosts 5, down"
 [[ $(ns_of_lab | wc -l) -eq 6 ]] || fail "expected 6 namespaces, got: $(ns_of_lab | tr '\n' ' ')"
 [[ $(grep -c ' simhv ' "$DIR/pids") -eq 5 ]] || fail "expected 5 simhv in pids: $(cat "$DIR/pids")"
 [[ $(grep -c ' hasvcd ' "$DIR/pids") -eq 5 ]] || fail "expected 5 hasvcd in pids"
+[[ $(grep -c ' sffuse ' "$DIR/pids") -eq 5 ]] || fail "expected 5 sffuse in pids"
+[[ $(fuse_mounts_of_lab | wc -l) -eq 5 ]] || fail "expected 5 statefile views: $(fuse_mounts_of_lab)"
 [[ -s $DIR/creds.json && $(jq -r .user "$DIR/creds.json") == root ]] || fail "no creds.json"
 [[ $(jq -r '.hosts.host5' "$DIR/creds.json") == https://10.213.0.5:443/ ]] || fail "creds: bad host5 URL"
 "$LAB" status --json --dir "$DIR" >"$T/status.out" 2>&1 || fail "status failed"
