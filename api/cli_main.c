@@ -1475,7 +1475,7 @@ cmd_cluster_status(struct cli *x)
 	static const char *const order[] = {
 	    "host_uuid", "nodeid",   "connected", "phase", "quorate",  "master_uuid",
 	    "master_address", "is_master", "writable", "term", "seq", "checksum",
-	    "members",   "dropped",  NULL,
+	    "members",   "dropped",  "liveness", NULL,
 	};
 	struct xval *r = NULL;
 	const struct xval *v;

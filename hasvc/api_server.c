@@ -21,6 +21,7 @@
 #include "hasvc/api_pool.h"
 #include "hasvc/api_server.h"
 #include "hasvc/cluster.h"
+#include "hasvc/ha.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -224,6 +225,35 @@ serving(void *arg)
 	return d->cluster == NULL || cluster_serving(d->cluster);
 }
 
+/* The liveness engine's view, for pool.get_cluster_status. */
+static struct xval *
+liveness_status(struct api_server *d)
+{
+	struct ha_status hs;
+	struct xval *l = xval_new_struct(), *live = xval_new_array();
+	size_t i;
+
+	cluster_get_ha_status(d->cluster, &hs);
+	xval_struct_add(l, "running", xval_new_bool(hs.running));
+	xval_struct_add(l, "state", xval_new_string(hs.running ? lv_state_name(hs.state) : "off"));
+	xval_struct_add(l, "ring_seq", xval_new_int((int64_t)hs.ring_seq));
+	xval_struct_add(l, "prev_ring_seq", xval_new_int((int64_t)hs.prev_ring_seq));
+	for (i = 0; i < hs.nlive; i++)
+		xval_array_append(live, xval_new_string(hs.live[i]));
+	xval_struct_add(l, "live", live);
+	xval_struct_add(l, "master_uuid", xval_new_string(hs.master));
+	xval_struct_add(l, "fresh", xval_new_bool(hs.fresh));
+	xval_struct_add(l, "statefile", xval_new_bool(hs.statefile));
+	xval_struct_add(l, "storage_access", xval_new_bool(hs.access));
+	xval_struct_add(l, "alerts", xval_new_int((int64_t)hs.alerts));
+	xval_struct_add(l, "last_decision", xval_new_string(hs.last));
+	xval_struct_add(l, "rounds", xval_new_int((int64_t)hs.stats.rounds));
+	xval_struct_add(l, "statefile_reads", xval_new_int((int64_t)hs.stats.reads));
+	xval_struct_add(l, "statefile_io_failed", xval_new_int((int64_t)hs.stats.io_failed));
+	xval_struct_add(l, "dropped", xval_new_int((int64_t)hs.dropped));
+	return l;
+}
+
 /* pool.get_cluster_status(session): the cluster as this host sees it (a
 ** hasvc extension; any host answers, pool member or not). */
 static void
@@ -272,6 +302,7 @@ h_cluster_status(void *arg, struct rpc_call *c)
 	xval_struct_add(r, "dropped", xval_new_int((int64_t)st.dropped));
 	xval_struct_add(r, "elections", xval_new_int((int64_t)st.elections));
 	xval_struct_add(r, "snapshots_received", xval_new_int((int64_t)st.snapshots_received));
+	xval_struct_add(r, "liveness", liveness_status(d));
 	rpc_reply(c, r);
 }
 

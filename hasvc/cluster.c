@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "hasvc/cluster.h"
+#include "hasvc/ha.h"
 #include "heartbeat/corosync_conf.h"
 #include "heartbeat/cpg.h"
 #include "lib/check.h"
@@ -76,6 +77,7 @@ struct cluster {
 	size_t view_n;
 	uint32_t view[REPL_MAX_MEMBERS];
 	struct event *ev_view;
+	struct ha *ha; /* the liveness engine's shell; NULL when HA is off */
 };
 
 /* ---- corosync's files ---- */
@@ -139,10 +141,9 @@ cluster_write_files(struct db *db, const struct config *cfg, struct cluster_node
 	struct cc_node *nodes = NULL;
 	struct cc_params p;
 	uint8_t key[DB_CLUSTER_KEY_LEN];
-	const char *t;
 	char *text = NULL;
 	size_t n = 0, i, k = 0;
-	long timeout = DEFAULT_HA_TIMEOUT_S;
+	long timeout;
 	int rc = -1, changed, member = 0;
 
 	db_pool_init(&pool);
@@ -184,14 +185,7 @@ cluster_write_files(struct db *db, const struct config *cfg, struct cluster_node
 		rc = 2; /* a configuration without this host is not ours to write */
 		goto out;
 	}
-	if ((t = db_map_get(&pool.ha_configuration, "timeout")) != NULL) {
-		char *end;
-
-		errno = 0;
-		timeout = strtol(t, &end, 10);
-		if (errno != 0 || *end != '\0' || timeout <= 0 || timeout > 3600)
-			timeout = DEFAULT_HA_TIMEOUT_S;
-	}
+	timeout = (long)cluster_ha_timeout_s(&pool);
 	memset(&p, 0, sizeof(p));
 	p.cluster_name = "hasvc";
 	p.token_ms = cc_token_ms((uint32_t)timeout);
@@ -512,7 +506,8 @@ cb_deliver(void *arg, uint32_t nodeid, uint32_t pid, const void *msg, size_t len
 	struct cluster *cl = arg;
 
 	flush_view(cl);
-	repl_deliver(cl->repl, clock_mono_ms(), nodeid, msg, len);
+	if (!ha_deliver(cl->ha, nodeid, msg, len))
+		repl_deliver(cl->repl, clock_mono_ms(), nodeid, msg, len);
 	rearm(cl);
 }
 
@@ -528,6 +523,7 @@ cb_confchg(void *arg, const struct hb_member *members, size_t nmembers,
 	for (i = 0; i < nmembers && n < REPL_MAX_MEMBERS; i++)
 		cl->view[n++] = members[i].nodeid;
 	cl->view_n = n;
+	ha_group(cl->ha, cl->view, n);
 	for (i = 0; i < nleft; i++)
 		log_info("host %s: cluster node %u left the pool's group (%s)",
 			 cl->cfg->host_uuid, left[i].nodeid, hb_reason_name(left[i].reason));
@@ -543,7 +539,7 @@ cb_confchg(void *arg, const struct hb_member *members, size_t nmembers,
 }
 
 static void
-cb_ring(void *arg, uint64_t ring_seq, const uint32_t *nodes, size_t nnodes)
+cb_ring(void *arg, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes, size_t nnodes)
 {
 	struct cluster *cl = arg;
 
@@ -554,6 +550,7 @@ cb_ring(void *arg, uint64_t ring_seq, const uint32_t *nodes, size_t nnodes)
 	if (cl->reload_pending)
 		reload_corosync(cl);
 	repl_ring(cl->repl, clock_mono_ms(), ring_seq);
+	ha_ring(cl->ha, ring_seq, ring_nodeid, nodes, nnodes);
 	flush_view(cl);
 	rearm(cl);
 }
@@ -568,6 +565,7 @@ cb_quorum(void *arg, const struct hb_quorum *q)
 		 q->total_votes, q->expected_votes, q->quorum);
 	flush_view(cl);
 	repl_quorum(cl->repl, clock_mono_ms(), q->ring_seq, q->quorate);
+	ha_quorum(cl->ha, q->ring_seq, q->quorate);
 	rearm(cl);
 }
 
@@ -594,10 +592,41 @@ cb_down(void *arg, const char *why)
 		  cl->cfg->host_uuid, why);
 	cl->view_pending = 0;
 	repl_down(cl->repl, clock_mono_ms());
+	ha_cpg_down(cl->ha);
 	rearm(cl);
 }
 
+static int
+ha_send(void *arg, const void *msg, size_t len)
+{
+	struct cluster *cl = arg;
+
+	return hb_cpg_send(cl->cpg, msg, len);
+}
+
 /* ---- public ---- */
+
+unsigned
+cluster_ha_timeout_s(const struct db_pool *pool)
+{
+	const char *t = db_map_get(&pool->ha_configuration, "timeout");
+	long timeout;
+	char *end;
+
+	if (t == NULL)
+		return DEFAULT_HA_TIMEOUT_S;
+	errno = 0;
+	timeout = strtol(t, &end, 10);
+	if (errno != 0 || *end != '\0' || timeout <= 0 || timeout > 3600)
+		return DEFAULT_HA_TIMEOUT_S;
+	return (unsigned)timeout;
+}
+
+void
+cluster_get_ha_status(const struct cluster *cl, struct ha_status *out)
+{
+	ha_get_status(cl != NULL ? cl->ha : NULL, out);
+}
 
 struct cluster *
 cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
@@ -678,6 +707,9 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 	}
 	cl->timer = evtimer_new(base, on_timer, cl);
 	cl->ev_view = evtimer_new(base, on_view, cl);
+	cl->ha = ha_start(base, db, cfg, ha_send, cl, err, errlen);
+	if (cl->ha == NULL && err[0] != '\0')
+		log_errx("host %s: liveness not running: %s", cfg->host_uuid, err);
 	snprintf(group, sizeof(group), "hasvc:%s", cl->pool_uuid);
 	memset(&cc, 0, sizeof(cc));
 	cc.group = group;
@@ -701,6 +733,7 @@ cluster_stop(struct cluster *cl)
 	if (cl == NULL)
 		return;
 	hb_cpg_free(cl->cpg);
+	ha_stop(cl->ha);
 	repl_free(cl->repl); /* fails what is pending through io_done */
 	while ((p = cl->pending) != NULL) {
 		cl->pending = p->next;

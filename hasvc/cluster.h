@@ -66,6 +66,14 @@ int cluster_write_files(struct db *db, const struct config *cfg, struct cluster_
 			char *err, size_t errlen);
 
 void cluster_get_status(const struct cluster *cl, struct repl_status *out);
+
+/* The liveness engine's view (hasvc/ha.h); running == 0 when HA is off. */
+struct ha_status;
+void cluster_get_ha_status(const struct cluster *cl, struct ha_status *out);
+
+/* XAPI's ha_configuration:timeout in seconds (default 30; a value that is not
+** an integer in 1..3600 counts as the default). */
+unsigned cluster_ha_timeout_s(const struct db_pool *pool);
 /* 1 when this host's copy of the database is current (READY). */
 int cluster_serving(const struct cluster *cl);
 /* NULL when this host is the master (or no master is known); else the

@@ -344,7 +344,7 @@ on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint
 	if (c->cb.ring == NULL)
 		return;
 	c->in_callback++;
-	c->cb.ring(c->cb.arg, ring.seq, sorted, n);
+	c->cb.ring(c->cb.arg, ring.seq, ring.nodeid, sorted, n);
 	c->in_callback--;
 }
 

@@ -86,10 +86,12 @@ struct hb_cpg_callbacks {
 			const struct hb_member *left, size_t nleft, const struct hb_member *joined,
 			size_t njoined);
 	/* The totem ring changed (also once right after each connect, from
-	** CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF): its sequence number and
-	** nodes.  Comes after the group confchg that a ring change causes; a
-	** process joining or dying changes the group, not the ring. */
-	void (*ring)(void *arg, uint64_t ring_seq, const uint32_t *nodes, size_t nnodes);
+	** CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF): its id (sequence number and
+	** representative nodeid) and nodes.  Comes after the group confchg that
+	** a ring change causes; a process joining or dying changes the group,
+	** not the ring. */
+	void (*ring)(void *arg, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes,
+		     size_t nnodes);
 	/* The quorum view changed (libquorum's notification, which names its
 	** ring, completed with votequorum_getinfo); also once right after each
 	** connect.  A view is current only while q->ring_seq is the last ring

@@ -234,6 +234,8 @@ struct rec {
 	uint64_t up_ms, down_ms;
 	int rings, quorums, confchgs;
 	uint64_t ring_seq;
+	uint32_t ring_rep;
+	int ring_rep_member;
 	struct hb_quorum q;
 	struct hb_member members[16], left[16], joined[16];
 	size_t nmembers, nleft, njoined;
@@ -333,13 +335,17 @@ cb_confchg(void *arg, const struct hb_member *m, size_t nm, const struct hb_memb
 }
 
 static void
-cb_ring(void *arg, uint64_t seq, const uint32_t *nodes, size_t n)
+cb_ring(void *arg, uint64_t seq, uint32_t rep, const uint32_t *nodes, size_t n)
 {
 	struct rec *r = arg;
 
 	note(r, 'R');
 	r->rings++;
 	r->ring_seq = seq;
+	r->ring_rep = rep;
+	r->ring_rep_member = 0;
+	for (size_t i = 0; i < n; i++)
+		r->ring_rep_member |= nodes[i] == rep;
 }
 
 static void
@@ -444,6 +450,7 @@ test_connect(void **state)
 	assert_int_equal(hb_cpg_local_nodeid(ra.cpg), 1);
 	assert_int_equal(hb_cpg_connected(ra.cpg), 1);
 	assert_true(ra.ring_seq > 0);
+	assert_true(ra.ring_rep != 0 && ra.ring_rep_member); /* the representative is a node */
 	assert_true(ra.q.quorate);
 	assert_int_equal(ra.q.ring_seq, ra.ring_seq);
 	assert_int_equal(ra.q.expected_votes, 1);

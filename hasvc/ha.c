@@ -1,0 +1,712 @@
+/*
+** hasvcd's liveness shell (ha.h).
+**
+** Every input becomes one engine event at clock_mono_ms(); the actions are
+** carried out at once, and answers that cannot come from the outside (a
+** statefile request with no statefile open) are queued and fed back before
+** the step returns, so one wake-up runs the engine to quiescence.  One
+** libevent timer serves both the engine's next deadline and the statefile
+** requests' deadlines (sfio_next_deadline): a hung request is reported
+** failed at its deadline by sfio_poll, from the loop, whatever the I/O
+** thread is doing.
+*/
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "hasvc/cluster.h"
+#include "hasvc/ha.h"
+#include "heartbeat/lvmsg.h"
+#include "heartbeat/sf_io.h"
+#include "heartbeat/statefile.h"
+#include "lib/check.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define DEFERRED_MAX 8
+
+struct ha {
+	struct event_base *base;
+	const struct config *cfg;
+	ha_send_fn send;
+	void *send_arg;
+
+	struct lv *lv;
+	struct lv_config lvc;
+	struct lv_actions acts;
+	int started;
+
+	/* the pool's cluster members, by index (ordered by nodeid) */
+	unsigned n, self;
+	uint32_t nodeid[LS_MAX_HOSTS];
+	char uuid[LS_MAX_HOSTS][HA_UUID_LEN];
+	uint8_t uuid_bytes[LS_MAX_HOSTS][SF_ID_LEN];
+
+	/* corosync, as last reported */
+	struct ls_ring ring;
+	uint64_t members, group;
+	int quorate;
+	int down;
+
+	/* the statefile */
+	struct sfio *sf;
+	struct sf_key key;
+	uint8_t pool_id[SF_ID_LEN];
+	uint64_t generation; /* the header's, from the last good read; 0 unknown */
+	struct event *ev_sf;
+	uint64_t sf_req, lv_req; /* the engine's one outstanding request */
+	enum sfio_op sf_op;
+	struct lv_slot slots[LS_MAX_HOSTS];
+
+	struct event *ev_timer;
+	struct lv_event deferred[DEFERRED_MAX];
+	unsigned ndeferred;
+
+	char last[200];
+	uint64_t dropped;
+};
+
+static void step(struct ha *ha, const struct lv_event *ev);
+
+static int
+index_of(const struct ha *ha, uint32_t nodeid)
+{
+	unsigned i;
+
+	for (i = 0; i < ha->n; i++)
+		if (ha->nodeid[i] == nodeid)
+			return (int)i;
+	return -1;
+}
+
+static uint64_t
+set_of(const struct ha *ha, const uint32_t *nodes, size_t n)
+{
+	uint64_t set = 0;
+	size_t i;
+	int h;
+
+	for (i = 0; i < n; i++)
+		if ((h = index_of(ha, nodes[i])) >= 0)
+			set |= LS_BIT(h);
+	return set;
+}
+
+static void
+members_of(const struct ha *ha, uint64_t set, struct sf_members *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < ha->n; i++)
+		if (set & LS_BIT(i))
+			out->nodeid[out->count++] = ha->nodeid[i];
+}
+
+/* A member set read from the statefile: -1 if it names a node that is not a
+** cluster member of this pool (the slot is then not trusted). */
+static int
+set_from(const struct ha *ha, const struct sf_members *m, uint64_t *out)
+{
+	uint32_t i;
+	int h;
+
+	*out = 0;
+	for (i = 0; i < m->count && i < SF_MAX_HOSTS; i++) {
+		if ((h = index_of(ha, m->nodeid[i])) < 0)
+			return -1;
+		*out |= LS_BIT(h);
+	}
+	return 0;
+}
+
+static void
+hosts_str(const struct ha *ha, uint64_t set, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < ha->n && off < len; i++)
+		if (set & LS_BIT(i))
+			off += (size_t)snprintf(buf + off, len - off, "%s%u", off ? "," : "",
+						ha->nodeid[i]);
+	if (off == 0)
+		snprintf(buf, len, "none");
+}
+
+/* ---- the statefile ---------------------------------------------------------- */
+
+static void
+defer(struct ha *ha, const struct lv_event *ev)
+{
+	if (ALWAYS(ha->ndeferred < DEFERRED_MAX))
+		ha->deferred[ha->ndeferred++] = *ev;
+}
+
+static void
+io_failed_now(struct ha *ha, uint64_t id, enum lv_event_type type)
+{
+	struct lv_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.u.io.id = id;
+	ev.u.io.ok = 0;
+	defer(ha, &ev);
+}
+
+static int
+encode_slot(struct ha *ha, const struct lv_slot *s, uint8_t sector[SF_SECTOR])
+{
+	struct sf_slot x;
+	const char *why = NULL;
+
+	memset(&x, 0, sizeof(x));
+	x.version = SF_SLOT_VERSION;
+	memcpy(x.pool_id, ha->pool_id, SF_ID_LEN);
+	x.generation = ha->generation;
+	x.host_index = ha->self;
+	memcpy(x.host_uuid, ha->uuid_bytes[ha->self], SF_ID_LEN);
+	x.seq = s->seq;
+	x.state = s->state;
+	x.ring_nodeid = s->ring.nodeid;
+	x.ring_seq = s->ring.seq;
+	members_of(ha, s->members, &x.members);
+	x.mono_ms = clock_mono_ms();
+	x.wall_s = (uint64_t)clock_wall_s();
+	if (s->fence_present) {
+		x.fence.present = 1;
+		x.fence.reason = s->fence_reason;
+		x.fence.wall_s = x.wall_s;
+		x.fence.mono_ms = x.mono_ms;
+		snprintf(x.fence.detail, sizeof(x.fence.detail), "%s",
+			 ls_reason_name((int)s->fence_reason));
+		x.fence.members = x.members;
+	}
+	if (s->has_verdict) {
+		x.verdict.kind = s->vconfirmed ? SF_VERDICT_SURVIVED : SF_VERDICT_PUBLISHED;
+		x.verdict.ring_nodeid = s->vring.nodeid;
+		x.verdict.ring_seq = s->vring.seq;
+		members_of(ha, s->vlive, &x.verdict.live);
+		x.verdict.wall_s = x.wall_s;
+		x.verdict.mono_ms = x.mono_ms;
+	}
+	if (sf_slot_encode(&x, &ha->key, sector, &why) != SF_SECTOR) {
+		log_errx("liveness: cannot encode my slot: %s", why ? why : "?");
+		return -1;
+	}
+	return 0;
+}
+
+/* Decode a whole-file read into ha->slots; 0, or -1 when the header is not
+** this pool's (nothing in it can be trusted). */
+static int
+decode_file(struct ha *ha, const uint8_t *buf)
+{
+	struct sf_snapshot *snap = xmalloc(sizeof(*snap));
+	struct sf_expect exp = {.pool_id = ha->pool_id, .generation = 0, .index = -1};
+	unsigned i;
+	int rc = 0;
+
+	sf_snapshot_decode(buf, SF_FILE_SIZE, &ha->key, &exp, snap);
+	memset(ha->slots, 0, sizeof(ha->slots));
+	if (!snap->header_ok || (snap->header.pool_state != SF_POOL_ACTIVE &&
+				 snap->header.pool_state != SF_POOL_INIT)) {
+		static int warned;
+
+		if (!warned++)
+			log_errx("liveness: the statefile %s is not usable: %s", ha->cfg->statefile,
+				 snap->header_ok ? "HA is disabled on it" : snap->header_why);
+		rc = -1;
+		goto out;
+	}
+	ha->generation = snap->header.generation;
+	for (i = 0; i < ha->n; i++) {
+		const struct sf_slot *x = &snap->slot[i].slot;
+		struct lv_slot *s = &ha->slots[i];
+
+		if (!snap->slot[i].valid)
+			continue; /* absent, or failed its checks (counted by the engine) */
+		if (memcmp(x->host_uuid, ha->uuid_bytes[i], SF_ID_LEN) != 0)
+			continue; /* another host's slot at this index: not trusted */
+		if (set_from(ha, &x->members, &s->members) < 0)
+			continue;
+		s->seq = x->seq;
+		s->state = x->state;
+		s->ring.nodeid = x->ring_nodeid;
+		s->ring.seq = x->ring_seq;
+		s->fence_present = (int)x->fence.present;
+		s->fence_reason = x->fence.reason;
+		if (x->verdict.kind != SF_VERDICT_NONE) {
+			if (set_from(ha, &x->verdict.live, &s->vlive) < 0)
+				continue;
+			s->has_verdict = 1;
+			s->vconfirmed = x->verdict.kind == SF_VERDICT_SURVIVED;
+			s->vring.nodeid = x->verdict.ring_nodeid;
+			s->vring.seq = x->verdict.ring_seq;
+		}
+		s->valid = 1;
+	}
+out:
+	free(snap);
+	return rc;
+}
+
+static void
+sf_result(struct ha *ha, struct sfio_result *r)
+{
+	struct lv_event ev;
+
+	if (r->id != ha->sf_req) {
+		sfio_result_clear(r); /* the fence record's write, or a stale one */
+		return;
+	}
+	ha->sf_req = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.u.io.id = ha->lv_req;
+	ev.u.io.ok = r->status == SFIO_OK;
+	if (r->op == SFIO_READ_ALL) {
+		ev.type = LV_EV_READ;
+		if (ev.u.io.ok && decode_file(ha, r->buf) < 0)
+			ev.u.io.ok = 0;
+		ev.u.io.slots = ha->slots;
+	} else {
+		ev.type = LV_EV_WRITTEN;
+	}
+	if (r->status != SFIO_OK)
+		log_debug("liveness: statefile %s %s", r->op == SFIO_READ_ALL ? "read" : "write",
+			  r->status == SFIO_TIMEOUT ? "timed out" : strerror(r->err));
+	sfio_result_clear(r);
+	step(ha, &ev);
+}
+
+static void
+sf_poll_all(struct ha *ha)
+{
+	struct sfio_result r;
+
+	while (ha->sf != NULL && sfio_poll(ha->sf, clock_mono_ms(), &r) == 1)
+		sf_result(ha, &r);
+}
+
+static void
+on_sf(evutil_socket_t fd, short what, void *arg)
+{
+	sf_poll_all(arg);
+}
+
+/* ---- carrying out the engine's actions ------------------------------------- */
+
+static void
+act_io(struct ha *ha, const struct lv_action *a)
+{
+	uint8_t sector[SF_SECTOR];
+	enum lv_event_type answer = a->type == LV_ACT_READ ? LV_EV_READ : LV_EV_WRITTEN;
+
+	if (ha->sf == NULL || (a->type == LV_ACT_WRITE && ha->generation == 0)) {
+		/* No statefile, or none read yet: its generation is unknown and a
+		** slot written now could only be refused. */
+		io_failed_now(ha, a->id, answer);
+		return;
+	}
+	if (a->type == LV_ACT_WRITE && encode_slot(ha, &a->slot, sector) < 0) {
+		io_failed_now(ha, a->id, answer);
+		return;
+	}
+	ha->lv_req = a->id;
+	ha->sf_op = a->type == LV_ACT_READ ? SFIO_READ_ALL : SFIO_WRITE_SLOT;
+	ha->sf_req = a->type == LV_ACT_READ ? sfio_read_all(ha->sf, a->deadline)
+					    : sfio_write_slot(ha->sf, ha->self, sector, a->deadline);
+}
+
+static void
+act_fence(struct ha *ha, const struct lv_action *a)
+{
+	uint8_t sector[SF_SECTOR];
+
+	snprintf(ha->last, sizeof(ha->last), "FENCE: %s", a->detail);
+	log_errx("liveness: host %s decided to FENCE: %s (observe mode: not enforced, "
+		 "the engine stops)",
+		 ha->cfg->host_uuid, a->detail);
+	/* The record, best effort: nobody waits for it. */
+	if (ha->sf != NULL && ha->generation != 0 && encode_slot(ha, &a->slot, sector) == 0)
+		(void)sfio_write_slot(ha->sf, ha->self, sector, clock_mono_ms() + 1000);
+}
+
+static void
+execute(struct ha *ha, const struct lv_action *a)
+{
+	char l[400], d[400];
+	uint8_t buf[LV_MSG_MAX];
+	size_t len;
+
+	switch (a->type) {
+	case LV_ACT_WRITE:
+	case LV_ACT_READ:
+		act_io(ha, a);
+		break;
+	case LV_ACT_SEND:
+		len = lv_msg_encode(&a->msg, buf, sizeof(buf));
+		if (NEVER(len == 0))
+			break;
+		if (ha->send(ha->send_arg, buf, len) < 0)
+			log_debug("liveness: cannot send a %s: corosync is down",
+				  lv_msg_type_name(a->msg.type));
+		break;
+	case LV_ACT_PET:
+		break; /* observe mode: the core pets the watchdog */
+	case LV_ACT_FENCE:
+		act_fence(ha, a);
+		break;
+	case LV_ACT_SURVIVE:
+		hosts_str(ha, a->live, l, sizeof(l));
+		hosts_str(ha, a->lost, d, sizeof(d));
+		snprintf(ha->last, sizeof(ha->last), "SURVIVE %s: liveset nodes %s, lost %s",
+			 ls_reason_name(a->reason), l, d);
+		log_notice("liveness: host %s: %s", ha->cfg->host_uuid, ha->last);
+		break;
+	case LV_ACT_MASTER:
+		if (a->host >= 0 && (unsigned)a->host < ha->n)
+			log_notice("liveness: the liveset's master is %s (node %u)",
+				   ha->uuid[a->host], ha->nodeid[a->host]);
+		break;
+	case LV_ACT_HOST_DEAD:
+		if (a->host >= 0 && (unsigned)a->host < ha->n)
+			log_notice("liveness: host %s (node %u) is certainly dead: %s",
+				   ha->uuid[a->host], ha->nodeid[a->host], a->detail);
+		break;
+	case LV_ACT_ALERT:
+		if (a->alerts != 0)
+			log_warnx("liveness: alerts 0x%x%s%s%s%s%s", a->alerts,
+				  a->alerts & LS_ALERT_SELF_NO_STORAGE ? " self-no-storage" : "",
+				  a->alerts & LS_ALERT_SOME_NO_STORAGE ? " some-no-storage" : "",
+				  a->alerts & LS_ALERT_ALL_NO_STORAGE ? " all-no-storage" : "",
+				  a->alerts & LS_ALERT_INCONSISTENT ? " inconsistent" : "",
+				  a->alerts & LV_ALERT_STALLED ? " stalled" : "");
+		else
+			log_info("liveness: alerts cleared");
+		break;
+	case LV_ACT_EXIT:
+		break;
+	}
+}
+
+static void
+reschedule(struct ha *ha)
+{
+	uint64_t now = clock_mono_ms(), next = lv_next_deadline(ha->lv), d;
+	struct timeval tv;
+
+	if (ha->sf != NULL && sfio_next_deadline(ha->sf, &d) && d < next)
+		next = d;
+	if (next == UINT64_MAX) {
+		evtimer_del(ha->ev_timer);
+		return;
+	}
+	d = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(d / 1000);
+	tv.tv_usec = (suseconds_t)(d % 1000) * 1000;
+	evtimer_add(ha->ev_timer, &tv);
+}
+
+static void
+step(struct ha *ha, const struct lv_event *first)
+{
+	struct lv_event ev = *first;
+	size_t i;
+
+	for (;;) {
+		lv_actions_reset(&ha->acts);
+		lv_step(ha->lv, &ev, clock_mono_ms(), &ha->acts);
+		for (i = 0; i < ha->acts.n; i++)
+			execute(ha, &ha->acts.v[i]);
+		if (ha->ndeferred == 0)
+			break;
+		ev = ha->deferred[0];
+		memmove(ha->deferred, ha->deferred + 1, --ha->ndeferred * sizeof(ha->deferred[0]));
+	}
+	reschedule(ha);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ha *ha = arg;
+	struct lv_event ev = {.type = LV_EV_TICK};
+
+	sf_poll_all(ha); /* deadlines: a hung request fails now */
+	step(ha, &ev);
+}
+
+/* ---- corosync ---------------------------------------------------------------- */
+
+static void
+feed_ring(struct ha *ha, enum lv_event_type type)
+{
+	struct lv_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.u.ring.ring = ha->ring;
+	ev.u.ring.members = ha->members;
+	ev.u.ring.group = ha->group & ha->members;
+	ev.u.ring.quorate = ha->quorate;
+	ev.u.ring.local = ha->down;
+	step(ha, &ev);
+}
+
+void
+ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes, size_t n)
+{
+	if (ha == NULL)
+		return;
+	ha->down = 0;
+	ha->ring.seq = ring_seq;
+	ha->ring.nodeid = ring_nodeid;
+	ha->members = set_of(ha, nodes, n);
+	if (!(ha->members & LS_BIT(ha->self))) {
+		log_warnx("liveness: corosync ring %" PRIu64 " does not hold my node %u",
+			  ring_seq, ha->nodeid[ha->self]);
+		return;
+	}
+	if (!ha->started) {
+		ha->started = 1;
+		feed_ring(ha, LV_EV_START);
+		return;
+	}
+	feed_ring(ha, LV_EV_RING);
+}
+
+void
+ha_group(struct ha *ha, const uint32_t *nodes, size_t n)
+{
+	if (ha == NULL)
+		return;
+	ha->group = set_of(ha, nodes, n);
+	if (ha->started && !ha->down)
+		feed_ring(ha, LV_EV_RING); /* the same ring: a new group view */
+}
+
+void
+ha_quorum(struct ha *ha, uint64_t ring_seq, int quorate)
+{
+	if (ha == NULL || ring_seq != ha->ring.seq)
+		return; /* a view of another ring is stale (cpg.h) */
+	ha->quorate = quorate;
+	if (ha->started && !ha->down)
+		feed_ring(ha, LV_EV_RING);
+}
+
+void
+ha_cpg_down(struct ha *ha)
+{
+	if (ha == NULL || !ha->started || ha->down)
+		return;
+	/* Cut off from every other host: a ring of myself alone, newer than
+	** any I have seen (docs/protocol.md: corosync down). */
+	ha->down = 1;
+	ha->ring.seq++;
+	ha->ring.nodeid = ha->nodeid[ha->self];
+	ha->members = ha->group = LS_BIT(ha->self);
+	ha->quorate = 0;
+	feed_ring(ha, LV_EV_RING);
+}
+
+int
+ha_deliver(struct ha *ha, uint32_t nodeid, const void *msg, size_t len)
+{
+	struct lv_event ev;
+	const char *why = NULL;
+	int from;
+
+	if (!lv_msg_is_mine(msg, len))
+		return 0;
+	if (ha == NULL || !ha->started)
+		return 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_DELIVER;
+	if (lv_msg_decode(msg, len, &ev.u.msg, &why) < 0) {
+		if (ha->dropped++ < 10)
+			log_warnx("liveness: dropped a message from node %u: %s", nodeid, why);
+		return 1;
+	}
+	from = index_of(ha, nodeid);
+	if (from < 0 || (unsigned)from != ev.u.msg.from) {
+		/* A sender is the node corosync says it is, or nothing. */
+		if (ha->dropped++ < 10)
+			log_warnx("liveness: dropped a message from node %u claiming host index %u",
+				  nodeid, ev.u.msg.from);
+		return 1;
+	}
+	step(ha, &ev);
+	return 1;
+}
+
+/* ---- start, stop, status ------------------------------------------------------ */
+
+static int
+host_cmp(const void *a, const void *b)
+{
+	const struct db_host *x = a, *y = b;
+
+	return x->cluster_nodeid < y->cluster_nodeid ? -1 : x->cluster_nodeid > y->cluster_nodeid;
+}
+
+struct ha *
+ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_send_fn send,
+	 void *send_arg, char *err, size_t errlen)
+{
+	struct ha *ha = NULL;
+	struct db_pool pool;
+	struct db_host *hosts = NULL;
+	size_t nhosts = 0, i;
+	uint8_t secret[DB_CLUSTER_KEY_LEN];
+	unsigned timeout;
+	const char *prof;
+	int profile = LV_PROFILE_FAST, self = -1;
+	char lverr[256];
+
+	err[0] = '\0';
+	db_pool_init(&pool);
+	if (db_pool_get(db, &pool) != 0 || !pool.ha_enabled)
+		goto out; /* HA off: nothing to run */
+	timeout = cluster_ha_timeout_s(&pool);
+	if ((prof = db_map_get(&pool.ha_configuration, "hasvc-profile")) != NULL &&
+	    (profile = lv_profile_parse(prof)) < 0) {
+		snprintf(err, errlen, "ha_configuration:hasvc-profile %s: fast or conservative", prof);
+		goto out;
+	}
+	if (db_pool_cluster_key(&pool, secret) < 0) {
+		snprintf(err, errlen, "pool %s has no usable cluster key", pool.uuid);
+		goto out;
+	}
+	if (db_host_list(db, &hosts, &nhosts) < 0) {
+		snprintf(err, errlen, "pool database: listing the hosts failed: %s", db_errmsg(db));
+		goto out;
+	}
+	qsort(hosts, nhosts, sizeof(*hosts), host_cmp);
+
+	ha = xcalloc(1, sizeof(*ha));
+	ha->base = base;
+	ha->cfg = cfg;
+	ha->send = send;
+	ha->send_arg = send_arg;
+	for (i = 0; i < nhosts && ha->n < LS_MAX_HOSTS; i++) {
+		if (hosts[i].cluster_nodeid == 0)
+			continue;
+		if (strcmp(hosts[i].uuid, cfg->host_uuid) == 0)
+			self = (int)ha->n;
+		ha->nodeid[ha->n] = hosts[i].cluster_nodeid;
+		memcpy(ha->uuid[ha->n], hosts[i].uuid, HA_UUID_LEN);
+		if (id_uuid_to_bytes(hosts[i].uuid, ha->uuid_bytes[ha->n]) < 0)
+			memset(ha->uuid_bytes[ha->n], 0, SF_ID_LEN);
+		ha->n++;
+	}
+	if (self < 0) {
+		snprintf(err, errlen, "host %s is not a cluster member of pool %s", cfg->host_uuid,
+			 pool.uuid);
+		goto fail;
+	}
+	ha->self = (unsigned)self;
+	if (id_uuid_to_bytes(pool.uuid, ha->pool_id) < 0 ||
+	    sf_key_derive(secret, sizeof(secret), &ha->key) < 0) {
+		snprintf(err, errlen, "pool %s: cannot derive the statefile key", pool.uuid);
+		goto fail;
+	}
+
+	memset(&ha->lvc, 0, sizeof(ha->lvc));
+	ha->lvc.ls.n = ha->n;
+	for (i = 0; i < ha->n; i++)
+		ha->lvc.ls.weight[i] = 1;
+	ha->lvc.ls.preferred = -1;
+	ha->lvc.ls.statefile = cfg->statefile[0] != '\0';
+	ha->lvc.self = ha->self;
+	ha->lvc.live = ha->n >= 64 ? ~(uint64_t)0 : LS_BIT(ha->n) - 1;
+	ha->lvc.master = -1;
+	for (i = 0; i < ha->n; i++)
+		if (strcmp(ha->uuid[i], pool.master) == 0)
+			ha->lvc.master = (int)i;
+	if (lv_timing_derive(timeout, (enum lv_profile)profile, &ha->lvc.timing, err, errlen) < 0)
+		goto fail;
+	ha->lv = lv_new(&ha->lvc, lverr, sizeof(lverr));
+	if (ha->lv == NULL) {
+		snprintf(err, errlen, "liveness engine: %s", lverr);
+		goto fail;
+	}
+	ha->ev_timer = evtimer_new(base, on_timer, ha);
+	if (ha->lvc.ls.statefile) {
+		ha->sf = sfio_open(cfg->statefile, lverr, sizeof(lverr));
+		if (ha->sf == NULL) {
+			/* Not fatal: the engine sees no storage access (rule 1 still
+			** keeps the pool running while it is whole). */
+			log_errx("liveness: %s; running without storage access", lverr);
+		} else {
+			ha->ev_sf = event_new(base, sfio_fd(ha->sf), EV_READ | EV_PERSIST, on_sf, ha);
+			event_add(ha->ev_sf, NULL);
+		}
+	}
+	log_notice("liveness: host %s is index %u of %u; timeout %u s (%s): token %u ms, "
+		   "T_decide %u ms, watchdog %u ms, restart bound %u ms; statefile %s",
+		   cfg->host_uuid, ha->self, ha->n, timeout, lv_profile_name(profile),
+		   ha->lvc.timing.token_ms, ha->lvc.timing.decide_ms, ha->lvc.timing.wd_ms,
+		   ha->lvc.timing.restart_ms, ha->lvc.ls.statefile ? cfg->statefile : "none");
+	goto out;
+fail:
+	ha_stop(ha);
+	ha = NULL;
+out:
+	db_host_list_free(hosts, nhosts);
+	db_pool_clear(&pool);
+	return ha;
+}
+
+void
+ha_stop(struct ha *ha)
+{
+	if (ha == NULL)
+		return;
+	if (ha->ev_sf != NULL)
+		event_free(ha->ev_sf);
+	if (ha->ev_timer != NULL)
+		event_free(ha->ev_timer);
+	sfio_close(ha->sf);
+	lv_free(ha->lv);
+	lv_actions_free(&ha->acts);
+	xfree(ha);
+}
+
+void
+ha_get_status(const struct ha *ha, struct ha_status *out)
+{
+	uint64_t live, now = clock_mono_ms();
+	unsigned i;
+	int m;
+
+	memset(out, 0, sizeof(*out));
+	if (ha == NULL || ha->lv == NULL)
+		return;
+	out->running = ha->started;
+	out->state = lv_get_state(ha->lv);
+	out->ring_seq = lv_get_ring(ha->lv).seq;
+	out->prev_ring_seq = lv_get_prev_ring(ha->lv).seq;
+	live = lv_get_live(ha->lv);
+	for (i = 0; i < ha->n; i++)
+		if (live & LS_BIT(i))
+			memcpy(out->live[out->nlive++], ha->uuid[i], HA_UUID_LEN);
+	m = lv_get_master(ha->lv);
+	if (m >= 0 && (unsigned)m < ha->n)
+		memcpy(out->master, ha->uuid[m], HA_UUID_LEN);
+	out->fresh = lv_is_fresh(ha->lv, now);
+	out->access = lv_has_access(ha->lv, now);
+	out->statefile = ha->lvc.ls.statefile;
+	out->alerts = lv_get_alerts(ha->lv);
+	snprintf(out->last, sizeof(out->last), "%s", ha->last);
+	lv_get_stats(ha->lv, &out->stats);
+	out->dropped = ha->dropped;
+}

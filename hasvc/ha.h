@@ -1,0 +1,73 @@
+/*
+** hasvcd's liveness: the I/O shell around the liveness engine
+** (heartbeat/liveness.h; docs/protocol.md, "The engine").  It feeds the
+** engine corosync's rings and the pool's CPG group (through cluster.c, which
+** owns the corosync connection), the liveness messages, the statefile's
+** answers (heartbeat/sf_io.h: the I/O thread with deadlines) and the clock,
+** and carries out what the engine asks: write my slot, read the statefile,
+** multicast, and report its decisions.
+**
+** Host indexes are the pool's cluster members ordered by corosync nodeid:
+** the same on every host (the database is replicated), and the statefile
+** slot of host index i is sector 1 + i.
+**
+** Observe mode.  This step runs the protocol for real — real corosync, real
+** statefile, every decision taken and published — but does not enforce it:
+** the watchdog stays with the core (hasvc/core.c) and a FENCE decision is
+** logged, written to the statefile as a fence record, and stops the engine,
+** without resetting the host.  The fence state machine (fencing/) gives the
+** decisions their hands; until then `hasvc cluster-status` shows what the
+** engine decided.
+*/
+#ifndef HASVC_HASVC_HA_H
+#define HASVC_HASVC_HA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hasvc/config.h"
+#include "hasvc/db.h"
+#include "heartbeat/liveness.h"
+#include "lib/ids.h"
+
+struct event_base;
+struct ha;
+
+/* Multicast `len` bytes in the pool's CPG group (total order); 0 or -1. */
+typedef int (*ha_send_fn)(void *arg, const void *msg, size_t len);
+
+/* Start the engine if the pool has HA enabled and this host is one of its
+** cluster members: NULL with err[0] == '\0' when HA is off; NULL with a
+** sentence in err on a real problem (bad timeout, no cluster key).  The
+** engine starts at the first ring (ha_ring). */
+struct ha *ha_start(struct event_base *base, struct db *db, const struct config *cfg,
+		    ha_send_fn send, void *send_arg, char *err, size_t errlen);
+void ha_stop(struct ha *ha); /* NULL: no-op */
+
+/* corosync's events, as cluster.c gets them.  `nodes` are nodeids. */
+void ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes,
+	     size_t n);
+void ha_group(struct ha *ha, const uint32_t *nodes, size_t n); /* CPG members (daemons) */
+void ha_quorum(struct ha *ha, uint64_t ring_seq, int quorate);
+void ha_cpg_down(struct ha *ha); /* corosync lost: a ring of myself alone */
+
+/* A message delivered in total order: 1 if it was a liveness message (taken
+** or dropped as malformed), 0 if it is not one (the caller's). */
+int ha_deliver(struct ha *ha, uint32_t nodeid, const void *msg, size_t len);
+
+struct ha_status {
+	int running;
+	enum lv_state state;
+	uint64_t ring_seq, prev_ring_seq;
+	size_t nlive;
+	char live[LS_MAX_HOSTS][HA_UUID_LEN];
+	char master[HA_UUID_LEN]; /* "" = none */
+	int fresh, access, statefile;
+	unsigned alerts;
+	char last[200]; /* the last decision, a sentence */
+	struct lv_stats stats;
+	uint64_t dropped; /* malformed liveness messages, unknown senders */
+};
+void ha_get_status(const struct ha *ha, struct ha_status *out); /* ha NULL: not running */
+
+#endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The liveness engine in hasvcd on real corosync and a real statefile (each
+# host through its own FUSE view), in observe mode (docs/protocol.md: the
+# decisions are taken, published and reported; fencing is not enforced yet).
+#   1. a 3-host pool settles: every engine steady in one ring, fresh, with
+#      storage access, the three hosts in every liveset, one master;
+#   2. host2's storage hangs while the network is whole: nobody decides to
+#      fence, host2 alerts that it has no storage access, the others keep it;
+#   3. host3 is cut off (2|1): host1 and host2 survive with the liveset
+#      {host1,host2} in a new ring (storage back on host2), host3 decides to
+#      fence (it lost the arbitration), and its fence record is on the
+#      statefile, which every host's view shows.
+source "$(dirname "$0")/common.bash"
+[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
+command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+
+lab up --hosts 3 >/dev/null
+wait_for 60 "three ready hosts" all_ready host1 host2 host3
+
+# liv HOST FILTER: jq FILTER applied to HOST's liveness status.
+liv() { cstatus "$1" | jq -r ".liveness | $2"; }
+uuid() { cstatus "$1" | jq -r .host_uuid; }
+u1=$(uuid host1) u2=$(uuid host2) u3=$(uuid host3)
+
+steady_all() {
+	local h
+	for h in host1 host2 host3; do
+		[[ $(liv "$h" '.state') == steady ]] || return 1
+		[[ $(liv "$h" '.live | length') == 3 ]] || return 1
+		[[ $(liv "$h" '.fresh') == true ]] || return 1
+		[[ $(liv "$h" '.storage_access') == true ]] || return 1
+	done
+}
+echo "== 1: settle"
+wait_for 30 "every engine steady, fresh, with storage access, liveset of 3" steady_all
+for h in host1 host2 host3; do
+	echo "$h: $(cstatus "$h" | jq -c '.liveness | {state, ring_seq, fresh, storage_access, master_uuid, last_decision}')"
+done
+m1=$(liv host1 '.master_uuid')
+[[ -n $m1 && $(liv host2 '.master_uuid') == "$m1" && $(liv host3 '.master_uuid') == "$m1" ]] ||
+	die "the engines do not agree on the master"
+# The statefile shows three live slots through any view.
+# sf_slots HOST: the statefile through HOST's view (the views are mounted in
+# the root namespace), read with the seed database's key.
+sf_slots() {
+	"$BINDIR/hasvc-statefile" dump "$HASVC_LAB_DIR/$1/sf/statefile" --db "$HASVC_LAB_DIR/pool.db" --json
+}
+n=$(sf_slots host1 | jq '[.slots[] | select(.valid and .state == "alive")] | length')
+((n == 3)) || die "the statefile shows $n live slots, want 3: $(sf_slots host1 | jq -c '.slots')"
+
+echo "== 2: host2's storage hangs, the network is whole: nobody fences"
+lab storage host2 hang >/dev/null
+no_access() { [[ $(liv host2 '.storage_access') == false ]]; }
+wait_for 20 "host2 to lose its storage access" no_access
+sleep 3
+for h in host1 host2 host3; do
+	s=$(liv "$h" '.state')
+	[[ $s != fenced ]] || die "$h decided to fence while the network is whole: $(liv "$h" '.last_decision')"
+	[[ $(liv "$h" '.live | length') == 3 ]] || die "$h dropped a host: $(liv "$h" '.live')"
+done
+(($(liv host2 '.alerts') & 1)) || die "host2 does not alert self-no-storage: $(liv host2 '.alerts')"
+lab storage host2 ok >/dev/null
+back() { [[ $(liv host2 '.storage_access') == true ]]; }
+wait_for 20 "host2's storage access back" back
+
+echo "== 3: host3 is cut off (2|1)"
+r0=$(liv host1 '.ring_seq')
+lab partition host3 host1,host2 >/dev/null
+two() {
+	local h
+	for h in host1 host2; do
+		[[ $(liv "$h" '.state') == steady ]] || return 1
+		[[ $(liv "$h" '.live | sort | join(",")') == "$(printf '%s\n' "$u1" "$u2" | sort | paste -sd,)" ]] || return 1
+		(($(liv "$h" '.ring_seq') != r0)) || return 1
+	done
+}
+wait_for 30 "host1 and host2 to survive as {host1,host2}" two
+lost() { [[ $(liv host3 '.state') == fenced ]]; }
+wait_for 30 "host3 to decide to fence" lost
+echo "host1: $(liv host1 '.last_decision')"
+echo "host3: $(liv host3 '.last_decision')"
+[[ $(liv host3 '.last_decision') == *"lost"* || $(liv host3 '.last_decision') == *"excludes me"* ]] ||
+	die "host3 fenced for another reason: $(liv host3 '.last_decision')"
+fenced_slot() { sf_slots host1 | jq -e --arg u "$u3" '.slots[] | select(.host == $u and .state == "fencing")'; }
+wait_for 10 "host3's fence record on the statefile" fenced_slot
+echo "host3's slot: $(sf_slots host2 | jq -c --arg u "$u3" '.slots[] | select(.host == $u) | {state, fence}')"
+lab heal >/dev/null
+echo "liveness: ok"
