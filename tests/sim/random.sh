@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# 2,000 random fault schedules in the simulator (docs/simulator.md): every
-# invariant after every event; a failure prints its seed and how to replay
-# it.  Replays one seed twice to check that a run is deterministic.
+# 2,000 random fault schedules in the simulator (docs/simulator.md), with
+# agreed CPG delivery and corosync stalls: every invariant after every
+# event; a failure prints its seed and how to replay it.  Replays one seed
+# twice to check that a run is deterministic.
 # Needs BINDIR (tests/run.sh sets it).
 set -u
 : "${BINDIR:?}"

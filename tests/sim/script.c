@@ -22,6 +22,7 @@ static const char *const stat_fault_names[SS__N] = {
     [SS_ST_SLOW] = "storage slow",     [SS_ST_OK] = "storage ok",
     [SS_HANG_SHORT] = "daemon hang < W", [SS_HANG_LONG] = "daemon hang >= W",
     [SS_SKEW] = "skewed clocks",        [SS_VMSLOW] = "slow VM starts",
+    [SS_CPGSTALL] = "corosync stall",
 };
 
 const char *
@@ -275,6 +276,14 @@ parse_action(struct parser *p, uint64_t at)
 			return -1;
 		if (parse_time(p->tok[4], &f->ms) < 0 || f->ms == 0)
 			return perr(p, "bad duration '%s' (5s, 2500ms)", p->tok[4]);
+	} else if (strcmp(a, "cpgstall") == 0) {
+		f->kind = SF_CPGSTALL;
+		if (p->ntok != 5)
+			return perr(p, "cpgstall hN DURATION");
+		if (parse_host(p, p->tok[3], &f->host) < 0)
+			return -1;
+		if (parse_time(p->tok[4], &f->ms) < 0 || f->ms == 0)
+			return perr(p, "bad duration '%s' (5s, 2500ms)", p->tok[4]);
 	} else if (strcmp(a, "vmstart") == 0) {
 		f->kind = SF_VMSTART;
 		if (p->ntok != 4 || (strcmp(p->tok[3], "slow") && strcmp(p->tok[3], "normal")))
@@ -365,6 +374,13 @@ parse_line(struct parser *p)
 			sp->fence_mode = SIM_FENCE_WATCHDOG;
 		else
 			return perr(p, "fence immediate|watchdog");
+	} else if (strcmp(k, "cpg") == 0) {
+		if (strcmp(p->tok[1], "agreed") == 0)
+			sp->cpg = SIM_CPG_AGREED;
+		else if (strcmp(p->tok[1], "safe") == 0)
+			sp->cpg = SIM_CPG_SAFE;
+		else
+			return perr(p, "cpg agreed|safe");
 	} else if (strcmp(k, "run") == 0) {
 		if (parse_time(p->tok[1], &sp->run_ms) < 0)
 			return perr(p, "run DURATION (like 60s)");
@@ -420,7 +436,7 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 {
 	uint64_t r = seed * 0x2545f4914f6cdd1dull + 1;
 	unsigned nf;
-	uint64_t wd_guess, tail = 30000;
+	uint64_t wd_guess, stall_guess, tail = 30000;
 
 	sim_spec_default(sp);
 	sp->seed = seed;
@@ -429,6 +445,7 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 	sp->profile = sim_rand(&r, 100) < 5 ? LV_PROFILE_CONSERVATIVE : LV_PROFILE_FAST;
 	sp->statefile = sim_rand(&r, 100) < 90;
 	sp->fence_mode = SIM_FENCE_RANDOM;
+	sp->cpg = SIM_CPG_AGREED;
 	if (sim_rand(&r, 100) < 30)
 		for (unsigned h = 0; h < sp->n; h++)
 			sp->weight[h] = 1 + (uint32_t)sim_rand(&r, 3);
@@ -451,6 +468,11 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 			wd_guess = t.wd_ms;
 		else
 			wd_guess = sp->timeout_s * 1000ull; /* sim_run will report it */
+		/* A stall round's deadline comes about S + T_decide after the
+		** stall: stalls of up to twice that end before it or after it. */
+		stall_guess = 2ull * (t.fresh_ms + t.decide_ms);
+		if (stall_guess < 1000)
+			stall_guess = 1000;
 		tail = 30000;
 		if (t.restart_ms + 2ull * t.decide_ms + 10000 > tail)
 			tail = t.restart_ms + 2ull * t.decide_ms + 10000;
@@ -458,7 +480,7 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 	nf = (unsigned)sim_rand(&r, 7);
 	for (unsigned i = 0; i < nf; i++) {
 		struct sim_fault *f = &sp->fault[sp->nfaults++];
-		unsigned k = (unsigned)sim_rand(&r, 12);
+		unsigned k = (unsigned)sim_rand(&r, 13);
 		memset(f, 0, sizeof(*f));
 		f->at = 500 + sim_rand(&r, 29500);
 		f->host = pick_host(&r, sp->n);
@@ -507,6 +529,28 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 		case 10:
 			f->kind = SF_VMSTART;
 			f->mode = 1;
+			break;
+		case 12:
+			f->kind = SF_CPGSTALL;
+			f->ms = 50 + sim_rand(&r, stall_guess);
+			/* Half of them on a host that is being cut off: its
+			** storage fails, then the network isolates it, while
+			** its corosync stalls (stall_token_replay.scn). */
+			if (sim_rand(&r, 2) && sp->nfaults + 2 <= SIM_MAX_FAULTS) {
+				struct sim_fault *g = &sp->fault[sp->nfaults++];
+				struct sim_fault *q = &sp->fault[sp->nfaults++];
+				memset(g, 0, sizeof(*g));
+				g->kind = SF_STORAGE;
+				g->mode = SIM_ST_ERROR;
+				g->host = f->host;
+				g->at = f->at - sim_rand(&r, 500);
+				memset(q, 0, sizeof(*q));
+				q->kind = SF_PARTITION;
+				q->host = -1;
+				q->at = f->at + sim_rand(&r, f->ms);
+				for (unsigned h = 0; h < sp->n; h++)
+					q->group[h] = (int)h == f->host;
+			}
 			break;
 		default:
 			f->kind = SF_STORAGE;

@@ -34,6 +34,7 @@ enum sim_fault_kind {
 	SF_HANG,      /* daemon of host hung for `ms` */
 	SF_VMSTART,   /* mode 1: slow VM starts, 0: normal */
 	SF_SKEW,      /* host's clock rate error set to `ppm` */
+	SF_CPGSTALL,  /* host's corosync frozen for `ms` (token held) */
 	SF__N
 };
 
@@ -68,6 +69,12 @@ struct sim_expect {
 
 enum sim_fence_mode { SIM_FENCE_WATCHDOG = 0, SIM_FENCE_IMMEDIATE, SIM_FENCE_RANDOM };
 
+/* CPG delivery (docs/simulator.md, "CPG"): safe (all members of the ring at
+** once, or nobody) or agreed (corosync's: the sender at once, each other
+** member after its latency; at a break, in-flight messages go to the
+** sender's side only). */
+enum sim_cpg { SIM_CPG_SAFE = 0, SIM_CPG_AGREED };
+
 struct sim_spec {
 	unsigned n;
 	unsigned timeout_s;
@@ -78,6 +85,7 @@ struct sim_spec {
 	unsigned vms; /* per host */
 	uint64_t seed;
 	int fence_mode;
+	int cpg;            /* enum sim_cpg: scenarios safe, random schedules agreed */
 	int random_offsets; /* random clock offsets per host (else 0) */
 	uint64_t run_ms;    /* 0: last fault or expect + 30 s */
 	struct sim_fault fault[SIM_MAX_FAULTS];
@@ -90,7 +98,7 @@ struct sim_spec {
 enum sim_stat_fault {
 	SS_POWEROFF = 0, SS_POWERON, SS_PARTITION, SS_HEAL, SS_ONEWAY, SS_DELAY,
 	SS_ST_ERROR, SS_ST_HANG, SS_ST_SLOW, SS_ST_OK, SS_HANG_SHORT, SS_HANG_LONG,
-	SS_SKEW, SS_VMSLOW, SS__N
+	SS_SKEW, SS_VMSLOW, SS_CPGSTALL, SS__N
 };
 
 struct sim_stats {
@@ -108,6 +116,8 @@ struct sim_result {
 	unsigned violations;
 	unsigned expects_failed;
 	char first[256]; /* the first violation, a sentence */
+	unsigned unsafe;        /* violations of I1..I4 (safety; I5 is about needless fences) */
+	char first_unsafe[256]; /* the first of those */
 };
 
 /* Run `spec`; the timeline goes to `trace` (NULL: none); counters are added

@@ -7,6 +7,13 @@
 **   hasvc-sim --seeds N [--from S] [--quiet]
 **                               run N random schedules and print figures
 **   hasvc-sim --seed S --trace  replay one random schedule with its timeline
+**   hasvc-sim ... --cpg safe|agreed
+**                               random schedules with that CPG delivery
+**                               (default agreed; a scenario says `cpg`)
+**   hasvc-sim --seeds N --until-unsafe
+**                               stop at the first schedule that breaks a
+**                               safety invariant (I1..I4): exit 1 and print
+**                               it, else exit 0 (tests/sim/mutant.sh)
 **
 ** `hasvc simulate ARGS` runs this program.
 */
@@ -21,8 +28,9 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: hasvc-sim SCENARIO-FILE\n"
-	                "       hasvc-sim --seeds N [--from S] [--quiet]\n"
-	                "       hasvc-sim --seed S [--trace]\n");
+	                "       hasvc-sim --seeds N [--from S] [--quiet] [--until-unsafe]"
+	                " [--cpg safe|agreed]\n"
+	                "       hasvc-sim --seed S [--trace] [--cpg safe|agreed]\n");
 	return 2;
 }
 
@@ -72,8 +80,10 @@ print_stats(struct sim_stats *st)
 	printf("violations:         %" PRIu64 "\n", st->violations);
 }
 
+static int cpg_mode = -1; /* --cpg: for random schedules; -1: theirs */
+
 static int
-run_seeds(uint64_t from, uint64_t count, int quiet)
+run_seeds(uint64_t from, uint64_t count, int quiet, int until_unsafe)
 {
 	struct sim_stats st;
 	struct sim_result res;
@@ -84,9 +94,20 @@ run_seeds(uint64_t from, uint64_t count, int quiet)
 	memset(&st, 0, sizeof(st));
 	for (uint64_t s = from; s < from + count; s++) {
 		sim_spec_random(s, &sp);
+		if (cpg_mode >= 0)
+			sp.cpg = cpg_mode;
 		if (sim_run(&sp, NULL, &st, &res, err, sizeof(err)) < 0) {
 			fprintf(stderr, "hasvc-sim: seed %" PRIu64 ": %s\n", s, err);
 			return 2;
+		}
+		if (until_unsafe) {
+			if (res.unsafe == 0)
+				continue;
+			printf("UNSAFE seed %" PRIu64 " (after %" PRIu64 " schedules): %s\n",
+			       s, s - from + 1, res.first_unsafe);
+			printf("  replay: hasvc-sim --seed %" PRIu64 " --trace\n", s);
+			free(st.delay);
+			return 1;
 		}
 		if (res.violations > 0) {
 			bad++;
@@ -112,7 +133,7 @@ main(int argc, char **argv)
 	struct sim_stats st;
 	char err[512];
 	uint64_t seeds = 0, from = 1, seed = 0;
-	int quiet = 0, trace = 0, have_seed = 0, rc;
+	int quiet = 0, trace = 0, have_seed = 0, until_unsafe = 0, rc;
 	const char *file = NULL;
 
 	for (int i = 1; i < argc; i++) {
@@ -132,6 +153,16 @@ main(int argc, char **argv)
 			have_seed = 1;
 		} else if (strcmp(argv[i], "--quiet") == 0) {
 			quiet = 1;
+		} else if (strcmp(argv[i], "--cpg") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "safe") == 0)
+				cpg_mode = SIM_CPG_SAFE;
+			else if (strcmp(argv[i], "agreed") == 0)
+				cpg_mode = SIM_CPG_AGREED;
+			else
+				return usage();
+		} else if (strcmp(argv[i], "--until-unsafe") == 0) {
+			until_unsafe = 1;
 		} else if (strcmp(argv[i], "--trace") == 0) {
 			trace = 1;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -144,11 +175,13 @@ main(int argc, char **argv)
 		}
 	}
 	if (seeds > 0)
-		return file || have_seed ? usage() : run_seeds(from, seeds, quiet);
+		return file || have_seed ? usage() : run_seeds(from, seeds, quiet, until_unsafe);
 	if (have_seed == (file != NULL))
 		return usage();
 	if (have_seed) {
 		sim_spec_random(seed, &sp);
+		if (cpg_mode >= 0)
+			sp.cpg = cpg_mode;
 	} else if (sim_spec_parse(file, &sp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hasvc-sim: %s\n", err);
 		return 2;

@@ -33,6 +33,8 @@ enum ev_type {
 	EV_EXPECT,
 	EV_DELAY_END,
 	EV_GROUP,
+	EV_PUMP,      /* agreed CPG: host delivers what it holds of ring `a` */
+	EV_STALL_END, /* host's corosync resumes */
 };
 
 struct ev {
@@ -42,13 +44,27 @@ struct ev {
 	uint8_t type, host;
 };
 
+/* Agreed CPG: one entry of a ring's total order (a message, or a daemon
+** leaving the group: a view change, ordered like a message). */
+struct amsg {
+	struct lv_msg m;
+	uint64_t arrive[SIM_MAX_HOSTS]; /* when each member holds it; SIM_NEVER: never */
+	uint64_t recip;                 /* once the ring broke: the members that deliver it */
+	uint64_t group;                 /* a view change: the new group */
+	int sender, view;
+};
+
 struct ring {
 	uint64_t seq;
 	uint32_t nodeid;
 	uint64_t members, installed;
 	uint64_t group; /* members whose daemon is in the CPG group (a fenced one leaves) */
+	uint64_t group0; /* ... when the ring formed (agreed: views are in the log) */
 	uint64_t formed, complete, broken; /* SIM_NEVER: not yet / intact */
 	int parked;                        /* messages waiting for `complete`, a list */
+	struct amsg *log;                  /* agreed: the ring's total order */
+	uint32_t nlog, caplog;
+	uint32_t next[SIM_MAX_HOSTS]; /* agreed: each member's next entry to deliver */
 };
 
 enum io_state { IO_FREE = 0, IO_RUN, IO_FROZEN, IO_DROPPED, IO_FAILED };
@@ -85,6 +101,9 @@ struct host {
 	uint64_t tick_gen, tick_at, tick_d, tick_same;
 	uint64_t last_pet; /* local */
 	int wd_pending;
+	int stalled;    /* corosync frozen, holding the token of ... */
+	int stall_ring; /* ... this ring (-1: it was broken already) */
+	uint64_t stall_gen;
 	int ring, target; /* installed / to be installed ring index, -1 none */
 	uint64_t ring_at;  /* when `ring` was installed */
 	uint64_t install_gen;
@@ -101,6 +120,7 @@ struct host {
 	uint64_t died_at;
 	int death;
 	uint64_t disturbed; /* first disturbance since the last SURVIVE (SIM_NEVER: none) */
+	uint64_t silent_at; /* its daemon hung, fenced or its corosync stalled then (I5b) */
 };
 
 struct vm {
@@ -246,7 +266,7 @@ real_for(const struct host *h, uint64_t loc)
 static const char *const reason_short[] = {
     "none", "no-partition", "quorate", "won", "lost", "not-quorate", "no-storage",
     "await-verdict", "publishing", "await-hosts", "inconsistent", "outdated", "deadline",
-    "confirming", "preempted",
+    "confirming", "preempted", "adopted",
 };
 
 static const char *
@@ -307,6 +327,9 @@ violation(struct world *w, unsigned which, const char *fmt, ...)
 	if (w->res->first[0] == '\0')
 		snprintf(w->res->first, sizeof(w->res->first), "t=%" PRIu64 "ms seed %" PRIu64 ": %s",
 		         w->now, w->sp->seed, msg);
+	if (which & (I1 | I2 | I3 | I3B | I4) && w->res->unsafe++ == 0)
+		snprintf(w->res->first_unsafe, sizeof(w->res->first_unsafe),
+		         "t=%" PRIu64 "ms seed %" PRIu64 ": %s", w->now, w->sp->seed, msg);
 	if (w->tr != NULL)
 		fprintf(w->tr, "%6" PRIu64 ".%03" PRIu64 "  !!  VIOLATION %s (seed %" PRIu64 ")\n",
 		        w->now / 1000, w->now % 1000, msg, w->sp->seed);
@@ -327,6 +350,7 @@ running_engine(const struct host *h)
 }
 
 static void recompute_rings(struct world *w);
+static void pump(struct world *w, int k, int r);
 static void host_step(struct world *w, int h, const struct lv_event *ev);
 
 static void
@@ -365,6 +389,8 @@ kill_host(struct world *w, int h, int cause)
 	hp->nheld = 0;
 	hp->hung_until = 0;
 	hp->ring = hp->target = -1;
+	hp->stalled = 0;
+	hp->stall_gen++;
 	hp->tick_at = SIM_NEVER;
 	io_clear(hp, 1); /* a fence record already on its way may still land */
 	recompute_rings(w);
@@ -643,11 +669,49 @@ new_ring(struct world *w, uint64_t members)
 	r->seq = w->ringseq;
 	r->nodeid = (uint32_t)__builtin_ctzll(members) + 1;
 	r->members = members;
-	r->group = members;
+	r->group = r->group0 = members;
 	r->formed = w->now;
 	r->complete = r->broken = SIM_NEVER;
 	r->parked = -1;
 	return (int)w->nrings++;
+}
+
+/*
+** Agreed CPG: ring r broke now.  Extended virtual synchrony, no more: the
+** members that move on together (into one new ring, or a stalled corosync
+** alone) deliver the same messages of r, in r's order, before their next
+** ring: every message that one of them holds (its sender always does; any
+** member once it arrived there), recovered among them; the others skip it.
+** Deliveries are pumped at once (EV_PUMP), never from inside a step.
+*/
+static void
+ring_break(struct world *w, int r, const uint64_t *want, int nwant)
+{
+	struct ring *R = &w->rings[r];
+	uint64_t side[SIM_MAX_HOSTS];
+	uint32_t from = R->nlog;
+
+	for (unsigned h = 0; h < w->n; h++) {
+		side[h] = w->h[h].stalled && in_pool(&w->h[h]) ? LS_BIT(h) : 0;
+		for (int k = 0; k < nwant; k++)
+			if (want[k] & LS_BIT(h))
+				side[h] = want[k];
+		side[h] &= R->members;
+		if ((R->members & LS_BIT(h)) && R->next[h] < from)
+			from = R->next[h];
+	}
+	for (uint32_t i = from; i < R->nlog; i++) {
+		struct amsg *e = &R->log[i];
+		uint64_t holders = LS_BIT(e->sender);
+		for (unsigned h = 0; h < w->n; h++)
+			if (e->arrive[h] <= w->now)
+				holders |= LS_BIT(h);
+		e->recip = 0;
+		for (; holders; holders &= holders - 1)
+			e->recip |= side[__builtin_ctzll(holders)];
+	}
+	for (uint64_t m = R->members; m; m &= m - 1)
+		push(w, w->now, EV_PUMP, __builtin_ctzll(m), (uint32_t)r, 0);
 }
 
 /*
@@ -666,7 +730,7 @@ recompute_rings(struct world *w)
 
 	for (unsigned h = 0; h < w->n; h++) {
 		int k;
-		if (!in_pool(&w->h[h]))
+		if (!in_pool(&w->h[h]) || w->h[h].stalled)
 			continue;
 		for (k = 0; k < nwant; k++) {
 			uint64_t m = want[k];
@@ -698,6 +762,8 @@ recompute_rings(struct world *w)
 			for (unsigned h = 0; h < w->n; h++)
 				if (w->h[h].ring == (int)i)
 					disturb(w, (int)h);
+			if (w->sp->cpg == SIM_CPG_AGREED)
+				ring_break(w, (int)i, want, nwant);
 		}
 	}
 	for (int k = 0; k < nwant; k++) {
@@ -736,7 +802,7 @@ ev_install(struct world *w, int h, uint32_t r, uint64_t gen)
 	struct lv_event ev;
 	char s[80];
 
-	if (gen != hp->install_gen || !in_pool(hp) || hp->target != (int)r)
+	if (gen != hp->install_gen || !in_pool(hp) || hp->target != (int)r || hp->stalled)
 		return;
 	hp->ring = (int)r;
 	hp->ring_at = w->now;
@@ -751,6 +817,13 @@ ev_install(struct world *w, int h, uint32_t r, uint64_t gen)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = LV_EV_RING;
 	ev.u.ring = ring_view(w, (int)r);
+	if (w->sp->cpg == SIM_CPG_AGREED) {
+		/* Views after this one are in the ring's log, in order. */
+		ev.u.ring.group = R->group0;
+		feed(w, h, &ev);
+		pump(w, h, (int)r);
+		return;
+	}
 	feed(w, h, &ev);
 }
 
@@ -784,6 +857,84 @@ msg_free(struct world *w, int m)
 	w->freemsg = m;
 }
 
+/*
+** Agreed CPG (docs/simulator.md): the entry goes to the end of the sender's
+** ring's total order; the sender holds it after 0..2 ms, every other member
+** after its latency (+ the delay fault).  A member delivers the entries in
+** order, each once it holds it and every earlier one (pump()).  `msg` NULL:
+** a view change (the sender's daemon left the group; `group` is the new one).
+*/
+static void
+cpg_send_agreed(struct world *w, int h, const struct lv_msg *msg, uint64_t group)
+{
+	struct host *hp = &w->h[h];
+	struct ring *R;
+	struct amsg *e;
+	int r = hp->ring;
+
+	if (r < 0)
+		return;
+	R = &w->rings[r];
+	if (R->broken != SIM_NEVER && !(hp->stalled && hp->stall_ring == r))
+		return; /* the token is lost: nothing goes out any more */
+	if (R->nlog == R->caplog) {
+		R->caplog = R->caplog ? 2 * R->caplog : 64;
+		R->log = xreallocarray(R->log, R->caplog, sizeof(*R->log));
+	}
+	e = &R->log[R->nlog++];
+	memset(e, 0, sizeof(*e));
+	if (msg != NULL)
+		e->m = *msg;
+	e->view = msg == NULL;
+	e->group = group;
+	e->sender = h;
+	for (unsigned k = 0; k < w->n; k++)
+		e->arrive[k] = SIM_NEVER;
+	if (R->broken != SIM_NEVER) {
+		/* A stalled corosync still holds the token: it sends this, and
+		** delivers it to itself, when it resumes; nobody else will. */
+		e->recip = LS_BIT(h);
+		return;
+	}
+	for (uint64_t m = R->members; m; m &= m - 1) {
+		int k = __builtin_ctzll(m);
+		e->arrive[k] = w->now + (k == h ? rnd(w, 0, 2)
+		                                 : rnd(w, 1, SIM_CPG_MAX_MS) + w->extra_delay);
+		push(w, e->arrive[k], EV_PUMP, k, (uint32_t)r, 0);
+	}
+}
+
+/* Agreed CPG: k delivers, in ring r's order, every entry it holds with all
+** the earlier ones; in a broken ring, its share of the rest at once. */
+static void
+pump(struct world *w, int k, int r)
+{
+	for (;;) {
+		struct host *hp = &w->h[k];
+		struct ring *R = &w->rings[r]; /* re-read: a step may add rings */
+		struct amsg e;
+		struct lv_event ev;
+
+		if (hp->ring != r || hp->stalled || !running_engine(hp) || R->next[k] >= R->nlog)
+			return;
+		if (R->broken == SIM_NEVER && R->log[R->next[k]].arrive[k] > w->now)
+			return;
+		e = R->log[R->next[k]++]; /* a copy: a step may grow the log */
+		if (R->broken != SIM_NEVER && !(e.recip & LS_BIT(k)))
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		if (e.view) {
+			ev.type = LV_EV_RING;
+			ev.u.ring = ring_view(w, r);
+			ev.u.ring.group = e.group;
+		} else {
+			ev.type = LV_EV_DELIVER;
+			ev.u.msg = e.m;
+		}
+		feed(w, k, &ev);
+	}
+}
+
 static void
 cpg_send(struct world *w, int h, const struct lv_msg *msg)
 {
@@ -792,6 +943,10 @@ cpg_send(struct world *w, int h, const struct lv_msg *msg)
 	uint64_t t;
 	int m;
 
+	if (w->sp->cpg == SIM_CPG_AGREED) {
+		cpg_send_agreed(w, h, msg, 0);
+		return;
+	}
 	if (hp->ring < 0 || w->rings[hp->ring].broken != SIM_NEVER)
 		return; /* the delivery stall: nothing moves in a broken ring */
 	R = &w->rings[hp->ring];
@@ -1019,6 +1174,28 @@ record_survive(struct world *w, int h, struct ls_ring prev, uint64_t L, uint64_t
 	s->at = w->now;
 }
 
+/* I5b after a SURVIVE: a ring mate that is silent now (hung, stalled, or
+** fenced and still in the pool) still stalls my PINGs, since when it went
+** silent, even if I survived meanwhile; so does my ring if it has broken
+** already (agreed delivery flushes messages into a SURVIVE after the break). */
+static uint64_t
+still_disturbed(const struct world *w, int h)
+{
+	uint64_t t = SIM_NEVER;
+
+	if (w->h[h].ring >= 0 && w->rings[w->h[h].ring].broken != SIM_NEVER)
+		t = w->rings[w->h[h].ring].broken;
+
+	for (unsigned g = 0; g < w->n; g++) {
+		const struct host *gp = &w->h[g];
+		if ((int)g == h || gp->ring < 0 || gp->ring != w->h[h].ring || !in_pool(gp))
+			continue;
+		if ((gp->hung_until > w->now || gp->stalled || gp->fenced) && gp->silent_at < t)
+			t = gp->silent_at;
+	}
+	return t;
+}
+
 static void
 do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 {
@@ -1036,12 +1213,16 @@ do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 	else
 		tr(w, h, "FENCE %s", rname(a->reason));
 	hp->fenced = hp->ever_fenced = 1;
+	hp->silent_at = w->now;
 	disturb_ring(w, h);
 	/* The fencing daemon leaves the pool's CPG group (hasvcd does so
 	** before the reset): its ring mates learn it like a message. */
 	if (hp->ring >= 0 && w->rings[hp->ring].broken == SIM_NEVER) {
 		w->rings[hp->ring].group &= ~LS_BIT(h);
-		push(w, w->now + rnd(w, 1, SIM_CPG_MAX_MS), EV_GROUP, 0, (uint32_t)hp->ring, 0);
+		if (w->sp->cpg == SIM_CPG_AGREED)
+			cpg_send_agreed(w, h, NULL, w->rings[hp->ring].group);
+		else
+			push(w, w->now + rnd(w, 1, SIM_CPG_MAX_MS), EV_GROUP, 0, (uint32_t)hp->ring, 0);
 	}
 	io_issue(w, h, a, 1, 1);
 	immediate = w->sp->fence_mode == SIM_FENCE_IMMEDIATE ||
@@ -1105,7 +1286,7 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			   setstr(s1, sizeof(s1), a->live), setstr(s2, sizeof(s2), a->lost));
 			record_survive(w, h, prev, L, a->live);
 			hp->wait_reason = 0;
-			hp->disturbed = SIM_NEVER;
+			hp->disturbed = still_disturbed(w, h);
 			break;
 		case LV_ACT_MASTER:
 			if (a->host != was_master)
@@ -1228,12 +1409,36 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		w->st->faults[f->ms < w->tm.wd_ms ? SS_HANG_SHORT : SS_HANG_LONG]++;
 		tr(w, f->host, "daemon hangs for %" PRIu64 " ms", f->ms);
 		disturb_ring(w, f->host);
+		if (hp->hung_until <= w->now)
+			hp->silent_at = w->now;
 		if (w->now + f->ms > hp->hung_until)
 			hp->hung_until = w->now + f->ms;
 		hp->hang_gen++;
 		hp->tick_at = SIM_NEVER;
 		hp->tick_gen++;
 		push(w, hp->hung_until, EV_HANG_END, f->host, 0, hp->hang_gen);
+		break;
+	}
+	case SF_CPGSTALL: {
+		/* corosync freezes holding the token: the others lose it and
+		** form a ring without this host after D; its engine runs on,
+		** its sends queue up, nothing is delivered to it. */
+		struct host *hp = &w->h[f->host];
+		if (!in_pool(hp) || hp->stalled)
+			break;
+		w->st->faults[SS_CPGSTALL]++;
+		tr(w, f->host, "corosync stalls for %" PRIu64 " ms", f->ms);
+		disturb_ring(w, f->host);
+		hp->stalled = 1;
+		hp->silent_at = w->now;
+		hp->stall_ring = -1;
+		if (hp->ring >= 0 && w->rings[hp->ring].broken == SIM_NEVER)
+			hp->stall_ring = hp->ring;
+		hp->stall_gen++;
+		hp->install_gen++; /* a ring on its way is not installed */
+		hp->target = hp->ring;
+		push(w, w->now + f->ms, EV_STALL_END, f->host, 0, hp->stall_gen);
+		recompute_rings(w);
 		break;
 	}
 	case SF_VMSTART:
@@ -1248,6 +1453,37 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		tr(w, f->host, "clock rate %+d ppm", f->ppm);
 		break;
 	}
+}
+
+/* The stalled corosync resumes: it first delivers to itself what it holds
+** of its old ring (in agreed mode: the messages it queued, sent with the
+** stale token, and those that reached it before the stall), then finds the
+** token lost and joins the ring assignment again (installed after D >= K). */
+static void
+ev_stall_end(struct world *w, int h, uint64_t gen)
+{
+	struct host *hp = &w->h[h];
+
+	if (gen != hp->stall_gen || !hp->stalled || !in_pool(hp))
+		return;
+	hp->stalled = 0;
+	if (w->sp->cpg == SIM_CPG_AGREED && hp->ring >= 0) {
+		const struct ring *R = &w->rings[hp->ring];
+		unsigned mine = 0, others = 0;
+		for (uint32_t i = R->next[h]; i < R->nlog; i++)
+			if (R->broken == SIM_NEVER || (R->log[i].recip & LS_BIT(h))) {
+				if (R->log[i].sender == h)
+					mine++;
+				else
+					others++;
+			}
+		tr(w, h, "corosync resumes: delivers %u message(s) of its own and %u of others "
+		   "in ring %" PRIu64 " to itself", mine, others, R->seq);
+		pump(w, h, hp->ring);
+	} else {
+		tr(w, h, "corosync resumes");
+	}
+	recompute_rings(w);
 }
 
 static void
@@ -1427,6 +1663,8 @@ world_free(struct world *w)
 		free(w->h[h].held);
 	}
 	free(w->heap);
+	for (size_t i = 0; i < w->nrings; i++)
+		free(w->rings[i].log);
 	free(w->rings);
 	free(w->msgs);
 	free(w->surv);
@@ -1481,6 +1719,9 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 		tr(w, -1, "%u hosts, timeout %u s (%s), %s, W %u ms, T_decide %u ms, seed %" PRIu64,
 		   w->n, sp->timeout_s, lv_profile_name(sp->profile),
 		   sp->statefile ? "statefile" : "quorum only", w->tm.wd_ms, w->tm.decide_ms, sp->seed);
+		if (sp->cpg == SIM_CPG_AGREED)
+			tr(w, -1, "CPG delivery agreed (self-delivery first; at a break, "
+			   "the sender's side)");
 		tr(w, -1, "ring %" PRIu64 ":%u %s at every host", w->rings[r0].seq, w->rings[r0].nodeid,
 		   setstr(s, sizeof(s), w->rings[r0].members));
 	}
@@ -1537,6 +1778,12 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			break;
 		case EV_DELIVER:
 			ev_deliver(w, (int)e.a);
+			break;
+		case EV_PUMP:
+			pump(w, e.host, (int)e.a);
+			break;
+		case EV_STALL_END:
+			ev_stall_end(w, e.host, e.gen);
 			break;
 		case EV_FAULT:
 			apply_fault(w, &sp->fault[e.a]);
