@@ -30,8 +30,37 @@ usage(void)
 	fprintf(stderr, "usage: hasvc-sim SCENARIO-FILE\n"
 	                "       hasvc-sim --seeds N [--from S] [--quiet] [--until-unsafe]"
 	                " [--cpg safe|agreed]\n"
-	                "       hasvc-sim --seed S [--trace] [--cpg safe|agreed]\n");
+	                "       hasvc-sim --seed S [--trace] [--cpg safe|agreed]\n"
+	                "       hasvc-sim --timing T [fast|conservative]\n");
 	return 2;
+}
+
+/* --timing T [PROFILE]: the timers lv_timing_derive() gives for the timeout
+** T and the two failure -> safe-to-restart bounds docs/protocol.md quotes
+** (bench/liveness.sh prints them beside the simulator's figures). */
+static int
+print_timing(const char *ts, const char *ps)
+{
+	struct lv_timing t;
+	char err[200], *end;
+	unsigned long v = strtoul(ts, &end, 10);
+	int p = ps != NULL ? lv_profile_parse(ps) : LV_PROFILE_FAST;
+	uint32_t io;
+
+	if (*ts == '\0' || *end != '\0' || v > 100000 || p < 0)
+		return usage();
+	if (lv_timing_derive((unsigned)v, (enum lv_profile)p, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hasvc-sim: %s\n", err);
+		return 2;
+	}
+	io = t.cycle_ms + 2 * t.io_deadline_ms;
+	printf("timeout %lu s (%s): token %u ms, cycle %u ms, io deadline %u ms, stale %u ms, "
+	       "fresh %u ms, decide %u ms, watchdog %u ms, restart %u ms\n",
+	       v, lv_profile_name(p), t.token_ms, t.cycle_ms, t.io_deadline_ms, t.stale_ms,
+	       t.fresh_ms, t.decide_ms, t.wd_ms, t.restart_ms);
+	printf("power-off bound %u ms\n", t.ping_ms / 2 + t.restart_ms);
+	printf("partition bound %u ms\n", t.ring_ms + 2 * io + t.fence_restart_ms);
+	return 0;
 }
 
 static int
@@ -136,6 +165,8 @@ main(int argc, char **argv)
 	int quiet = 0, trace = 0, have_seed = 0, until_unsafe = 0, rc;
 	const char *file = NULL;
 
+	if (argc >= 3 && strcmp(argv[1], "--timing") == 0)
+		return print_timing(argv[2], argc > 3 ? argv[3] : NULL);
 	for (int i = 1; i < argc; i++) {
 		char *end;
 		if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
