@@ -17,6 +17,7 @@
 
 #include "fencing/record.h"
 #include "lib/check.h"
+#include "lib/crc32c.h"
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -57,15 +58,7 @@ static const struct field {
 uint32_t
 fence_record_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-
-	crc = ~crc;
-	while (len-- > 0) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
-	}
-	return ~crc;
+	return crc32c(crc, buf, len);
 }
 
 /* ---- encoding ------------------------------------------------------------- */
