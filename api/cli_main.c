@@ -1328,6 +1328,7 @@ out:
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 static int cmd_cluster_status(struct cli *x);
+static int cmd_fence_history(struct cli *x);
 
 #define LIST_OPTS "[params=a,b|all] [FIELD=VALUE ...] [--minimal] [--json]"
 
@@ -1337,6 +1338,9 @@ static const struct command commands[] = {
     {"cluster-status", NULL, "cluster-status [--json]",
      "the pool's cluster as this host sees it: corosync, quorum, master, database position",
      cmd_cluster_status},
+    {"host-fence-history", NULL, "host-fence-history [--json]",
+     "the fence records of the host talked to (why it decided to fence), newest first",
+     cmd_fence_history},
     {"pool-list", "pool", "pool-list " LIST_OPTS, "list the pool", cmd_list},
     {"pool-param-get", "pool", "pool-param-get [uuid=UUID] param-name=NAME [param-key=KEY]",
      "print one parameter of the pool", cmd_param_get},
@@ -1499,6 +1503,62 @@ cmd_cluster_status(struct cli *x)
 			text = clifmt_value(v, 0);
 			printf("%s: %s\n", order[i], text);
 			xfree(text);
+		}
+	}
+	xval_free(r);
+	return 0;
+}
+
+/* host.get_ha_fence_history on the host talked to itself (a pool member
+** answers for its own records: they are local files, not pool state). */
+static int
+cmd_fence_history(struct cli *x)
+{
+	static const char *const order[] = {
+	    "seq",  "time",      "reason",  "reason_text", "detail", "host",
+	    "ring_seq", "ring_node", "members", "liveset",     "views",  "file", NULL,
+	};
+	struct xval *r = NULL;
+	const struct xval *e, *v;
+	char *text;
+	int rc, json;
+	size_t i, j;
+
+	json = cliargs_flag(x->args, "json");
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	x->local = 1;
+	if ((rc = call(x, "host.get_ha_fence_history", NULL, &r)) != 0)
+		return rc;
+	if (json) {
+		clifmt_json_value(stdout, r);
+		fputc('\n', stdout);
+	} else if (xval_len(r) == 0) {
+		printf("no fence records\n");
+	} else {
+		for (i = 0; i < xval_len(r); i++) {
+			e = xval_array_get(r, i);
+			if (i > 0)
+				fputc('\n', stdout);
+			if ((v = xval_struct_get(e, "refused")) != NULL && xval_bool(v)) {
+				const struct xval *f = xval_struct_get(e, "file");
+				const struct xval *w = xval_struct_get(e, "why");
+				char *ft = f != NULL ? clifmt_value(f, 0) : NULL;
+				char *wt = w != NULL ? clifmt_value(w, 0) : NULL;
+
+				printf("file: %s\nrefused: %s\n", ft != NULL ? ft : "?",
+				       wt != NULL ? wt : "?");
+				xfree(ft);
+				xfree(wt);
+				continue;
+			}
+			for (j = 0; order[j] != NULL; j++) {
+				if ((v = xval_struct_get(e, order[j])) == NULL)
+					continue;
+				text = clifmt_value(v, 0);
+				printf("%s: %s\n", order[j], text);
+				xfree(text);
+			}
 		}
 	}
 	xval_free(r);

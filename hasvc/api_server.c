@@ -15,6 +15,7 @@
 #include "api/passwd.h"
 #include "api/rpc.h"
 #include "api/tlscert.h"
+#include "fencing/record.h"
 #include "hasvc/api_events.h"
 #include "hasvc/api_objects.h"
 #include "hasvc/api_planner.h"
@@ -251,7 +252,79 @@ liveness_status(struct api_server *d)
 	xval_struct_add(l, "statefile_reads", xval_new_int((int64_t)hs.stats.reads));
 	xval_struct_add(l, "statefile_io_failed", xval_new_int((int64_t)hs.stats.io_failed));
 	xval_struct_add(l, "dropped", xval_new_int((int64_t)hs.dropped));
+	xval_struct_add(l, "alerts_sent", xval_new_int((int64_t)hs.alerts_sent));
+	xval_struct_add(l, "alerts_dropped", xval_new_int((int64_t)hs.alerts_dropped));
 	return l;
+}
+
+/* A host bitmap of a fence record as an array of host indexes. */
+static struct xval *
+index_set(uint64_t set)
+{
+	struct xval *a = xval_new_array();
+	unsigned i;
+
+	for (i = 0; i < 64; i++)
+		if (set & ((uint64_t)1 << i))
+			xval_array_append(a, xval_new_int((int64_t)i));
+	return a;
+}
+
+/* host.get_ha_fence_history(session[, host]): the local fence records of the
+** host called (<data-dir>/fence, fencing/record.h), newest first; a corrupt
+** file is listed as refused with the reason, never trusted.  A hasvc
+** extension; any host answers for itself, as pool.get_cluster_status. */
+static void
+h_fence_history(void *arg, struct rpc_call *c)
+{
+	struct api_server *d = arg;
+	struct fence_record_entry *e = NULL;
+	struct xval *r;
+	char dir[CONFIG_PATH_LEN + 8], host[HA_UUID_LEN], err[512];
+	size_t n = 0, i;
+
+	if (rpc_call_nparams(c) > 0) {
+		if (rpc_param_ref(c, 0, "host", host) < 0)
+			return;
+		if (strcmp(host, d->cfg->host_uuid) != 0) {
+			rpc_fail(c, "INVALID_VALUE", "host",
+				 "call this on the host whose fence history it is", NULL);
+			return;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/fence", d->cfg->data_dir);
+	if (fence_record_list(dir, &e, &n, err, sizeof(err)) < 0) {
+		rpc_fail(c, "INTERNAL_ERROR", err, NULL);
+		return;
+	}
+	r = xval_new_array();
+	for (i = 0; i < n; i++) {
+		struct xval *x = xval_new_struct();
+		const struct fence_record *f = &e[i].rec;
+
+		xval_struct_add(x, "file", xval_new_string(e[i].name));
+		xval_struct_add(x, "seq", xval_new_int((int64_t)e[i].seq));
+		xval_struct_add(x, "refused", xval_new_bool(!e[i].ok));
+		if (!e[i].ok) {
+			xval_struct_add(x, "why", xval_new_string(e[i].why));
+			xval_array_append(r, x);
+			continue;
+		}
+		xval_struct_add(x, "reason", xval_new_int((int64_t)f->reason));
+		xval_struct_add(x, "reason_text", xval_new_string(f->reason_text));
+		xval_struct_add(x, "detail", xval_new_string(f->detail));
+		xval_struct_add(x, "time", xval_new_datetime_time((time_t)f->wall_s));
+		xval_struct_add(x, "mono_ms", xval_new_int((int64_t)f->mono_ms));
+		xval_struct_add(x, "host", xval_new_string(f->host));
+		xval_struct_add(x, "ring_seq", xval_new_int((int64_t)f->ring_seq));
+		xval_struct_add(x, "ring_node", xval_new_int((int64_t)f->ring_node));
+		xval_struct_add(x, "members", index_set(f->members));
+		xval_struct_add(x, "liveset", index_set(f->liveset));
+		xval_struct_add(x, "views", xval_new_string(f->views));
+		xval_array_append(r, x);
+	}
+	xfree(e);
+	rpc_reply(c, r);
 }
 
 /* pool.get_cluster_status(session): the cluster as this host sees it (a
@@ -417,8 +490,15 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 				       .role = RPC_ROLE_POOL_ADMIN, .fn = h_install_certificate,
 				       .arg = d, .param_names = names};
 
+		static const char *const fh_names[] = {"host", NULL};
+		struct rpc_method fh = {.name = "host.get_ha_fence_history", .min_params = 0,
+					.max_params = 1, .flags = RPC_ALWAYS,
+					.role = RPC_ROLE_READ_ONLY, .fn = h_fence_history,
+					.arg = d, .param_names = fh_names};
+
 		rpc_register(d->rpc, &m);
 		rpc_register(d->rpc, &st);
+		rpc_register(d->rpc, &fh);
 	}
 	log_notice("host %s: API listening on https://%s:%u/", cfg->host_uuid, cfg->api_address,
 		   httpd_port(d->httpd));

@@ -604,6 +604,15 @@ ha_send(void *arg, const void *msg, size_t len)
 	return hb_cpg_send(cl->cpg, msg, len);
 }
 
+/* The liveness alerts' database writes (ha.h): replicated like the core's. */
+static int
+ha_write(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db), void *fnarg)
+{
+	struct cluster *cl = arg;
+
+	return cluster_local_write(cl, master_only, fn, fnarg);
+}
+
 /* ---- public ---- */
 
 unsigned
@@ -707,7 +716,7 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 	}
 	cl->timer = evtimer_new(base, on_timer, cl);
 	cl->ev_view = evtimer_new(base, on_view, cl);
-	cl->ha = ha_start(base, db, cfg, ha_send, cl, err, errlen);
+	cl->ha = ha_start(base, db, cfg, ha_send, ha_write, cl, err, errlen);
 	if (cl->ha == NULL && err[0] != '\0')
 		log_errx("host %s: liveness not running: %s", cfg->host_uuid, err);
 	snprintf(group, sizeof(group), "hasvc:%s", cl->pool_uuid);

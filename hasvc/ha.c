@@ -9,17 +9,29 @@
 ** requests' deadlines (sfio_next_deadline): a hung request is reported
 ** failed at its deadline by sfio_poll, from the loop, whatever the I/O
 ** thread is doing.
+**
+** Alerts (ha.h): the engine's SURVIVE and alert bits go through
+** hasvc/ha_alerts.h, which decides; what it raises becomes a db_message in
+** the outbox, written by the write hook from a libevent callback of its own
+** (the engine may step inside a corosync callback: no database write, no
+** replication proposal from there).  The liveset's master raises
+** HA_HOST_FAILED with master_only = 0: it is not necessarily the database
+** master, and the database master may be the lost host or still being
+** re-elected, so "master_only" would drop the message on every host.
 */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "hasvc/cluster.h"
+#include "fencing/record.h"
 #include "hasvc/ha.h"
+#include "hasvc/ha_alerts.h"
 #include "heartbeat/lvmsg.h"
 #include "heartbeat/sf_io.h"
 #include "heartbeat/statefile.h"
@@ -34,6 +46,7 @@ struct ha {
 	struct event_base *base;
 	const struct config *cfg;
 	ha_send_fn send;
+	ha_write_fn write;
 	void *send_arg;
 
 	struct lv *lv;
@@ -66,6 +79,13 @@ struct ha {
 	struct event *ev_timer;
 	struct lv_event deferred[DEFERRED_MAX];
 	unsigned ndeferred;
+
+	/* alerts: the decisions (ha_alerts.h) and the messages not yet written */
+	struct ha_alerts alerts;
+	struct db_message outbox[HA_OUTBOX_MAX];
+	unsigned nout;
+	struct event *ev_outbox;
+	uint64_t alerts_sent, alerts_dropped;
 
 	char last[200];
 	uint64_t dropped;
@@ -301,6 +321,248 @@ on_sf(evutil_socket_t fd, short what, void *arg)
 	sf_poll_all(arg);
 }
 
+/* ---- alerts as XAPI messages ------------------------------------------------- */
+
+#define A_BIT(a) (1u << (a))
+
+/* The wall-clock time (UTC, ISO 8601) of monotonic time `mono`. */
+static void
+wall_of(uint64_t mono, char *buf, size_t len)
+{
+	uint64_t now = clock_mono_ms();
+	time_t t = (time_t)clock_wall_s() - (time_t)((now > mono ? now - mono : 0) / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+static int
+put_message(void *arg, struct db *db)
+{
+	return db_message_add(db, arg) < 0 ? -1 : 0;
+}
+
+/* Write the outbox, oldest first, from the loop; on "not possible now" (no
+** master, corosync down) try again in a second. */
+static void
+on_outbox(evutil_socket_t fd, short what, void *arg)
+{
+	struct ha *ha = arg;
+	struct timeval retry = {1, 0};
+	int rc;
+
+	while (ha->nout > 0) {
+		rc = ha->write(ha->send_arg, 0, put_message, &ha->outbox[0]);
+		if (rc < 0) {
+			evtimer_add(ha->ev_outbox, &retry);
+			return;
+		}
+		if (rc == 0)
+			ha->alerts_sent++;
+		log_info("liveness: alert %s about %s sent to the pool database",
+			 ha->outbox[0].name, ha->outbox[0].obj_uuid);
+		memmove(ha->outbox, ha->outbox + 1, --ha->nout * sizeof(ha->outbox[0]));
+	}
+}
+
+/* Log an alert and queue it as a message about host `obj`. */
+static void
+raise_alert(struct ha *ha, enum ha_alert which, const char *obj, const char *body)
+{
+	const struct ha_alert_def *def = ha_alert_def(which);
+	struct db_message *m;
+	struct timeval now = {0, 0};
+
+	log_warnx("liveness: alert %s (priority %d) about host %s: %s", def->name, def->priority,
+		  obj, body);
+	if (ha->write == NULL)
+		return;
+	if (ha->nout == HA_OUTBOX_MAX) {
+		log_warnx("liveness: alert %s about %s dropped: %u alerts are waiting for a master",
+			  ha->outbox[0].name, ha->outbox[0].obj_uuid, ha->nout);
+		memmove(ha->outbox, ha->outbox + 1, --ha->nout * sizeof(ha->outbox[0]));
+		ha->alerts_dropped++;
+	}
+	m = &ha->outbox[ha->nout++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", def->name);
+	m->priority = def->priority;
+	snprintf(m->cls, sizeof(m->cls), "%s", def->cls);
+	snprintf(m->obj_uuid, sizeof(m->obj_uuid), "%s", obj);
+	m->timestamp = clock_wall_s();
+	snprintf(m->body, sizeof(m->body), "%s", body);
+	if (!evtimer_pending(ha->ev_outbox, NULL))
+		evtimer_add(ha->ev_outbox, &now);
+}
+
+/* SURVIVE with lost hosts: HA_HOST_FAILED, one per lost host, from the
+** liveset's master only (ha_alerts_host_failed). */
+static void
+alert_host_failed(struct ha *ha, const struct lv_action *a)
+{
+	uint64_t raise = ha_alerts_host_failed(a->lost, lv_get_master(ha->lv), ha->self);
+	char l[400], when[32], body[DB_TEXT_LEN];
+	unsigned i;
+
+	if (raise == 0)
+		return;
+	hosts_str(ha, a->live, l, sizeof(l));
+	wall_of(clock_mono_ms(), when, sizeof(when));
+	for (i = 0; i < ha->n; i++) {
+		if (!(raise & LS_BIT(i)))
+			continue;
+		snprintf(body, sizeof(body),
+			 "Host %s (cluster node %u) has failed: it left the HA liveset at %s. The "
+			 "hosts of corosync ring %" PRIu64 " (nodes %s) decided without it (%s); "
+			 "reported by the liveset's master, host %s (node %u).",
+			 ha->uuid[i], ha->nodeid[i], when, lv_get_ring(ha->lv).seq, l,
+			 ls_reason_name(a->reason), ha->cfg->host_uuid, ha->nodeid[ha->self]);
+		raise_alert(ha, HA_ALERT_HOST_FAILED, ha->uuid[i], body);
+	}
+}
+
+/* After each step: the debounced alerts that are due (none once the engine
+** has fenced or left: it decides nothing more). */
+static void
+poll_alerts(struct ha *ha)
+{
+	uint64_t now = clock_mono_ms(), since;
+	enum lv_state st = lv_get_state(ha->lv);
+	unsigned due, node = ha->nodeid[ha->self];
+	const char *me = ha->cfg->host_uuid;
+	char when[32], body[DB_TEXT_LEN];
+
+	if (st == LV_FENCED || st == LV_LEFT)
+		return;
+	ha_alerts_access(&ha->alerts, lv_has_access(ha->lv, now), now);
+	due = ha_alerts_due(&ha->alerts, now);
+	if (due & (A_BIT(HA_ALERT_STATEFILE_LOST) | A_BIT(HA_ALERT_STATEFILE_APPROACHING))) {
+		since = ha_alerts_since(&ha->alerts, HA_ALERT_STATEFILE_LOST);
+		wall_of(since, when, sizeof(when));
+		if (due & A_BIT(HA_ALERT_STATEFILE_LOST))
+			snprintf(body, sizeof(body),
+				 "Host %s (cluster node %u) has had no continuous access to the HA "
+				 "statefile %s since %s (%" PRIu64 " ms, longer than T_stale %u ms): "
+				 "the other hosts see its slot as stale, and in a partition it cannot "
+				 "prove its side (corosync ring %" PRIu64 ").",
+				 me, node, ha->cfg->statefile, when, now - since,
+				 ha->lvc.timing.stale_ms, lv_get_ring(ha->lv).seq);
+		else
+			snprintf(body, sizeof(body),
+				 "Host %s (cluster node %u) has had no continuous access to the HA "
+				 "statefile %s since %s (%" PRIu64 " ms); its slot goes stale to the "
+				 "other hosts after T_stale %u ms (corosync ring %" PRIu64 ").",
+				 me, node, ha->cfg->statefile, when, now - since,
+				 ha->lvc.timing.stale_ms, lv_get_ring(ha->lv).seq);
+		raise_alert(ha,
+			    due & A_BIT(HA_ALERT_STATEFILE_LOST) ? HA_ALERT_STATEFILE_LOST
+								 : HA_ALERT_STATEFILE_APPROACHING,
+			    me, body);
+	}
+	if (due & A_BIT(HA_ALERT_HEARTBEAT_APPROACHING)) {
+		since = ha_alerts_since(&ha->alerts, HA_ALERT_HEARTBEAT_APPROACHING);
+		wall_of(since, when, sizeof(when));
+		snprintf(body, sizeof(body),
+			 "Host %s (cluster node %u): corosync ring %" PRIu64 " has not been fresh "
+			 "(none of its liveness messages delivered to the pool's group) since %s "
+			 "(%" PRIu64 " ms); a round undecided for T_decide %u ms fences.",
+			 me, node, lv_get_ring(ha->lv).seq, when, now - since,
+			 ha->lvc.timing.decide_ms);
+		raise_alert(ha, HA_ALERT_HEARTBEAT_APPROACHING, me, body);
+	}
+}
+
+/* ---- the local fence record -------------------------------------------------- */
+
+/* What the engine saw, for people: the ring, the group, the liveset, my
+** access, the host index map (the record's sets are host indexes), the
+** statefile slots as last read, the engine's counters. */
+static void
+fence_views(struct ha *ha, char *buf, size_t len)
+{
+	struct ls_ring ring = lv_get_ring(ha->lv), prev = lv_get_prev_ring(ha->lv);
+	uint64_t now = clock_mono_ms();
+	struct lv_stats st;
+	char a[400], b[400], c[400];
+	size_t off;
+	unsigned i;
+	int m = lv_get_master(ha->lv);
+
+#define VAPPEND(...)                                                                       	do {                                                                               		if (off < len)                                                             			off += (size_t)snprintf(buf + off, len - off, __VA_ARGS__);        	} while (0)
+	off = 0;
+	buf[0] = '\0';
+	hosts_str(ha, lv_get_members(ha->lv), a, sizeof(a));
+	hosts_str(ha, ha->group & ha->members, b, sizeof(b));
+	hosts_str(ha, lv_get_live(ha->lv), c, sizeof(c));
+	VAPPEND("ring %" PRIu64 " (node %u): members nodes %s; CPG group nodes %s; %s%s. ",
+		ring.seq, ring.nodeid, a, b, ha->quorate ? "quorate" : "not quorate",
+		ha->down ? "; corosync down" : "");
+	VAPPEND("Liveset nodes %s, agreed in ring %" PRIu64 "; master node %d. ", c, prev.seq,
+		m >= 0 && (unsigned)m < ha->n ? (int)ha->nodeid[m] : -1);
+	VAPPEND("Me: node %u, storage access %s, ring %s, alerts 0x%x. ", ha->nodeid[ha->self],
+		lv_has_access(ha->lv, now) ? "yes" : "no", lv_is_fresh(ha->lv, now) ? "fresh" : "stale",
+		lv_get_alerts(ha->lv));
+	VAPPEND("Host indexes:");
+	for (i = 0; i < ha->n; i++)
+		VAPPEND(" %u=node %u %s%s", i, ha->nodeid[i], ha->uuid[i], i + 1 < ha->n ? "," : ".");
+	VAPPEND(" Statefile slots as last read:");
+	for (i = 0; i < ha->n; i++) {
+		const struct lv_slot *s = &ha->slots[i];
+
+		if (!s->valid) {
+			VAPPEND(" node %u: none;", ha->nodeid[i]);
+			continue;
+		}
+		hosts_str(ha, s->members, a, sizeof(a));
+		VAPPEND(" node %u: seq %" PRIu64 " %s, ring %" PRIu64 " members %s", ha->nodeid[i],
+			s->seq, sf_host_state_name(s->state), s->ring.seq, a);
+		if (s->has_verdict) {
+			hosts_str(ha, s->vlive, b, sizeof(b));
+			VAPPEND(", verdict ring %" PRIu64 " live %s%s", s->vring.seq, b,
+				s->vconfirmed ? "" : " (published)");
+		}
+		if (s->fence_present)
+			VAPPEND(", fence record: %s", ls_reason_name((int)s->fence_reason));
+		VAPPEND(";");
+	}
+	lv_get_stats(ha->lv, &st);
+	VAPPEND(" Engine: %" PRIu64 " rounds, %" PRIu64 " survived, %" PRIu64 " writes, %" PRIu64
+		" reads, %" PRIu64 " failed I/O, %" PRIu64 " invalid slots, %" PRIu64 " stalls.",
+		st.rounds, st.survived, st.writes, st.reads, st.io_failed, st.slots_invalid, st.stalls);
+#undef VAPPEND
+}
+
+/* Write the local fence record (fencing/record.h) under <data-dir>/fence,
+** durably (the writer fsyncs the file and the directory). */
+static void
+write_fence_record(struct ha *ha, const struct lv_action *a)
+{
+	struct fence_record *rec = xcalloc(1, sizeof(*rec));
+	struct ls_ring ring = lv_get_ring(ha->lv);
+	char dir[CONFIG_PATH_LEN + 8], path[CONFIG_PATH_LEN + 128], err[256];
+
+	rec->reason = (uint32_t)a->reason;
+	snprintf(rec->reason_text, sizeof(rec->reason_text), "%s", ls_reason_name(a->reason));
+	snprintf(rec->detail, sizeof(rec->detail), "%s", a->detail);
+	rec->wall_s = clock_wall_s();
+	rec->mono_ms = clock_mono_ms();
+	snprintf(rec->host, sizeof(rec->host), "%s", ha->cfg->host_uuid);
+	rec->ring_seq = ring.seq;
+	rec->ring_node = ring.nodeid;
+	rec->members = lv_get_members(ha->lv);
+	rec->liveset = lv_get_live(ha->lv);
+	fence_views(ha, rec->views, sizeof(rec->views));
+	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
+	if (fence_record_write(dir, rec, path, sizeof(path), err, sizeof(err)) < 0)
+		log_errx("liveness: host %s: the local fence record could not be written: %s",
+			 ha->cfg->host_uuid, err);
+	else
+		log_notice("liveness: host %s: fence record %" PRIu64 " written to %s",
+			   ha->cfg->host_uuid, rec->seq, path);
+	xfree(rec);
+}
+
 /* ---- carrying out the engine's actions ------------------------------------- */
 
 static void
@@ -330,6 +592,9 @@ act_fence(struct ha *ha, const struct lv_action *a)
 {
 	uint8_t sector[SF_SECTOR];
 
+	/* The local record first, as a real fence will (docs/fencing.md): the
+	** reset may come at any moment after the decision. */
+	write_fence_record(ha, a);
 	snprintf(ha->last, sizeof(ha->last), "FENCE: %s", a->detail);
 	log_errx("liveness: host %s decided to FENCE: %s (observe mode: not enforced, "
 		 "the engine stops)",
@@ -370,6 +635,7 @@ execute(struct ha *ha, const struct lv_action *a)
 		snprintf(ha->last, sizeof(ha->last), "SURVIVE %s: liveset nodes %s, lost %s",
 			 ls_reason_name(a->reason), l, d);
 		log_notice("liveness: host %s: %s", ha->cfg->host_uuid, ha->last);
+		alert_host_failed(ha, a);
 		break;
 	case LV_ACT_MASTER:
 		if (a->host >= 0 && (unsigned)a->host < ha->n)
@@ -382,6 +648,7 @@ execute(struct ha *ha, const struct lv_action *a)
 				   ha->uuid[a->host], ha->nodeid[a->host], a->detail);
 		break;
 	case LV_ACT_ALERT:
+		ha_alerts_set(&ha->alerts, a->alerts, clock_mono_ms());
 		if (a->alerts != 0)
 			log_warnx("liveness: alerts 0x%x%s%s%s%s%s", a->alerts,
 				  a->alerts & LS_ALERT_SELF_NO_STORAGE ? " self-no-storage" : "",
@@ -404,6 +671,9 @@ reschedule(struct ha *ha)
 	struct timeval tv;
 
 	if (ha->sf != NULL && sfio_next_deadline(ha->sf, &d) && d < next)
+		next = d;
+	if (lv_get_state(ha->lv) != LV_FENCED && lv_get_state(ha->lv) != LV_LEFT &&
+	    (d = ha_alerts_next_deadline(&ha->alerts)) < next)
 		next = d;
 	if (next == UINT64_MAX) {
 		evtimer_del(ha->ev_timer);
@@ -431,6 +701,7 @@ step(struct ha *ha, const struct lv_event *first)
 		ev = ha->deferred[0];
 		memmove(ha->deferred, ha->deferred + 1, --ha->ndeferred * sizeof(ha->deferred[0]));
 	}
+	poll_alerts(ha);
 	reschedule(ha);
 }
 
@@ -560,7 +831,7 @@ host_cmp(const void *a, const void *b)
 
 struct ha *
 ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_send_fn send,
-	 void *send_arg, char *err, size_t errlen)
+	 ha_write_fn write, void *arg, char *err, size_t errlen)
 {
 	struct ha *ha = NULL;
 	struct db_pool pool;
@@ -596,7 +867,8 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 	ha->base = base;
 	ha->cfg = cfg;
 	ha->send = send;
-	ha->send_arg = send_arg;
+	ha->write = write;
+	ha->send_arg = arg;
 	for (i = 0; i < nhosts && ha->n < LS_MAX_HOSTS; i++) {
 		if (hosts[i].cluster_nodeid == 0)
 			continue;
@@ -640,6 +912,8 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 		goto fail;
 	}
 	ha->ev_timer = evtimer_new(base, on_timer, ha);
+	ha->ev_outbox = evtimer_new(base, on_outbox, ha);
+	ha_alerts_init(&ha->alerts, ha->lvc.timing.stale_ms, ha->lvc.timing.decide_ms);
 	if (ha->lvc.ls.statefile) {
 		ha->sf = sfio_open(cfg->statefile, lverr, sizeof(lverr));
 		if (ha->sf == NULL) {
@@ -675,6 +949,12 @@ ha_stop(struct ha *ha)
 		event_free(ha->ev_sf);
 	if (ha->ev_timer != NULL)
 		event_free(ha->ev_timer);
+	if (ha->ev_outbox != NULL)
+		event_free(ha->ev_outbox);
+	if (ha->nout > 0)
+		log_warnx("liveness: %u alerts not written to the pool database (the first: %s "
+			  "about %s)",
+			  ha->nout, ha->outbox[0].name, ha->outbox[0].obj_uuid);
 	sfio_close(ha->sf);
 	lv_free(ha->lv);
 	lv_actions_free(&ha->acts);
@@ -709,4 +989,6 @@ ha_get_status(const struct ha *ha, struct ha_status *out)
 	snprintf(out->last, sizeof(out->last), "%s", ha->last);
 	lv_get_stats(ha->lv, &out->stats);
 	out->dropped = ha->dropped;
+	out->alerts_sent = ha->alerts_sent;
+	out->alerts_dropped = ha->alerts_dropped;
 }

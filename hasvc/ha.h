@@ -14,8 +14,15 @@
 ** Observe mode.  This step runs the protocol for real — real corosync, real
 ** statefile, every decision taken and published — but does not enforce it:
 ** the watchdog stays with the core (hasvc/core.c) and a FENCE decision is
-** logged, written to the statefile as a fence record, and stops the engine,
-** without resetting the host.  The fence state machine (fencing/) gives the
+** recorded first in the local fence record (<data-dir>/fence,
+** fencing/record.h), logged, written to the statefile as a fence record, and
+** stops the engine, without resetting the host.
+**
+** Alerts.  The engine's alerts and decisions become XAPI messages
+** (hasvc/ha_alerts.h decides which and when), written to the pool database
+** through the write hook: queued, sent from the event loop (never from inside
+** a corosync callback), and retried every second while no master can take
+** them; at most HA_OUTBOX_MAX wait, the oldest is dropped with a log beyond.  The fence state machine (fencing/) gives the
 ** decisions their hands; until then `hasvc cluster-status` shows what the
 ** engine decided.
 */
@@ -36,12 +43,20 @@ struct ha;
 /* Multicast `len` bytes in the pool's CPG group (total order); 0 or -1. */
 typedef int (*ha_send_fn)(void *arg, const void *msg, size_t len);
 
+/* The pool database write hook (cluster_local_write's contract, cluster.h):
+** fn(fnarg, db) runs under capture; 0 sent, 1 skipped, -1 not possible now. */
+typedef int (*ha_write_fn)(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db),
+			   void *fnarg);
+
+#define HA_OUTBOX_MAX 16
+
 /* Start the engine if the pool has HA enabled and this host is one of its
 ** cluster members: NULL with err[0] == '\0' when HA is off; NULL with a
 ** sentence in err on a real problem (bad timeout, no cluster key).  The
-** engine starts at the first ring (ha_ring). */
+** engine starts at the first ring (ha_ring).  `send` and `write` get `arg`;
+** `write` may be NULL (alerts are then logged only). */
 struct ha *ha_start(struct event_base *base, struct db *db, const struct config *cfg,
-		    ha_send_fn send, void *send_arg, char *err, size_t errlen);
+		    ha_send_fn send, ha_write_fn write, void *arg, char *err, size_t errlen);
 void ha_stop(struct ha *ha); /* NULL: no-op */
 
 /* corosync's events, as cluster.c gets them.  `nodes` are nodeids. */
@@ -67,6 +82,7 @@ struct ha_status {
 	char last[200]; /* the last decision, a sentence */
 	struct lv_stats stats;
 	uint64_t dropped; /* malformed liveness messages, unknown senders */
+	uint64_t alerts_sent, alerts_dropped; /* XAPI messages written, given up */
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out); /* ha NULL: not running */
 

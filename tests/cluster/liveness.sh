@@ -6,10 +6,15 @@
 #      storage access, the three hosts in every liveset, one master;
 #   2. host2's storage hangs while the network is whole: nobody decides to
 #      fence, host2 alerts that it has no storage access, the others keep it;
+#      once that has lasted T_stale, the pool database has an
+#      HA_STATEFILE_LOST message about host2 (raised by host2 itself);
 #   3. host3 is cut off (2|1): host1 and host2 survive with the liveset
 #      {host1,host2} in a new ring (storage back on host2), host3 decides to
 #      fence (it lost the arbitration), and its fence record is on the
-#      statefile, which every host's view shows.
+#      statefile, which every host's view shows; the pool database has
+#      exactly one HA_HOST_FAILED about host3 (from the liveset's master, not
+#      one per survivor), and host3's local fence history (its own files: it
+#      cannot reach the master) holds one record with the engine's reason.
 source "$(dirname "$0")/common.bash"
 [[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
@@ -47,6 +52,15 @@ sf_slots() {
 }
 n=$(sf_slots host1 | jq '[.slots[] | select(.valid and .state == "alive")] | length')
 ((n == 3)) || die "the statefile shows $n live slots, want 3: $(sf_slots host1 | jq -c '.slots')"
+[[ $(lab exec host3 hasvc host-fence-history --json | jq length) == 0 ]] ||
+	die "host3 has fence records before any fence: $(lab exec host3 hasvc host-fence-history --json)"
+
+# msgs HOST NAME OBJ: how many messages NAME about host OBJ the pool database
+# has, read through HOST.
+msgs() {
+	lab exec "$1" hasvc message-list params=all --json |
+		jq --arg n "$2" --arg o "$3" '[.[] | select(.name == $n and .["obj-uuid"] == $o)] | length'
+}
 
 echo "== 2: host2's storage hangs, the network is whole: nobody fences"
 lab storage host2 hang >/dev/null
@@ -59,6 +73,10 @@ for h in host1 host2 host3; do
 	[[ $(liv "$h" '.live | length') == 3 ]] || die "$h dropped a host: $(liv "$h" '.live')"
 done
 (($(liv host2 '.alerts') & 1)) || die "host2 does not alert self-no-storage: $(liv host2 '.alerts')"
+sf_lost() { (($(msgs host1 HA_STATEFILE_LOST "$u2") >= 1)); }
+wait_for 20 "an HA_STATEFILE_LOST message about host2" sf_lost
+echo "HA_STATEFILE_LOST: $(lab exec host1 hasvc message-list params=all --json |
+	jq -c --arg o "$u2" '.[] | select(.name == "HA_STATEFILE_LOST" and .["obj-uuid"] == $o) | {priority, body}')"
 lab storage host2 ok >/dev/null
 back() { [[ $(liv host2 '.storage_access') == true ]]; }
 wait_for 20 "host2's storage access back" back
@@ -84,5 +102,46 @@ echo "host3: $(liv host3 '.last_decision')"
 fenced_slot() { sf_slots host1 | jq -e --arg u "$u3" '.slots[] | select(.host == $u and .state == "fencing")'; }
 wait_for 10 "host3's fence record on the statefile" fenced_slot
 echo "host3's slot: $(sf_slots host2 | jq -c --arg u "$u3" '.slots[] | select(.host == $u) | {state, fence}')"
+
+# One HA_HOST_FAILED about host3 for the pool: wait for it, give a second
+# one (from another survivor) the time to show up, then count.
+failed() { (($(msgs host1 HA_HOST_FAILED "$u3") >= 1)); }
+wait_for 20 "an HA_HOST_FAILED message about host3" failed
+sleep 3
+n=$(msgs host1 HA_HOST_FAILED "$u3")
+((n == 1)) || die "the pool database has $n HA_HOST_FAILED messages about host3, want 1"
+echo "HA_HOST_FAILED: $(lab exec host1 hasvc message-list params=all --json |
+	jq -c --arg o "$u3" '.[] | select(.name == "HA_HOST_FAILED" and .["obj-uuid"] == $o) | {priority, body}')"
+n=$(msgs host1 HA_HOST_FAILED "$u1")
+m=$(msgs host1 HA_HOST_FAILED "$u2")
+((n == 0 && m == 0)) || die "HA_HOST_FAILED about a survivor: host1 $n, host2 $m"
+
+# host3's local fence history: one record, the engine's reason and detail.
+fh=$(lab exec host3 hasvc host-fence-history --json)
+echo "host3's fence history: $(jq -c '[.[] | {seq, refused, reason, reason_text, detail, ring_seq, members, liveset}]' <<<"$fh")"
+[[ $(jq length <<<"$fh") == 1 ]] || die "host3 has $(jq length <<<"$fh") fence records, want 1: $fh"
+[[ $(jq -r '.[0].refused' <<<"$fh") == false ]] || die "host3's fence record is refused: $fh"
+rt=$(jq -r '.[0].reason_text' <<<"$fh")
+[[ $rt == "lost the arbitration" || $rt == "a published verdict excludes me" ]] ||
+	die "host3's fence record gives the reason '$rt'"
+[[ $(liv host3 '.last_decision') == "FENCE: $(jq -r '.[0].detail' <<<"$fh")" ]] ||
+	die "host3's fence record does not hold the decision: $(jq -r '.[0].detail' <<<"$fh")"
+[[ $(jq -r '.[0].host' <<<"$fh") == "$u3" && $(jq -r '.[0].views' <<<"$fh") == ring* ]] ||
+	die "host3's fence record: wrong host or no views: $fh"
+lab exec host3 hasvc host-fence-history | head -4
+echo "views: $(jq -r '.[0].views' <<<"$fh")"
+# A corrupt record file is listed, refused with its reason, never trusted.
+printf 'hasvc-fence-record 1\nseq=99\n' >"$HASVC_LAB_DIR/host3/data/fence/1-99.fence"
+fh=$(lab exec host3 hasvc host-fence-history --json)
+[[ $(jq length <<<"$fh") == 2 && $(jq -r '.[0].refused' <<<"$fh") == true &&
+	$(jq -r '.[0].file' <<<"$fh") == 1-99.fence && $(jq -r '.[1].refused' <<<"$fh") == false ]] ||
+	die "a corrupt fence record is not listed as refused: $fh"
+echo "refused: $(jq -c '.[0]' <<<"$fh")"
+lab exec host3 hasvc host-fence-history | grep -q '^refused: ' || die "the CLI does not show the refused record"
+# Once per episode: host2's one storage hang is one HA_STATEFILE_LOST.
+n=$(msgs host1 HA_STATEFILE_LOST "$u2")
+((n == 1)) || die "the pool database has $n HA_STATEFILE_LOST messages about host2, want 1"
+echo "HA messages: $(lab exec host1 hasvc message-list params=all --json |
+	jq -c '[.[] | select(.name | startswith("HA_")) | "\(.name) \(.["obj-uuid"][0:8])"]')"
 lab heal >/dev/null
 echo "liveness: ok"

@@ -76,7 +76,7 @@ print_stats(struct sim_stats *st)
 	static const char *const rs[] = {
 	    "none", "no-partition", "quorate", "won", "lost", "not-quorate", "no-storage",
 	    "await-verdict", "publishing", "await-hosts", "inconsistent", "outdated", "deadline",
-	    "confirming", "preempted", "?",
+	    "confirming", "preempted", "adopted",
 	};
 
 	printf("schedules run:      %" PRIu64 "\n", st->runs);
