@@ -162,29 +162,7 @@ lab down >"$T/down.out" 2>&1 || die "down failed: $(cat "$T/down.out")"
 gone "$rpid" 3 || die "the hung reader is still blocked after down"
 
 # lab_updown.sh's checks: nothing of the lab is left.
-[[ ! -e $D ]] || die "$D still exists"
-ns=$(ip netns list | awk '{print $1}' | grep "^hasvc-$LABID-" || true)
-[[ -z $ns ]] || die "namespaces left: $ns"
-m=$(grep -E "$T|netns/hasvc-$LABID-" /proc/mounts || true)
-[[ -z $m ]] || die "mounts left: $m"
-m=$(awk -v d="$D/" '$3 ~ /^fuse/ && index($2, d) == 1' /proc/mounts)
-[[ -z $m ]] || die "fuse mounts left under $D: $m"
-for ((i = 0; i < 50; i++)); do
-	left=""
-	while read -r p _; do
-		[[ -d /proc/$p ]] || continue
-		grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && continue
-		left+=" $p"
-	done <"$T/pids"
-	[[ -z $left && -z $(pgrep -f "$D/" || true) ]] && break
-	sleep 0.1
-done
-[[ -z $left ]] || die "processes left:$left"
-[[ -z $(pgrep -f "$D/" || true) ]] || die "processes left: $(pgrep -af "$D/")"
-while read -r p _; do
-	if find /dev/shm -maxdepth 1 -regextype egrep -regex "/dev/shm/qb-(.+-)?$p-.*" | grep .; then
-		die "/dev/shm files of pid $p left"
-	fi
-done <"$T/pids"
+source "$(dirname "$0")/lab_leftovers.bash"
+out=$(lab_leftovers "$D" "$T/pids" "$LABID" "$T") || die "$out"
 echo "clean"
 echo "PASS"

@@ -50,36 +50,14 @@ on_exit() {
 }
 trap on_exit EXIT
 
-mounts_of_lab() { grep -E "$T|netns/hasvc-$LABID-" /proc/mounts || true; }
 fuse_mounts_of_lab() { awk -v d="$DIR/" '$3 ~ /^fuse/ && index($2, d) == 1' /proc/mounts; }
 ns_of_lab() { ip netns list | awk '{print $1}' | grep "^hasvc-$LABID-" || true; }
 
+source "$ROOT/tests/cluster/lab_leftovers.bash"
 # assert_clean PIDFILE: the lab left nothing (PIDFILE: a copy of DIR/pids).
 assert_clean() {
-	local pids=$1 p i left
-	[[ ! -e $DIR ]] || fail "$DIR still exists"
-	[[ -z $(ns_of_lab) ]] || fail "namespaces left: $(ns_of_lab | tr '\n' ' ')"
-	[[ -z $(fuse_mounts_of_lab) ]] || fail "fuse mounts left under $DIR: $(fuse_mounts_of_lab)"
-	[[ -z $(mounts_of_lab) ]] || fail "mounts left: $(mounts_of_lab)"
-	# Killed processes may stay zombies until init reaps them: that is
-	# not a leak (a zombie holds no file, socket or namespace).
-	for ((i = 0; i < 50; i++)); do
-		left=""
-		while read -r p _; do
-			[[ -d /proc/$p ]] || continue
-			grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && continue
-			left+=" $p"
-		done <"$pids"
-		[[ -z $left && -z $(pgrep -f "$DIR" || true) ]] && break
-		sleep 0.1
-	done
-	[[ -z $left ]] || fail "processes left:$left"
-	[[ -z $(pgrep -f "$DIR" || true) ]] || fail "processes left: $(pgrep -af "$DIR")"
-	while read -r p _; do
-		if find /dev/shm -maxdepth 1 -regextype egrep -regex "/dev/shm/qb-(.+-)?$p-.*" | grep .; then
-			fail "/dev/shm files of pid $p left"
-		fi
-	done <"$pids"
+	local out
+	out=$(lab_leftovers "$DIR" "$1" "$LABID" "$T") || fail "$out"
 	return 0
 }
 
