@@ -766,6 +766,57 @@ out:
 	return rc;
 }
 
+/* pool-ha-single-failure-plans [--json]: the precomputed plan of each host's
+** failure, as pool.get_ha_single_failure_plans keeps it. */
+static int
+cmd_ha_single_failure_plans(struct cli *x)
+{
+	struct xval *r = NULL;
+	const struct xval *hosts, *e, *cur;
+	char host[256];
+	int64_t age = -1, ok, bad;
+	size_t i;
+	int rc, json;
+
+	json = cliargs_flag(x->args, "json");
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = call(x, "pool.get_ha_single_failure_plans", NULL, &r)) != 0)
+		return rc;
+	hosts = xval_struct_get(r, "hosts");
+	cur = xval_struct_get(r, "current");
+	if (!xval_is(r, XVAL_STRUCT) || !xval_is(hosts, XVAL_STRUCT) || !xval_is(cur, XVAL_BOOL)) {
+		fprintf(stderr, "hasvc: pool.get_ha_single_failure_plans answered a malformed %s\n",
+		        xval_type_name(r->type));
+		xval_free(r);
+		return EXIT_API;
+	}
+	if (json) {
+		clifmt_json_value(stdout, r);
+		fputc('\n', stdout);
+		xval_free(r);
+		return 0;
+	}
+	(void)xval_get_int64(xval_struct_get(r, "age_ms"), &age);
+	printf("computed %" PRId64 " ms ago, %s\n", age,
+	       xval_bool(cur) ? "current" : "not current (a change is pending)");
+	printf("%-32s %-10s %-8s %s\n", "HOST", "PLAN", "RESTART", "CANNOT RESTART");
+	for (i = 0; i < xval_len(hosts); i++) {
+		e = xval_struct_value(hosts, i);
+		ok = bad = -1;
+		(void)xval_get_int64(xval_struct_get(e, "restart"), &ok);
+		(void)xval_get_int64(xval_struct_get(e, "cannot_restart"), &bad);
+		name_of(x, "host", xval_struct_name(hosts, i), host, sizeof(host));
+		printf("%-32s %-10s %-8" PRId64 " %" PRId64 "\n", host,
+		       xval_is(xval_struct_get(e, "verdict"), XVAL_STRING)
+		           ? xval_string(xval_struct_get(e, "verdict"))
+		           : "?",
+		       ok, bad);
+	}
+	xval_free(r);
+	return 0;
+}
+
 static void
 on_interrupt(int sig)
 {
@@ -1373,6 +1424,10 @@ static const struct command commands[] = {
     {"pool-ha-what-if", NULL, "pool-ha-what-if host-uuids=A,B",
      "print where each VM of these hosts would restart, in which order group, or why not",
      cmd_ha_what_if},
+    {"pool-ha-single-failure-plans", NULL, "pool-ha-single-failure-plans [--json]",
+     "print, for each host, whether its failure has a precomputed plan and how many protected VMs "
+     "it restarts",
+     cmd_ha_single_failure_plans},
     {"pool-export-plan-input", NULL, "pool-export-plan-input [file=PATH]",
      "write the pool as the offline planner's input (hasvc plan --pool PATH)",
      cmd_export_plan_input},

@@ -2,8 +2,11 @@
 ** The failover planner behind the XAPI (api_planner.h).
 **
 ** Every question builds a fresh model from the pool database (struct model)
-** and asks placement/place.c; nothing is cached, so an answer is never
-** staler than the database.  The model:
+** and asks placement/place.c, so an answer is never staler than the
+** database.  The one thing kept is the single-failure plan cache (struct
+** plan_cache): the plan of each host's failure and the model it was
+** computed from; it is used only when the model built now is identical to
+** it (fingerprint, then an exact comparison).  The model:
 **   hosts  every host, in db_host_list order (by name, then uuid), at most
 **          PLACE_MAX_HOSTS; mem_total/mem_overhead from the host, cpus from
 **          host other_config "cpus" (default API_PLANNER_DEFAULT_CPUS),
@@ -23,7 +26,8 @@
 **
 ** Invariants: the DB hook only arms a timer (it runs inside db_commit); the
 ** status is written only when a value changes, so each transition raises
-** its alert once.
+** its alert once; a cached plan is served only for a model equal to the
+** cache's.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +41,6 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "placement/place.h"
-
-struct api_planner {
-	struct api_ctx *ctx;
-	struct event *timer;
-};
 
 struct model {
 	struct db_pool dbpool;
@@ -62,6 +61,25 @@ model_free(struct model *m)
 	xfree(m->vuuid);
 	memset(m, 0, sizeof(*m));
 }
+
+/* The single-failure plans and the model they were computed from; m ==
+** NULL until the first refresh with a loadable model. */
+struct plan_cache {
+	struct model *m;
+	uint64_t fp;
+	uint64_t computed_ms; /* clock_mono_ms() at the recompute */
+	struct place_plan *plans[PLACE_MAX_HOSTS];
+	struct api_planner_single singles[PLACE_MAX_HOSTS];
+	struct api_planner_restart *restarts[PLACE_MAX_HOSTS];
+};
+
+struct api_planner {
+	struct api_ctx *ctx;
+	struct event *timer;
+	bool status_dirty; /* a change since the last status update */
+	struct plan_cache cache;
+	struct api_planner_stats stats;
+};
 
 static int
 host_index(const struct model *m, const char *uuid)
@@ -214,6 +232,265 @@ model_ntol(const struct model *m)
 	return r.ntol;
 }
 
+/* ---- single-failure plan cache ---- */
+
+/* Why a VM that needed a host has none. */
+static const char *
+fate_reason(enum place_fate f, enum place_verdict v)
+{
+	if (f == PLACE_F_EXCUSED)
+		return "VM_ALLOWED_HOSTS_ALL_FAILED";
+	if (v == PLACE_UNDECIDED)
+		return "HA_PLANNER_OUT_OF_BUDGET";
+	return "HOST_NOT_ENOUGH_FREE_MEMORY";
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+static uint64_t
+fnv(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t
+fnv_u64(uint64_t h, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return fnv(h, b, sizeof(b));
+}
+
+/* FNV-1a over every input of the plans, field by field (never struct
+** padding): pool scalars, hosts, VMs, and the uuid tables that name them.
+** A cache key, not a security check: equal keys are confirmed by
+** model_same(). */
+static uint64_t
+model_fingerprint(const struct model *m)
+{
+	uint64_t h = FNV_OFFSET;
+	int i;
+
+	h = fnv_u64(h, (uint64_t)m->pool.nhosts);
+	h = fnv_u64(h, (uint64_t)m->pool.nvms);
+	h = fnv_u64(h, m->pool.vcpu_ratio_pct);
+	h = fnv_u64(h, m->pool.aa_hard);
+	for (i = 0; i < m->nhosts; i++) {
+		const struct place_host *x = &m->hosts[i];
+
+		h = fnv_u64(h, x->mem_total);
+		h = fnv_u64(h, x->mem_overhead);
+		h = fnv_u64(h, x->cpus);
+		h = fnv_u64(h, x->usable);
+		h = fnv(h, m->huuid[i], HA_UUID_LEN);
+	}
+	for (i = 0; i < m->nvms; i++) {
+		const struct place_vm *v = &m->vms[i];
+
+		h = fnv_u64(h, v->mem);
+		h = fnv_u64(h, v->vcpus);
+		h = fnv_u64(h, (uint64_t)(int64_t)v->host);
+		h = fnv_u64(h, (uint64_t)v->prio);
+		h = fnv_u64(h, (uint64_t)(int64_t)v->order);
+		h = fnv_u64(h, v->groups);
+		h = fnv_u64(h, v->allowed);
+		h = fnv(h, m->vuuid[i], HA_UUID_LEN);
+	}
+	return h;
+}
+
+/* The same planning input, compared exactly. */
+static bool
+model_same(const struct model *a, const struct model *b)
+{
+	int i;
+
+	if (a->nhosts != b->nhosts || a->nvms != b->nvms ||
+	    a->pool.vcpu_ratio_pct != b->pool.vcpu_ratio_pct || a->pool.aa_hard != b->pool.aa_hard)
+		return false;
+	for (i = 0; i < a->nhosts; i++) {
+		const struct place_host *x = &a->hosts[i], *y = &b->hosts[i];
+
+		if (x->mem_total != y->mem_total || x->mem_overhead != y->mem_overhead ||
+		    x->cpus != y->cpus || x->usable != y->usable ||
+		    strcmp(a->huuid[i], b->huuid[i]) != 0)
+			return false;
+	}
+	for (i = 0; i < a->nvms; i++) {
+		const struct place_vm *x = &a->vms[i], *y = &b->vms[i];
+
+		if (x->mem != y->mem || x->vcpus != y->vcpus || x->host != y->host ||
+		    x->prio != y->prio || x->order != y->order || x->groups != y->groups ||
+		    x->allowed != y->allowed || strcmp(a->vuuid[i], b->vuuid[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Is the cache computed from exactly model m? */
+static bool
+cache_matches(const struct plan_cache *c, const struct model *m, uint64_t fp)
+{
+	return c->m != NULL && c->fp == fp && model_same(c->m, m);
+}
+
+static void
+cache_clear(struct plan_cache *c)
+{
+	int h;
+
+	if (c->m != NULL) {
+		for (h = 0; h < c->m->nhosts; h++) {
+			place_plan_free(c->plans[h]);
+			xfree(c->restarts[h]);
+		}
+		model_free(c->m);
+		xfree(c->m);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/* Restarts by order group, then model order (qsort is not stable). */
+static int
+restart_cmp(const void *a, const void *b)
+{
+	const struct api_planner_restart *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->vm_uuid < y->vm_uuid ? -1 : x->vm_uuid > y->vm_uuid; /* vuuid[] order */
+}
+
+/* The failover view of plan h of c. */
+static void
+single_build(struct plan_cache *c, int h)
+{
+	const struct model *m = c->m;
+	const struct place_plan *pl = c->plans[h];
+	struct api_planner_single *s = &c->singles[h];
+	struct api_planner_restart *r;
+	int i, n = 0;
+
+	r = xcalloc((size_t)m->nvms + 1, sizeof(*r));
+	for (i = 0; i < m->nvms; i++) {
+		if (pl->fate[i] == PLACE_F_STAYS)
+			continue;
+		r[n].vm_uuid = m->vuuid[i];
+		if (pl->fate[i] == PLACE_F_PLACED)
+			r[n].host_uuid = m->huuid[pl->target[i]];
+		else
+			r[n].error_code = fate_reason(pl->fate[i], pl->verdict);
+		r[n].order = m->vms[i].order;
+		r[n].prio = m->vms[i].prio;
+		r[n].resident = m->vms[i].host == h;
+		n++;
+	}
+	qsort(r, (size_t)n, sizeof(*r), restart_cmp);
+	c->restarts[h] = r;
+	s->host_uuid = m->huuid[h];
+	s->verdict = pl->verdict;
+	s->spread = pl->spread;
+	s->nrestarts = n;
+	s->restarts = r;
+	s->plan = pl;
+}
+
+/* Take model m (heap, now owned): keep the cache if it was computed from
+** the same model, else recompute every host's plan from m. */
+static void
+cache_update(struct api_planner *p, struct model *m)
+{
+	struct plan_cache *c = &p->cache;
+	uint64_t fp = model_fingerprint(m), t0;
+	int h;
+
+	p->stats.refreshes++;
+	if (cache_matches(c, m, fp)) {
+		model_free(m);
+		xfree(m);
+		return;
+	}
+	t0 = clock_mono_ns();
+	cache_clear(c);
+	for (h = 0; h < m->nhosts; h++)
+		c->plans[h] = place_plan_new(m->nvms);
+	/* One refresh spends at most one planning question's budget in all, so
+	** the loop (and the watchdog petting on it) never waits for hosts x a
+	** budget: a plan whose share runs out is UNDECIDED, and failover plans
+	** that failure on demand. */
+	place_single_failure_plans(&m->pool,
+				   API_PLANNER_BUDGET / (m->nhosts > 0 ? m->nhosts : 1) + 1,
+				   c->plans);
+	c->m = m;
+	c->fp = fp;
+	for (h = 0; h < m->nhosts; h++)
+		single_build(c, h);
+	c->computed_ms = clock_mono_ms();
+	p->stats.recomputes++;
+	p->stats.recompute_us = (clock_mono_ns() - t0) / 1000;
+	log_debug("single-failure plans recomputed for %d hosts, %d VMs in %llu us", m->nhosts,
+		  m->nvms, (unsigned long long)p->stats.recompute_us);
+}
+
+static void
+arm_timer(struct api_planner *p, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(p->timer, &tv);
+}
+
+const struct api_planner_single *
+api_planner_single_plan(struct api_planner *p, const char *host_uuid, const char **why)
+{
+	struct model m;
+	char err[256];
+	const char *w = NULL;
+	int h = -1;
+
+	if (p->cache.m == NULL) {
+		w = "no single-failure plans computed yet";
+		goto out;
+	}
+	if (model_load(p->ctx->db, &m, err, sizeof(err)) < 0) {
+		w = "the pool database cannot be modelled";
+		goto out;
+	}
+	if (!cache_matches(&p->cache, &m, model_fingerprint(&m))) {
+		w = "a change is pending: the plans are not current";
+		if (!evtimer_pending(p->timer, NULL))
+			arm_timer(p, API_PLANNER_DEBOUNCE_MS);
+	} else if ((h = host_index(&m, host_uuid)) < 0) {
+		w = "no such host";
+	} else if (!m.hosts[h].usable) {
+		w = "the host is not usable (disabled or not live)";
+	}
+	model_free(&m);
+	if (w == NULL)
+		return &p->cache.singles[h];
+out:
+	if (why != NULL)
+		*why = w;
+	return NULL;
+}
+
+void
+api_planner_stats(const struct api_planner *p, struct api_planner_stats *out)
+{
+	*out = p->stats;
+}
+
 /* ---- plan status ---- */
 
 static void
@@ -302,39 +579,56 @@ store_status(struct api_planner *p, struct model *m, int ntol)
 	return status_store(p->ctx->db, m, ntol);
 }
 
-int
-api_planner_update_status(struct api_planner *p)
+/* One model load for both: the plan status when status is set (and HA is
+** enabled), then the single-failure plan cache. */
+static int
+refresh(struct api_planner *p, int status)
 {
-	struct model m;
+	struct model *m = xcalloc(1, sizeof(*m));
 	char err[256];
-	int rc;
+	int rc = 0;
 
-	if (model_load(p->ctx->db, &m, err, sizeof(err)) < 0) {
-		log_warnx("failover plan status not updated: %s", err);
+	if (model_load(p->ctx->db, m, err, sizeof(err)) < 0) {
+		log_warnx("failover plan status and single-failure plans not updated: %s", err);
+		xfree(m);
 		return -1;
 	}
-	rc = m.dbpool.ha_enabled ? store_status(p, &m, model_ntol(&m)) : 0;
-	model_free(&m);
+	if (status) {
+		p->status_dirty = false;
+		if (m->dbpool.ha_enabled)
+			rc = store_status(p, m, model_ntol(m));
+	}
+	cache_update(p, m);
 	return rc;
 }
 
+int
+api_planner_update_status(struct api_planner *p)
+{
+	return refresh(p, 1);
+}
+
+/* The debounce, and the first turn of the loop after api_planner_new (when
+** only the plans are due: the status waits for a change, as before). */
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	(void)api_planner_update_status(arg);
+	struct api_planner *p = arg;
+
+	(void)refresh(p, p->status_dirty);
 }
 
 void
 api_planner_db_hook(void *arg, enum db_table table, const char *uuid, enum db_change op)
 {
 	struct api_planner *p = arg;
-	struct timeval tv = {API_PLANNER_DEBOUNCE_MS / 1000, (API_PLANNER_DEBOUNCE_MS % 1000) * 1000};
 
 	if (p == NULL || (table != DB_TABLE_POOL && table != DB_TABLE_HOST &&
 			  table != DB_TABLE_VM && table != DB_TABLE_VM_GROUP))
 		return;
 	/* event_add on a pending timer moves it: 200 ms after the last change. */
-	evtimer_add(p->timer, &tv);
+	p->status_dirty = true;
+	arm_timer(p, API_PLANNER_DEBOUNCE_MS);
 }
 
 /* ---- overcommit protection ---- */
@@ -528,17 +822,6 @@ ref_set(struct rpc_call *c, size_t i, const char *name, const struct model *m, i
 	return 0;
 }
 
-/* Why a VM that needed a host has none. */
-static const char *
-fate_reason(enum place_fate f, enum place_verdict v)
-{
-	if (f == PLACE_F_EXCUSED)
-		return "VM_ALLOWED_HOSTS_ALL_FAILED";
-	if (v == PLACE_UNDECIDED)
-		return "HA_PLANNER_OUT_OF_BUDGET";
-	return "HOST_NOT_ENOUGH_FREE_MEMORY";
-}
-
 /* The plan for failed hosts (and VMs, which count as down): every protected
 ** or best-effort VM that was resident on a failed host, or is in failed_vms,
 ** maps to {"host": ref} (with "order" for ha_what_if) or {"error_code": why}. */
@@ -547,6 +830,7 @@ reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 {
 	struct model m;
 	struct place_plan *plan = NULL;
+	const struct place_plan *cached = NULL;
 	struct xval *res, *e;
 	unsigned char *failed_vm;
 	uint64_t failed = 0;
@@ -559,6 +843,16 @@ reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 	if (ref_set(c, 0, "failed_hosts", &m, 0, &failed, NULL) < 0 ||
 	    (with_vms && ref_set(c, 1, "failed_vms", &m, 1, NULL, failed_vm) < 0))
 		goto out;
+	/* One usable host and the cache is of this very model: its plan is
+	** place_plan() of the same input (moving the failed host's VMs to
+	** PLACE_NONE below changes no survivor).  An unusable host's cached
+	** entry is "all stay", not its plan, so it is planned here. */
+	if (!with_vms && failed != 0 && (failed & (failed - 1)) == 0 &&
+	    m.hosts[__builtin_ctzll(failed)].usable &&
+	    cache_matches(&p->cache, &m, model_fingerprint(&m))) {
+		cached = p->cache.plans[__builtin_ctzll(failed)];
+		p->stats.cache_answers++;
+	}
 	for (i = 0; i < m.nvms; i++) {
 		h = m.vms[i].host;
 		if (h != PLACE_NONE && ((failed >> h) & 1) != 0)
@@ -566,8 +860,11 @@ reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 		if (failed_vm[i])
 			m.vms[i].host = PLACE_NONE;
 	}
-	plan = place_plan_new(m.nvms);
-	place_plan(&m.pool, failed, API_PLANNER_BUDGET, plan);
+	if (cached == NULL) {
+		plan = place_plan_new(m.nvms);
+		place_plan(&m.pool, failed, API_PLANNER_BUDGET, plan);
+		cached = plan;
+	}
 	res = xval_new_struct();
 	for (i = 0; i < m.nvms; i++) {
 		char ref[HA_REF_LEN];
@@ -575,15 +872,15 @@ reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 		if (!failed_vm[i] || m.vms[i].prio == PLACE_UNPROTECTED)
 			continue;
 		e = xval_new_struct();
-		if (plan->fate[i] == PLACE_F_PLACED) {
-			xval_struct_add(e, "host", xval_ref_of(m.huuid[plan->target[i]]));
+		if (cached->fate[i] == PLACE_F_PLACED) {
+			xval_struct_add(e, "host", xval_ref_of(m.huuid[cached->target[i]]));
 			if (!with_vms) {
 				snprintf(buf, sizeof(buf), "%d", m.vms[i].order);
 				xval_struct_add(e, "order", xval_new_string(buf));
 			}
 		} else {
 			xval_struct_add(e, "error_code",
-					xval_new_string(fate_reason(plan->fate[i], plan->verdict)));
+					xval_new_string(fate_reason(cached->fate[i], cached->verdict)));
 		}
 		id_ref_from_uuid(ref, m.vuuid[i]);
 		xval_struct_add(res, ref, e);
@@ -607,6 +904,66 @@ h_what_if(void *arg, struct rpc_call *c)
 	reply_plan(arg, c, 0);
 }
 
+static const char *
+verdict_name(enum place_verdict v)
+{
+	return v == PLACE_YES ? "yes" : v == PLACE_NO ? "no" : "undecided";
+}
+
+/* The cache as it stands: {"current": bool, "age_ms": int, "hosts": {host
+** ref: {"verdict": "yes" | "no" | "undecided" | "unusable", "restart": n,
+** "cannot_restart": n}}}, the counts over protected VMs.  Computed now if it
+** never was (the first turn of the loop normally has). */
+static void
+h_single_failure_plans(void *arg, struct rpc_call *c)
+{
+	struct api_planner *p = arg;
+	struct plan_cache *pc = &p->cache;
+	struct model m;
+	struct xval *res, *hosts, *e;
+	bool current;
+	int h, k, ok, bad;
+
+	if (pc->m == NULL)
+		(void)refresh(p, 0);
+	if (load_or_fail(p, c, &m) < 0)
+		return;
+	if (NEVER(pc->m == NULL)) { /* refresh() above succeeds when the model loads */
+		model_free(&m);
+		rpc_fail(c, "INTERNAL_ERROR", "no single-failure plans", NULL);
+		return;
+	}
+	current = cache_matches(pc, &m, model_fingerprint(&m));
+	model_free(&m);
+	res = xval_new_struct();
+	xval_struct_add(res, "current", xval_new_bool(current));
+	xval_struct_add(res, "age_ms", xval_new_int((int64_t)(clock_mono_ms() - pc->computed_ms)));
+	hosts = xval_new_struct();
+	for (h = 0; h < pc->m->nhosts; h++) {
+		const struct api_planner_single *s = &pc->singles[h];
+		char ref[HA_REF_LEN];
+
+		ok = bad = 0;
+		for (k = 0; k < s->nrestarts; k++)
+			if (s->restarts[k].prio == PLACE_PROTECTED) {
+				if (s->restarts[k].host_uuid != NULL)
+					ok++;
+				else
+					bad++;
+			}
+		e = xval_new_struct();
+		xval_struct_add(e, "verdict",
+				xval_new_string(pc->m->hosts[h].usable ? verdict_name(s->verdict)
+								       : "unusable"));
+		xval_struct_add(e, "restart", xval_new_int(ok));
+		xval_struct_add(e, "cannot_restart", xval_new_int(bad));
+		id_ref_from_uuid(ref, pc->m->huuid[h]);
+		xval_struct_add(hosts, ref, e);
+	}
+	xval_struct_add(res, "hosts", hosts);
+	rpc_reply(c, res);
+}
+
 static const char *const p_none[] = {NULL};
 static const char *const p_conf[] = {"configuration", NULL};
 static const char *const p_n[] = {"n", NULL};
@@ -625,6 +982,7 @@ static const struct {
     {"pool.ha_failover_plan_exists", 1, h_plan_exists, p_n},
     {"pool.ha_compute_vm_failover_plan", 2, h_compute_vm_failover_plan, p_failed},
     {"pool.ha_what_if", 1, h_what_if, p_failed_hosts},
+    {"pool.get_ha_single_failure_plans", 0, h_single_failure_plans, p_none},
 };
 
 void
@@ -657,6 +1015,8 @@ api_planner_new(struct event_base *base, struct api_ctx *ctx)
 		fatalx("api_planner: cannot create the debounce timer");
 	ctx->guard = guard;
 	ctx->guard_arg = p;
+	/* The plans on the loop's first turn: ready before failover asks. */
+	arm_timer(p, 0);
 	return p;
 }
 
@@ -670,5 +1030,6 @@ api_planner_free(struct api_planner *p)
 		p->ctx->guard_arg = NULL;
 	}
 	event_free(p->timer);
+	cache_clear(&p->cache);
 	xfree(p);
 }

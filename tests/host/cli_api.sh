@@ -152,6 +152,8 @@ expect 2 'n= is required' pool-ha-failover-plan-exists
 expect 0 '^VM +TARGET HOST +ORDER|no protected VM' pool-ha-what-if host-uuids=$HOST
 expect 2 'is not a uuid' pool-ha-what-if host-uuids=h1
 expect 1 'HANDLE_INVALID' pool-ha-what-if host-uuids=00000000-0000-4000-8000-000000000000
+expect 0 'HOST +PLAN +RESTART +CANNOT RESTART' pool-ha-single-failure-plans
+expect 0 '"current": *(true|false)' pool-ha-single-failure-plans --json
 expect 2 'not an integer' pool-ha-enable ha-config:timeout=soon
 
 echo "== the live pool as the offline planner's input"

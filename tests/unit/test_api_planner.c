@@ -4,7 +4,11 @@
 ** ntol from the API equal to place_ntol on the same model, the hypothetical
 ** ntol and its errors, plan_exists, the shapes of ha_compute_vm_failover_plan
 ** and ha_what_if, overcommit protection with and without ha_allow_overcommit,
-** and the plan status with its alerts kept current through the debounce.
+** the plan status with its alerts kept current through the debounce, and the
+** precomputed single-failure plans: equal to place_plan() on the same model
+** (also on a random 9-host pool), stale exactly while a change waits for the
+** debounce, kept across a change that leaves the model as it was, serving
+** ha_what_if with the on-demand answer, and pool.get_ha_single_failure_plans.
 **
 ** The pool: hosts of 8 GiB; vm1 4 GiB on h1, vm2 4 GiB on h2, vm3 2 GiB on
 ** h3 (all restart), vm5 5 GiB on h3 (unprotected).  One failure is
@@ -399,6 +403,327 @@ test_status_and_alerts(void **state)
 	assert_int_equal(count_messages("HA_POOL_OVERCOMMITTED"), 1);
 }
 
+/* ---- precomputed single-failure plans ---- */
+
+static const char *const t_hosts[3] = {T_H1, T_H2, T_H3};
+
+/* The fixture's model by hand (VMs in name order: vm1 vm2 vm3 vm5). */
+static void
+hand_pool(struct place_pool *pool, struct place_host hosts[3], struct place_vm vms[4])
+{
+	const int64_t mem[4] = {4 * GiB, 4 * GiB, 2 * GiB, 5 * GiB};
+	const int on[4] = {0, 1, 2, 2};
+	int i;
+
+	for (i = 0; i < 3; i++)
+		hosts[i] = (struct place_host){.mem_total = 8 * GiB, .cpus = 64, .usable = true};
+	for (i = 0; i < 4; i++)
+		vms[i] = (struct place_vm){.mem = (uint64_t)mem[i], .vcpus = 1, .host = on[i],
+					   .prio = i < 3 ? PLACE_PROTECTED : PLACE_UNPROTECTED,
+					   .allowed = 7};
+	*pool = (struct place_pool){.nhosts = 3, .hosts = hosts, .nvms = 4, .vms = vms,
+				    .vcpu_ratio_pct = API_PLANNER_VCPU_RATIO_PCT};
+}
+
+/* The cached plan of host h equals place_plan(pool, 1 << h) computed now. */
+static void
+assert_plan_equal(const struct place_pool *pool, int h, const struct place_plan *got)
+{
+	struct place_plan *want = place_plan_new(pool->nvms);
+	int i;
+
+	place_plan(pool, (uint64_t)1 << h, API_PLANNER_BUDGET, want);
+	assert_int_equal(got->nvms, pool->nvms);
+	assert_int_equal(got->verdict, want->verdict);
+	assert_int_equal(got->spread, want->spread);
+	for (i = 0; i < pool->nvms; i++) {
+		assert_int_equal(got->fate[i], want->fate[i]);
+		assert_int_equal(got->target[i], want->target[i]);
+	}
+	place_plan_free(want);
+}
+
+/* pool.ha_what_if [h] (from the cache when current) against
+** ha_compute_vm_failover_plan [h] [] (always planned on demand): the same
+** VMs with the same target or error. */
+static void
+assert_what_if_on_demand(const char *host_uuid)
+{
+	struct xval_reply a, b;
+	const struct xval *va, *vb, *ea, *eb, *x, *y;
+	size_t i;
+
+	a = call("pool.ha_what_if", "\"%s\",[\"OpaqueRef:%s\"]", s_ro, host_uuid);
+	b = call("pool.ha_compute_vm_failover_plan", "\"%s\",[\"OpaqueRef:%s\"],[]", s_ro,
+		 host_uuid);
+	va = ok(&a);
+	vb = ok(&b);
+	assert_int_equal(xval_len(va), xval_len(vb));
+	for (i = 0; i < xval_len(va); i++) {
+		ea = xval_struct_value(va, i);
+		eb = xval_struct_get(vb, xval_struct_name(va, i));
+		assert_non_null(eb);
+		x = xval_struct_get(ea, "host");
+		y = xval_struct_get(eb, "host");
+		assert_int_equal(x != NULL, y != NULL);
+		if (x != NULL) {
+			assert_string_equal(xval_string(x), xval_string(y));
+			assert_non_null(xval_struct_get(ea, "order"));
+		} else {
+			assert_string_equal(xval_string(xval_struct_get(ea, "error_code")),
+					    xval_string(xval_struct_get(eb, "error_code")));
+		}
+	}
+	xval_reply_clear(&a);
+	xval_reply_clear(&b);
+}
+
+static void
+test_cache_matches_place(void **state)
+{
+	struct place_host hosts[3];
+	struct place_vm vms[4];
+	struct place_pool pool;
+	struct api_planner_stats st;
+	const struct api_planner_single *s;
+	const char *why = NULL;
+	int h;
+
+	/* Computed at start (the loop turned during login), with no change. */
+	api_planner_stats(planner, &st);
+	assert_int_equal(st.recomputes, 1);
+	hand_pool(&pool, hosts, vms);
+	for (h = 0; h < 3; h++) {
+		s = api_planner_single_plan(planner, t_hosts[h], &why);
+		assert_non_null(s);
+		assert_string_equal(s->host_uuid, t_hosts[h]);
+		assert_plan_equal(&pool, h, s->plan);
+		assert_int_equal(s->verdict, PLACE_YES);
+	}
+	/* h1's failure: vm1 to h2, order 0, resident. */
+	s = api_planner_single_plan(planner, T_H1, NULL);
+	assert_int_equal(s->nrestarts, 1);
+	assert_string_equal(s->restarts[0].vm_uuid, T_VM1);
+	assert_string_equal(s->restarts[0].host_uuid, T_H2);
+	assert_null(s->restarts[0].error_code);
+	assert_true(s->restarts[0].resident);
+	assert_int_equal(s->restarts[0].prio, PLACE_PROTECTED);
+	assert_null(api_planner_single_plan(planner, T_NONE, &why));
+	assert_string_equal(why, "no such host");
+	api_planner_stats(planner, &st);
+	assert_int_equal(st.recomputes, 1);
+}
+
+static void
+test_cache_follows_changes(void **state)
+{
+	const struct api_planner_single *s, *before;
+	struct api_planner_stats st, st2;
+	struct db_vm vm;
+	const char *why = NULL;
+	int k;
+
+	before = api_planner_single_plan(planner, T_H3, NULL);
+	assert_non_null(before);
+	assert_int_equal(before->nrestarts, 1); /* vm3; vm5 is unprotected */
+	assert_what_if_on_demand(T_H3);
+	api_planner_stats(planner, &st);
+	assert_int_equal(st.cache_answers, 1);
+
+	/* vm5 becomes best-effort: stale until the debounce. */
+	CALL_VOID("VM.set_ha_restart_priority", "\"%s\",\"" REF(T_VM5) "\",\"best-effort\"", s_op);
+	assert_null(api_planner_single_plan(planner, T_H3, &why));
+	assert_string_equal(why, "a change is pending: the plans are not current");
+	assert_what_if_on_demand(T_H3); /* on demand now */
+	api_planner_stats(planner, &st2);
+	assert_int_equal(st2.cache_answers, st.cache_answers);
+	assert_int_equal(st2.recomputes, 1);
+	run_loop(400);
+	api_planner_stats(planner, &st2);
+	assert_int_equal(st2.recomputes, 2);
+	s = api_planner_single_plan(planner, T_H3, NULL);
+	assert_non_null(s);
+	assert_int_equal(s->nrestarts, 2);
+	for (k = 0; k < s->nrestarts; k++)
+		if (strcmp(s->restarts[k].vm_uuid, T_VM5) == 0)
+			assert_int_equal(s->restarts[k].prio, PLACE_BEST_EFFORT);
+	assert_what_if_on_demand(T_H3);
+	api_planner_stats(planner, &st);
+	assert_int_equal(st.cache_answers, st2.cache_answers + 1);
+
+	/* A change outside the model (start_delay) fires the debounce but
+	** keeps the plans: no recompute, the same cache. */
+	assert_int_equal(db_vm_get(db, T_VM1, &vm), 0);
+	vm.start_delay = 7; /* not in the model */
+	assert_int_equal(db_vm_put(db, &vm), 0);
+	db_vm_clear(&vm);
+	assert_non_null(api_planner_single_plan(planner, T_H3, NULL)); /* current all along */
+	run_loop(400);
+	api_planner_stats(planner, &st2);
+	assert_int_equal(st2.refreshes, st.refreshes + 1);
+	assert_int_equal(st2.recomputes, 2);
+	assert_ptr_equal(api_planner_single_plan(planner, T_H3, NULL), s);
+
+	/* A db write that changes the model (memory) makes it stale too. */
+	assert_int_equal(db_vm_get(db, T_VM1, &vm), 0);
+	vm.memory_static_max = 3 * GiB;
+	assert_int_equal(db_vm_put(db, &vm), 0);
+	db_vm_clear(&vm);
+	assert_null(api_planner_single_plan(planner, T_H1, NULL));
+	run_loop(400);
+	assert_non_null(api_planner_single_plan(planner, T_H1, NULL));
+	api_planner_stats(planner, &st2);
+	assert_int_equal(st2.recomputes, 3);
+}
+
+/* A pseudo-random 9-host pool (host9 disabled), 30 more VMs of every kind:
+** each usable host's cached plan equals place_plan on the same model built by
+** hand, and what_if from the cache equals the on-demand plan. */
+static void
+test_cache_random_pool(void **state)
+{
+	enum { NH = 9, NV = 34 };
+	struct place_host hosts[NH];
+	struct place_vm vms[NV];
+	struct place_pool pool = {.nhosts = NH, .hosts = hosts, .nvms = NV, .vms = vms,
+				  .vcpu_ratio_pct = API_PLANNER_VCPU_RATIO_PCT};
+	char huuid[NH][HA_UUID_LEN], name[32], list[2 * HA_UUID_LEN + 2];
+	struct place_host h3[3];
+	struct place_pool p3;
+	const struct api_planner_single *s;
+	struct api_planner_stats st, st2;
+	const char *why;
+	uint32_t rnd = 12345;
+	struct db_host dh;
+	struct db_vm vm;
+	int h, i, r;
+
+	for (h = 0; h < NH; h++) {
+		if (h < 3) {
+			snprintf(huuid[h], HA_UUID_LEN, "%s", t_hosts[h]);
+		} else {
+			snprintf(huuid[h], HA_UUID_LEN, "22222222-0000-4000-8000-0000000000%02d",
+				 h + 1);
+			snprintf(name, sizeof(name), "host%d", h + 1);
+			put_host(huuid[h], name);
+		}
+		hosts[h] = (struct place_host){.mem_total = 8 * GiB, .cpus = 64, .usable = true};
+	}
+	assert_int_equal(db_host_get(db, huuid[NH - 1], &dh), 0);
+	dh.enabled = 0;
+	assert_int_equal(db_host_put(db, &dh), 0);
+	db_host_clear(&dh);
+	hosts[NH - 1].usable = false;
+	hand_pool(&p3, h3, vms); /* vm1 vm2 vm3 vm5 */
+	for (i = 0; i < 4; i++)
+		vms[i].allowed = (1u << NH) - 1;
+	for (i = 4; i < NV; i++) {
+		char uuid[HA_UUID_LEN];
+
+		rnd = rnd * 1103515245u + 12345u;
+		r = (int)(rnd >> 8);
+		snprintf(uuid, sizeof(uuid), "44444444-0000-4000-8000-0000000000%02d", i);
+		snprintf(name, sizeof(name), "w%02d", i);
+		db_vm_init(&vm);
+		snprintf(vm.uuid, sizeof(vm.uuid), "%s", uuid);
+		snprintf(vm.name_label, sizeof(vm.name_label), "%s", name);
+		vm.memory_static_max = GiB / 2 + (int64_t)(r % 5) * (GiB / 2);
+		vm.VCPUs_max = 1 + r % 4;
+		vm.ha_restart_priority = (r >> 4) % 3 == 0   ? DB_PRIO_BEST_EFFORT
+					 : (r >> 4) % 3 == 1 ? DB_PRIO_RESTART
+							     : DB_PRIO_NONE;
+		vm.ha_always_run = vm.ha_restart_priority == DB_PRIO_RESTART;
+		vms[i] = (struct place_vm){.mem = (uint64_t)vm.memory_static_max,
+					   .vcpus = (uint32_t)vm.VCPUs_max,
+					   .host = PLACE_NONE,
+					   .prio = vm.ha_always_run ? PLACE_PROTECTED
+						   : vm.ha_restart_priority == DB_PRIO_BEST_EFFORT
+						       ? PLACE_BEST_EFFORT
+						       : PLACE_UNPROTECTED,
+					   .order = (r >> 6) % 3,
+					   .allowed = (1u << NH) - 1};
+		vm.order = vms[i].order;
+		if ((r >> 8) % 8 != 0) { /* else halted */
+			h = (r >> 11) % NH;
+			vm.power_state = DB_POWER_RUNNING;
+			snprintf(vm.resident_on, sizeof(vm.resident_on), "%s", huuid[h]);
+			vms[i].host = h;
+		}
+		if ((r >> 15) % 6 == 0) { /* pinned to its host and the next */
+			h = vms[i].host == PLACE_NONE ? 0 : vms[i].host;
+			snprintf(list, sizeof(list), "%s,%s", huuid[h], huuid[(h + 1) % NH]);
+			db_map_set(&vm.other_config, "hasvc:allowed_hosts", list);
+			vms[i].allowed = (1u << h) | (1u << ((h + 1) % NH));
+		}
+		assert_int_equal(db_vm_put(db, &vm), 0);
+		db_vm_clear(&vm);
+	}
+	run_loop(400);
+	api_planner_stats(planner, &st);
+	assert_int_equal(st.recomputes, 2);
+	for (h = 0; h < NH; h++) {
+		s = api_planner_single_plan(planner, huuid[h], &why);
+		if (!hosts[h].usable) {
+			assert_null(s);
+			assert_string_equal(why, "the host is not usable (disabled or not live)");
+		} else {
+			assert_non_null(s);
+			assert_plan_equal(&pool, h, s->plan);
+		}
+		assert_what_if_on_demand(huuid[h]);
+	}
+	api_planner_stats(planner, &st2);
+	assert_int_equal(st2.cache_answers, st.cache_answers + NH - 1);
+	assert_int_equal(st2.recomputes, 2);
+}
+
+static void
+test_single_failure_plans_method(void **state)
+{
+	struct xval_reply r;
+	const struct xval *v, *hs, *e;
+	int64_t n;
+	int h;
+
+	r = call("pool.get_ha_single_failure_plans", "\"%s\"", s_ro);
+	v = ok(&r);
+	assert_true(xval_bool(xval_struct_get(v, "current")));
+	assert_int_equal(xval_get_int64(xval_struct_get(v, "age_ms"), &n), 0);
+	assert_true(n >= 0);
+	hs = xval_struct_get(v, "hosts");
+	assert_int_equal(xval_len(hs), 3);
+	for (h = 0; h < 3; h++) {
+		char ref[HA_REF_LEN];
+
+		id_ref_from_uuid(ref, t_hosts[h]);
+		e = xval_struct_get(hs, ref);
+		assert_non_null(e);
+		assert_string_equal(xval_string(xval_struct_get(e, "verdict")), "yes");
+		assert_int_equal(xval_get_int64(xval_struct_get(e, "restart"), &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(xval_get_int64(xval_struct_get(e, "cannot_restart"), &n), 0);
+		assert_int_equal(n, 0);
+	}
+	xval_reply_clear(&r);
+
+	/* vm5 protected (overcommit allowed): no plan for h3, and not current
+	** until the debounce. */
+	CALL_VOID("pool.set_ha_allow_overcommit", "\"%s\",\"" REF(T_POOL) "\",true", s_admin);
+	CALL_VOID("VM.set_ha_restart_priority", "\"%s\",\"" REF(T_VM5) "\",\"restart\"", s_op);
+	r = call("pool.get_ha_single_failure_plans", "\"%s\"", s_ro);
+	assert_false(xval_bool(xval_struct_get(ok(&r), "current")));
+	xval_reply_clear(&r);
+	run_loop(400);
+	r = call("pool.get_ha_single_failure_plans", "\"%s\"", s_ro);
+	v = ok(&r);
+	assert_true(xval_bool(xval_struct_get(v, "current")));
+	e = xval_struct_get(xval_struct_get(v, "hosts"), REF(T_H3));
+	assert_string_equal(xval_string(xval_struct_get(e, "verdict")), "no");
+	assert_int_equal(xval_get_int64(xval_struct_get(e, "cannot_restart"), &n), 0);
+	assert_int_equal(n, 2);
+	xval_reply_clear(&r);
+}
+
 int
 main(void)
 {
@@ -409,6 +734,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_plan_shapes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overcommit_protection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_and_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_matches_place, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_follows_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_random_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_single_failure_plans_method, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
