@@ -77,6 +77,22 @@ all_ready() {
 	[[ -n $m && $m != "" && $w -eq 1 ]]
 }
 # same_db HOST...: every host at the same (term, seq) with the same checksum.
+# converged_db HOST...: wait up to 20 s for a moment when same_db holds and
+# print its "term.seq checksum" (background writes, e.g. the liveness
+# engine's alerts, may land between two comparisons: a second call could
+# see a newer write on one host only).
+converged_db() {
+	local i sum
+	for ((i = 0; i < 200; i++)); do
+		if sum=$(same_db "$@"); then
+			echo "$sum"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 same_db() {
 	local h s want="" got
 	for h in "$@"; do
