@@ -73,7 +73,6 @@ struct ha {
 	uint64_t generation; /* the header's, from the last good read; 0 unknown */
 	struct event *ev_sf;
 	uint64_t sf_req, lv_req; /* the engine's one outstanding request */
-	enum sfio_op sf_op;
 	struct lv_slot slots[LS_MAX_HOSTS];
 
 	struct event *ev_timer;
@@ -582,7 +581,6 @@ act_io(struct ha *ha, const struct lv_action *a)
 		return;
 	}
 	ha->lv_req = a->id;
-	ha->sf_op = a->type == LV_ACT_READ ? SFIO_READ_ALL : SFIO_WRITE_SLOT;
 	ha->sf_req = a->type == LV_ACT_READ ? sfio_read_all(ha->sf, a->deadline)
 					    : sfio_write_slot(ha->sf, ha->self, sector, a->deadline);
 }

@@ -39,7 +39,6 @@ struct lv {
 	uint64_t all;              /* the n hosts */
 	enum lv_state state;
 	struct lv_stats stats;
-	uint64_t start;
 
 	/* membership */
 	struct lv_ring_view view; /* my current ring */
@@ -917,7 +916,6 @@ start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actio
 {
 	unsigned h;
 
-	lv->start = now;
 	for (h = 0; h < lv->cfg.ls.n; h++) {
 		lv->last_seen[h] = now;
 		lv->last_from[h] = now;
