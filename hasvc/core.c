@@ -1,12 +1,10 @@
 /*
 ** The single-host core state machine.  See core.h for the contract.
 **
-** Owns: the core state, the watchdog cadence (armed flag, next pet), the
-** polling and metrics deadlines, and per-VM start tracking (a start in
-** flight, the backoff of a failing one).  Invariants:
+** Owns: the core state, the polling and metrics deadlines, and per-VM start
+** tracking (a start in flight, the backoff of a failing one).  Not the host
+** watchdog: that is the fence state machine's (core.h).  Invariants:
 **   - at most one START_VM in flight per VM;
-**   - the watchdog is armed only in CORE_RUNNING with HA enabled, and every
-**     transition out of CORE_RUNNING disarms it first;
 **   - no action is emitted from CORE_STOPPED.
 */
 #include <stdio.h>
@@ -29,8 +27,6 @@ struct core {
 	struct core_config cfg;
 	enum core_state state;
 	int ha_enabled;
-	int wd_armed;
-	uint64_t next_pet;
 	uint64_t next_poll;
 	uint64_t next_metrics;
 	int query_outstanding;
@@ -62,9 +58,6 @@ static const char *const action_names[CORE_NACTIONS] = {
 	[CORE_ACT_DESTROY_VM] = "destroy-vm",
 	[CORE_ACT_SET_VM_POWER] = "set-vm-power",
 	[CORE_ACT_UPDATE_METRICS] = "update-metrics",
-	[CORE_ACT_WD_ARM] = "wd-arm",
-	[CORE_ACT_WD_PET] = "wd-pet",
-	[CORE_ACT_WD_DISARM] = "wd-disarm",
 	[CORE_ACT_EXIT] = "exit",
 };
 
@@ -90,19 +83,10 @@ void
 core_config_defaults(struct core_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->wd_timeout_ms = 30000;
 	cfg->poll_ms = 2000;
 	cfg->metrics_ms = 5000;
 	cfg->retry_min_ms = 1000;
 	cfg->retry_max_ms = 60000;
-}
-
-uint32_t
-core_pet_period(uint32_t wd_timeout_ms)
-{
-	uint32_t p = wd_timeout_ms / 4;
-
-	return p ? p : 1;
 }
 
 struct core *
@@ -110,7 +94,7 @@ core_new(const struct core_config *cfg)
 {
 	struct core *c = xcalloc(1, sizeof(*c));
 
-	ha_assert(cfg->wd_timeout_ms > 0 && cfg->poll_ms > 0 && cfg->metrics_ms > 0);
+	ha_assert(cfg->poll_ms > 0 && cfg->metrics_ms > 0);
 	ha_assert(cfg->retry_min_ms > 0 && cfg->retry_max_ms >= cfg->retry_min_ms);
 	c->cfg = *cfg;
 	c->state = CORE_INIT;
@@ -131,12 +115,6 @@ enum core_state
 core_get_state(const struct core *c)
 {
 	return c->state;
-}
-
-int
-core_watchdog_armed(const struct core *c)
-{
-	return c->wd_armed;
 }
 
 void
@@ -374,26 +352,11 @@ do_start(struct core *c, const struct core_event *ev, uint64_t now, struct core_
 }
 
 static void
-arm_watchdog(struct core *c, uint64_t now, struct core_actions *out)
-{
-	struct core_action *a;
-
-	if (!c->ha_enabled || c->wd_armed)
-		return;
-	a = emit(out, CORE_ACT_WD_ARM);
-	a->timeout_ms = c->cfg.wd_timeout_ms;
-	c->wd_armed = 1;
-	c->next_pet = now + core_pet_period(c->cfg.wd_timeout_ms);
-	log_notice("host %s: watchdog armed (%u ms)", c->cfg.host_uuid, c->cfg.wd_timeout_ms);
-}
-
-static void
 do_domains(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
 {
 	c->query_outstanding = 0;
 	reconcile_domains(c, ev, out);
 	reconcile_missing(c, ev, now, out);
-	arm_watchdog(c, now, out);
 }
 
 static void
@@ -433,10 +396,6 @@ do_tick(struct core *c, const struct core_event *ev, uint64_t now, struct core_a
 {
 	size_t i;
 
-	if (c->wd_armed && now >= c->next_pet) {
-		emit(out, CORE_ACT_WD_PET);
-		c->next_pet = now + core_pet_period(c->cfg.wd_timeout_ms);
-	}
 	if (now >= c->next_metrics) {
 		emit(out, CORE_ACT_UPDATE_METRICS);
 		c->next_metrics = now + c->cfg.metrics_ms;
@@ -454,16 +413,10 @@ do_tick(struct core *c, const struct core_event *ev, uint64_t now, struct core_a
 }
 
 static void
-leave(struct core *c, struct core_actions *out, int code, const char *reason)
+leave(struct core_actions *out, int code, const char *reason)
 {
-	struct core_action *a;
+	struct core_action *a = emit(out, CORE_ACT_EXIT);
 
-	if (c->wd_armed) {
-		emit(out, CORE_ACT_WD_DISARM);
-		c->wd_armed = 0;
-		log_notice("host %s: watchdog disarmed (%s)", c->cfg.host_uuid, reason);
-	}
-	a = emit(out, CORE_ACT_EXIT);
 	a->exit_code = code;
 	snprintf(a->reason, sizeof(a->reason), "%s", reason);
 }
@@ -471,17 +424,17 @@ leave(struct core *c, struct core_actions *out, int code, const char *reason)
 static void
 do_stop(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
 {
-	leave(c, out, 0, "stop requested");
+	leave(out, 0, "stop requested");
 }
 
 static void
 do_hv_lost(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
 {
 	/* Without the hypervisor this daemon can neither see nor protect its
-	** VMs.  Exit and let the supervisor restart it.  (With HA armed the
-	** pool protocol of later issues decides first whether to fence.) */
+	** VMs.  Exit and let the supervisor restart it.  Whether the host must
+	** fence is not the core's decision: the watchdog is not the core's. */
 	log_errx("host %s: hypervisor backend lost: %s", c->cfg.host_uuid, ev->u.lost.reason);
-	leave(c, out, 1, "hypervisor backend lost");
+	leave(out, 1, "hypervisor backend lost");
 }
 
 typedef void (*core_handler)(struct core *, const struct core_event *, uint64_t,
@@ -540,7 +493,6 @@ core_step(struct core *c, const struct core_event *ev, uint64_t now, struct core
 		log_info("host %s: event %s: %s -> %s", c->cfg.host_uuid, core_event_name(ev->type),
 			 core_state_name(from), core_state_name(c->state));
 	}
-	ha_assert(!c->wd_armed || c->state == CORE_RUNNING || c->state == CORE_RECONCILING);
 	return 0;
 }
 
@@ -552,8 +504,6 @@ core_next_deadline(const struct core *c, uint64_t now)
 
 	if (c->state != CORE_RUNNING && c->state != CORE_RECONCILING)
 		return d;
-	if (c->wd_armed && c->next_pet < d)
-		d = c->next_pet;
 	if (c->next_metrics < d)
 		d = c->next_metrics;
 	if (c->next_poll < d)

@@ -6,15 +6,20 @@
 ** view of the VMs, a hypervisor event, a start result, a timer tick, a stop
 ** request), each with `now` in monotonic milliseconds, and answers with
 ** actions (query the domains, start or reap a VM, record a VM's power state,
-** refresh the host metrics, arm/pet/disarm the watchdog, exit).  It never
-** reads a clock, a socket or a file: hasvcd executes its actions against the
-** real world, and a test or the simulator executes them against a model.
+** refresh the host metrics, exit).  It never reads a clock, a socket or a
+** file: hasvcd executes its actions against the real world, and a test or
+** the simulator executes them against a model.
 **
 ** This first core owns a single host: start-up reconciliation of the pool
 ** database with the hypervisor, the always-run rule for protected VMs on
-** this host, host metrics, and the watchdog petting cadence.  The pool-wide
-** protocol (membership, statefile, survival, failover) joins it in later
-** issues as further states and events.
+** this host, and host metrics.  The pool-wide protocol (membership,
+** statefile, survival, failover) joins it in later issues as further states
+** and events.
+**
+** The core never touches the host watchdog: it emits no watchdog action.
+** The watchdog belongs to the fence state machine (fencing/fence.h), driven
+** by the liveness layer (hasvc/ha.c), and is held by the keeper process
+** (fencing/wdkeep.h).  One watchdog has exactly one owner.
 **
 ** Reconciliation rule (as xapi's resync after a host boot):
 **   - a domain that runs here but the DB places elsewhere or halted: the DB is
@@ -95,10 +100,7 @@ enum core_action_type {
 	CORE_ACT_DESTROY_VM,        /* hard-stop (reap) domain `vm` */
 	CORE_ACT_SET_VM_POWER,      /* DB: vm.power_state = power, resident_on = here or "" */
 	CORE_ACT_UPDATE_METRICS,    /* read host info, write host_metrics */
-	CORE_ACT_WD_ARM,            /* timeout_ms */
-	CORE_ACT_WD_PET,
-	CORE_ACT_WD_DISARM,
-	CORE_ACT_EXIT, /* exit_code */
+	CORE_ACT_EXIT,              /* exit_code */
 	CORE_NACTIONS
 };
 
@@ -107,7 +109,6 @@ struct core_action {
 	char vm[HA_UUID_LEN];
 	enum db_power_state power;
 	int here;
-	uint32_t timeout_ms;
 	int exit_code;
 	char reason[128];
 };
@@ -120,14 +121,13 @@ struct core_actions {
 
 struct core_config {
 	char host_uuid[HA_UUID_LEN];
-	uint32_t wd_timeout_ms; /* the watchdog fires this long after the last pet */
-	uint32_t poll_ms;       /* domain re-query period (backends without events) */
-	uint32_t metrics_ms;    /* host metrics refresh period */
-	uint32_t retry_min_ms;  /* first retry of a failed start */
-	uint32_t retry_max_ms;  /* backoff cap */
+	uint32_t poll_ms;      /* domain re-query period (backends without events) */
+	uint32_t metrics_ms;   /* host metrics refresh period */
+	uint32_t retry_min_ms; /* first retry of a failed start */
+	uint32_t retry_max_ms; /* backoff cap */
 };
 
-/* Defaults: watchdog 30 s, poll 2 s, metrics 5 s, retries 1 s .. 60 s. */
+/* Defaults: poll 2 s, metrics 5 s, retries 1 s .. 60 s. */
 void core_config_defaults(struct core_config *cfg);
 
 struct core;
@@ -144,12 +144,7 @@ int core_step(struct core *c, const struct core_event *ev, uint64_t now, struct 
 /* The earliest time at which the core wants a CORE_EV_TICK; UINT64_MAX if none. */
 uint64_t core_next_deadline(const struct core *c, uint64_t now);
 
-/* The watchdog pet period for a timeout: a quarter of it, so that three pets
-** may be lost or late before the host is reset. */
-uint32_t core_pet_period(uint32_t wd_timeout_ms);
-
 enum core_state core_get_state(const struct core *c);
-int core_watchdog_armed(const struct core *c);
 const char *core_state_name(enum core_state s);
 const char *core_event_name(enum core_event_type e);
 const char *core_action_name(enum core_action_type a);

@@ -14,7 +14,8 @@
 ** (QUERY_DOMAINS, START_VM) queue that answer as the next event, so one
 ** wake-up runs the core to quiescence.  API calls run on the same loop
 ** between core events: nothing in them blocks (password checks run on a
-** worker thread), so the API cannot starve the watchdog.
+** worker thread), so the API cannot starve the timers (the liveness layer's
+** pets to the watchdog keeper among them: hasvc/ha_fence.h).
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -237,30 +238,6 @@ act_metrics(struct daemon *d)
 }
 
 static void
-act_watchdog(struct daemon *d, const struct core_action *a)
-{
-	int rc;
-
-	switch (a->type) {
-	case CORE_ACT_WD_ARM:
-		rc = d->hv->ops->wd_arm(d->hv, a->timeout_ms);
-		break;
-	case CORE_ACT_WD_PET:
-		rc = d->hv->ops->wd_pet(d->hv);
-		break;
-	default:
-		rc = d->hv->ops->wd_disarm(d->hv);
-		break;
-	}
-	if (rc < 0) {
-		log_errx("host %s: watchdog %s failed: %s", d->cfg->host_uuid,
-			 core_action_name(a->type), d->hv->last_error);
-		if (hv_gone(errno) && a->type != CORE_ACT_WD_DISARM)
-			push_lost(d, "watchdog call failed");
-	}
-}
-
-static void
 execute(struct daemon *d, const struct core_action *a)
 {
 	log_debug("host %s: action %s %s", d->cfg->host_uuid, core_action_name(a->type), a->vm);
@@ -290,11 +267,6 @@ execute(struct daemon *d, const struct core_action *a)
 		break;
 	case CORE_ACT_UPDATE_METRICS:
 		act_metrics(d);
-		break;
-	case CORE_ACT_WD_ARM:
-	case CORE_ACT_WD_PET:
-	case CORE_ACT_WD_DISARM:
-		act_watchdog(d, a);
 		break;
 	case CORE_ACT_EXIT:
 		log_notice("host %s: exiting (%s)", d->cfg->host_uuid, a->reason);
@@ -337,9 +309,8 @@ feed(struct daemon *d, const struct core_event *first)
 			execute(d, &d->actions.v[i]);
 		if (d->npending == 0 || d->exiting)
 			break;
-		/* A long chain of answers must not starve the watchdog: a due
-		** deadline goes first, so the gap between pets is at most one
-		** pet period plus one backend call (docs/architecture.md). */
+		/* A long chain of answers must not starve the core's timers: a
+		** due deadline goes first (docs/architecture.md). */
 		if (clock_mono_ms() >= core_next_deadline(d->core, clock_mono_ms())) {
 			memset(&ev, 0, sizeof(ev));
 			ev.type = CORE_EV_TICK;
@@ -377,7 +348,7 @@ start_core(struct daemon *d)
 	feed(d, &ev);
 }
 
-/* Stop (as for SIGTERM: the watchdog is disarmed first) and restart. */
+/* Stop (as for SIGTERM) and restart. */
 static void
 on_restart(evutil_socket_t fd, short what, void *arg)
 {
@@ -647,12 +618,10 @@ daemon_run(const struct config *cfg)
 
 	core_config_defaults(&cc);
 	memcpy(cc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
-	cc.wd_timeout_ms = cfg->watchdog_timeout_ms;
 	d.core = core_new(&cc);
 
-	log_notice("host %s: hasvcd %d running (backend %s, watchdog %s %u ms)", cfg->host_uuid,
-		   (int)getpid(), d.hv->ops->name, config_watchdog_driver_name(cfg->watchdog_driver),
-		   cfg->watchdog_timeout_ms);
+	log_notice("host %s: hasvcd %d running (backend %s; watchdog keeper at %s)", cfg->host_uuid,
+		   (int)getpid(), d.hv->ops->name, cfg->watchdog_keeper_socket);
 	if (d.clustered) {
 		struct cluster_hooks ch = {
 		    .arg = &d, .status = on_cluster_status, .ejected = on_ejected};

@@ -66,15 +66,6 @@ main(int argc, char **argv)
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}
-	if (cfg.watchdog_driver == CONFIG_WD_LINUX) {
-		/* The Linux watchdog driver arrives with the fencing work; refuse
-		** rather than run a pool host without the fence it was told to use. */
-		fprintf(stderr, "%s: watchdog driver 'linux' is not supported by this hasvcd yet; "
-				"use 'xen' or 'sim'\n",
-			path);
-		return 1;
-	}
-
 	flags = LOG_TO_STDERR | (cfg.log_syslog ? LOG_TO_SYSLOG : 0);
 	log_init("hasvcd", flags, debug ? LOG_DEBUG : cfg.log_level);
 	rc = daemon_run(&cfg);
