@@ -83,7 +83,7 @@ ARCHIVES := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(B)/lib$(l).a))
 # Programs: name:main-source.  Only those whose main exists are built.
 PROG_MAP := hasvcd:hasvc/hasvcd_main.c hasvc:api/cli_main.c hasvc-simhv:lab/simhv_main.c \
 	hasvc-db:hasvc/dbtool_main.c hasvc-plan:hasvc/plan_main.c hasvc-statefile:hasvc/statefile_main.c \
-	hasvc-sffuse:lab/sffuse_main.c
+	hasvc-sffuse:lab/sffuse_main.c hasvc-wdkeeper:hasvc/wdkeeper_main.c
 PROG_MAP := $(foreach p,$(PROG_MAP),$(if $(wildcard $(word 2,$(subst :, ,$(p)))),$(p)))
 PROGS := $(foreach p,$(PROG_MAP),$(BINDIR)/$(word 1,$(subst :, ,$(p))))
 # Programs that are scripts: installed next to the others.

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -56,6 +57,7 @@ enum elem_id {
 	E_WD_DRIVER,
 	E_WD_DEVICE,
 	E_WD_TIMEOUT,
+	E_WD_KEEPER_SOCKET,
 	E_HYPERVISOR,
 	E_HV_BACKEND,
 	E_HV_SOCKET,
@@ -281,6 +283,21 @@ parse_path(struct parse *p, const struct elem *e, xmlNode *n, const char *val, v
 	return 0;
 }
 
+/* An AF_UNIX socket path: absolute, and short enough for sun_path with its
+** NUL (a longer one could not be bound or connected to at all). */
+static int
+parse_socket_path(struct parse *p, const struct elem *e, xmlNode *n, const char *val, void *dst)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (val[0] == '/' && strlen(val) > max) {
+		perr(p, node_line(n), "<%s> is longer than %zu characters (a unix socket path)",
+		     e->name, max);
+		return -1;
+	}
+	return parse_path(p, e, n, val, dst);
+}
+
 /* A decimal integer with an optional sign, clamped to +-10^12 so that an
 ** absurd value is "out of range" rather than an overflow.  0 or -1. */
 static int
@@ -418,6 +435,8 @@ static const struct elem watchdog_elems[] = {
     LEAF("driver", E_WD_DRIVER, 1, 0, parse_enum, watchdog_driver, wd_driver_names),
     LEAF("device", E_WD_DEVICE, 1, 0, parse_path, watchdog_device, NULL),
     LEAF("timeout", E_WD_TIMEOUT, 1, 0, parse_duration, watchdog_timeout_ms, NULL),
+    LEAF("keeper-socket", E_WD_KEEPER_SOCKET, 1, 0, parse_socket_path, watchdog_keeper_socket,
+         NULL),
     {NULL},
 };
 
@@ -768,6 +787,8 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", DEFAULT_DATA_DIR);
 	cfg->watchdog_driver = CONFIG_WD_XEN;
 	cfg->watchdog_timeout_ms = DEFAULT_WD_TIMEOUT_MS;
+	snprintf(cfg->watchdog_keeper_socket, sizeof(cfg->watchdog_keeper_socket), "%s",
+	         CONFIG_DEFAULT_KEEPER_SOCKET);
 	cfg->hv_backend = CONFIG_HV_XEN;
 	snprintf(cfg->api_address, sizeof(cfg->api_address), "0.0.0.0");
 	cfg->api_port = 443;

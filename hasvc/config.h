@@ -24,6 +24,7 @@
 #define CONFIG_PATH_LEN      4096
 #define CONFIG_MAX_ADDRS     2
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* larger files are refused */
+#define CONFIG_DEFAULT_KEEPER_SOCKET "/run/hasvc/wdkeeper.sock"
 #define CONFIG_MAX_ERRORS    100           /* later problems are summed up in one last error */
 
 enum config_watchdog_driver {
@@ -47,6 +48,9 @@ struct config {
 	enum config_watchdog_driver watchdog_driver;
 	char watchdog_device[CONFIG_PATH_LEN]; /* linux driver only; required there */
 	uint32_t watchdog_timeout_ms;          /* default 30000 */
+	/* hasvc-wdkeeper's socket (docs/fencing.md, "The keeper"); an AF_UNIX
+	** path, shorter than sun_path.  Default /run/hasvc/wdkeeper.sock. */
+	char watchdog_keeper_socket[CONFIG_PATH_LEN];
 
 	enum config_hv_backend hv_backend;
 	char hv_socket[CONFIG_PATH_LEN]; /* sim backend only; required there */

@@ -161,7 +161,8 @@ test_sim_file(void **state)
 {
 	assert_int_equal(
 	    parse(HEAD "  <data-dir>/tmp/h1/</data-dir>\n"
-	               "  <watchdog><driver>sim</driver><timeout>1500ms</timeout></watchdog>\n"
+	               "  <watchdog><driver>sim</driver><timeout>1500ms</timeout>"
+	               "<keeper-socket>/run/h1/wdkeeper.sock</keeper-socket></watchdog>\n"
 	               "  <hypervisor><backend>sim</backend>"
 	               "<socket>/run/h1/simhv.sock</socket></hypervisor>\n"
 	               "  <log><syslog>1</syslog><level>warning</level></log>\n" TAIL),
@@ -170,6 +171,7 @@ test_sim_file(void **state)
 	assert_int_equal(cfg.watchdog_timeout_ms, 1500);
 	assert_int_equal(cfg.hv_backend, CONFIG_HV_SIM);
 	assert_string_equal(cfg.hv_socket, "/run/h1/simhv.sock");
+	assert_string_equal(cfg.watchdog_keeper_socket, "/run/h1/wdkeeper.sock");
 	/* Defaults follow data-dir, without a doubled slash. */
 	assert_string_equal(cfg.api_certificate, "/tmp/h1/xapi-ssl.pem");
 	assert_string_equal(cfg.api_key, "/tmp/h1/xapi-ssl.key");
@@ -192,6 +194,7 @@ test_minimal_file_defaults(void **state)
 	assert_int_equal(cfg.watchdog_driver, CONFIG_WD_XEN);
 	assert_string_equal(cfg.watchdog_device, "");
 	assert_int_equal(cfg.watchdog_timeout_ms, 30000);
+	assert_string_equal(cfg.watchdog_keeper_socket, "/run/hasvc/wdkeeper.sock");
 	assert_int_equal(cfg.hv_backend, CONFIG_HV_XEN);
 	assert_string_equal(cfg.api_address, "0.0.0.0");
 	assert_int_equal(cfg.api_port, 443);
@@ -326,6 +329,18 @@ static const struct bad_case bad_cases[] = {
      "out of range"},
     {"negative duration", HEAD "  <watchdog><timeout>-5s</timeout></watchdog>\n" TAIL, 5,
      "out of range"},
+    {"relative keeper socket",
+     HEAD "  <watchdog><keeper-socket>run/k.sock</keeper-socket></watchdog>\n" TAIL, 5,
+     "<keeper-socket> \"run/k.sock\" is not an absolute path"},
+    {"keeper socket too long for sun_path",
+     HEAD "  <watchdog><keeper-socket>/run/"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+          "</keeper-socket></watchdog>\n" TAIL,
+     5, "<keeper-socket> is longer than 107 characters (a unix socket path)"},
+    {"keeper socket twice",
+     HEAD "  <watchdog><keeper-socket>/a</keeper-socket>\n"
+          "  <keeper-socket>/b</keeper-socket></watchdog>\n" TAIL,
+     6, "<keeper-socket> may appear only once in <watchdog>"},
     {"watchdog driver", HEAD "  <watchdog><driver>ipmi</driver></watchdog>\n" TAIL, 5,
      "<driver> \"ipmi\" is not one of xen, linux or sim"},
     {"enum is case-sensitive", HEAD "  <watchdog><driver>Xen</driver></watchdog>\n" TAIL, 5,
@@ -678,6 +693,7 @@ test_defaults_function(void **state)
 	config_defaults(&d);
 	assert_string_equal(d.data_dir, "/var/lib/hasvc");
 	assert_int_equal(d.watchdog_timeout_ms, 30000);
+	assert_string_equal(d.watchdog_keeper_socket, "/run/hasvc/wdkeeper.sock");
 	assert_int_equal(d.api_port, 443);
 	assert_int_equal(d.naddrs, 0);
 	assert_string_equal(d.host_uuid, "");
