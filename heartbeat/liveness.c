@@ -227,6 +227,7 @@ send_ping(struct lv *lv, uint64_t now, struct lv_actions *out)
 	m.type = LV_MSG_PING;
 	m.u.ping.seq = ++lv->ping_seq;
 	m.u.ping.count = lv->dcount;
+	m.u.ping.view = lv->view.view;
 	i = (unsigned)(lv->ping_seq % PING_RING);
 	lv->pings[i].seq = lv->ping_seq;
 	lv->pings[i].sent = now;
@@ -620,6 +621,17 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 		fence(lv, LS_R_PREEMPTED, LS_R_NONE, r->winner, out);
 		return;
 	}
+	/* A member of my ring survived this very ring without me: I am not
+	** in its liveset (a daemon restarted after its host was decided
+	** lost, found by the simulator), so no verdict of this ring can
+	** include me.  As a VERDICT excluding me does (adopt()), it fences. */
+	for (h = 0; h < lv->cfg.ls.n; h++)
+		if (h != lv->cfg.self && confirmed[h] && peer[h].has_verdict &&
+		    (C & lv->view.group & LS_BIT(h)) && ring_eq(peer[h].vring, lv->view.ring) &&
+		    !(peer[h].vlive & LS_BIT(lv->cfg.self))) {
+			fence(lv, LS_R_PREEMPTED, LS_R_NONE, peer[h].vlive, out);
+			return;
+		}
 
 	/* A verdict that includes me, of a ring newer than the one my liveset
 	** was agreed in: a member of that ring closed my round with me in it
@@ -783,7 +795,10 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 	switch (m->type) {
 	case LV_MSG_PING:
 		if (from != lv->cfg.self) {
-			if (m->u.ping.count > lv->acked[from])
+			/* A count of another view (sent before its sender
+			** delivered the change that made mine) says nothing
+			** about my positions. */
+			if (m->u.ping.view == lv->view.view && m->u.ping.count > lv->acked[from])
 				lv->acked[from] = m->u.ping.count;
 		} else {
 			i = (unsigned)(m->u.ping.seq % PING_RING);
@@ -833,10 +848,21 @@ new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_ac
 		** the group (a new view: positions start again). */
 		uint64_t group = (v->group ? v->group : v->members) & lv->view.members;
 
+		uint64_t grew;
+
 		lv->view.quorate = v->quorate;
-		if ((group | LS_BIT(lv->cfg.self)) != lv->view.group) {
+		if ((group | LS_BIT(lv->cfg.self)) != lv->view.group || v->view != lv->view.view) {
+			grew = group & ~lv->view.group;
+			if ((group | LS_BIT(lv->cfg.self)) == lv->view.group)
+				grew = group; /* the same hosts, another process among them */
 			lv->view.group = group | LS_BIT(lv->cfg.self);
+			lv->view.view = v->view;
 			reset_view_count(lv);
+			/* A daemon (re)started in my ring learns my liveset and
+			** my confirmed verdict from my STATE: it waits for the
+			** STATE of every member before deciding anything. */
+			if (grew && (lv->state == LV_STEADY || lv->state == LV_ROUND))
+				send_state(lv, now, out);
 		}
 		return;
 	}
@@ -921,17 +947,20 @@ start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actio
 		lv->last_from[h] = now;
 	}
 	lv->live = lv->cfg.live;
+	lv->mine.seq = lv->cfg.seq0;
 	lv->mine.valid = 1;
 	lv->mine.state = LS_ALIVE;
 	lv->view = *v;
 	lv->view.members = (v->members & lv->all) | LS_BIT(lv->cfg.self);
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
-	/* L was agreed in this ring if it holds L (a daemon restart); else
-	** before any ring we know (a cold start with hosts missing: a
-	** partition, claims of this ring count). */
-	if ((lv->live & ~lv->view.members) == 0)
-		lv->prev_ring = v->ring;
+	/* Where L was agreed: my predecessor's last agreement (a restarted
+	** daemon), or not known ({0,0}: a cold start -- HA enabled, a new
+	** statefile generation, nobody has a verdict and rule 1 decides).
+	** Either way the members' STATEs (sent when my daemon joins their
+	** group) bring the verdicts agreed since, which I adopt or catch up
+	** with before deciding anything myself. */
+	lv->prev_ring = lv->cfg.prev_ring;
 	lv->master = lv->cfg.master;
 	set_claim(lv);
 	push(out, LV_ACT_PET);
@@ -1040,6 +1069,27 @@ lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_action
 	evaluate(lv, now, out);
 	cycle(lv, now, out);
 	check_dead(lv, now, out);
+}
+
+uint64_t
+lv_lease(const struct lv *lv)
+{
+	uint64_t deadline;
+
+	/* Before my first SURVIVE since start my liveset is not agreed: a
+	** restarted engine does not know its predecessor's deadline, which
+	** the keeper still holds as its lease. */
+	if (!lv->has_confirmed)
+		return 0;
+	switch (lv->state) {
+	case LV_STEADY:
+		return lv->fresh_until + lv->t->decide_ms;
+	case LV_ROUND:
+		deadline = lv->t_change + lv->t->decide_ms;
+		return deadline > lv->fresh_until ? deadline : lv->fresh_until;
+	default:
+		return 0;
+	}
 }
 
 uint64_t

@@ -50,6 +50,14 @@ struct lv_config {
 	struct lv_timing timing;
 	uint64_t live;      /* the liveset at start (hosts with HA enabled), self included */
 	int master;         /* the master at start (an index in live), or -1: elect */
+	struct ls_ring prev_ring; /* where `live` was agreed, if known ({0,0}: not known).
+	                    ** A restarted daemon passes what its predecessor last
+	                    ** agreed (hasvcd keeps it in <data-dir>/liveset, this
+	                    ** boot only); a cold start passes {0,0} and `live` = the
+	                    ** hosts with HA enabled */
+	uint64_t seq0;      /* my slot's first write carries seq0 + 1: a restarted daemon
+	                    ** must write above its predecessor (readers drop a seq that
+	                    ** goes back); hasvcd passes its start time in wall-clock us */
 };
 
 /* A slot as the engine sees it (the daemon decodes sf_slot and maps nodeids
@@ -88,6 +96,11 @@ struct lv_ring_view {
 	                  ** all members).  A change of the group alone comes as
 	                  ** LV_EV_RING with the same ring: it restarts the count
 	                  ** of delivered messages that makes PINGs stable */
+	uint64_t view;    /* identifies the group's processes: the caller's hash of the
+	                  ** group members' (nodeid, pid), so that a daemon that left
+	                  ** and came back (a new pid) makes a new view.  A PING's
+	                  ** count is taken only in the view it was sent in (0 in
+	                  ** every view: the counts of the PINGs delivered) */
 	int quorate;      /* votequorum, for quorum-only pools */
 	int local;        /* 1: corosync is down, this is a ring of myself alone
 	                  ** (ring.nodeid = my nodeid, ring.seq = the last seq + 1):
@@ -166,6 +179,20 @@ void lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_a
 
 /* The earliest time at which the engine wants an LV_EV_TICK (UINT64_MAX: none). */
 uint64_t lv_next_deadline(const struct lv *lv);
+
+/* The lease: the latest time until which this engine, given no further
+** input, would go on petting before it fences itself -- the round's deadline,
+** or, in a steady ring, the deadline of the stall round that would start
+** when freshness runs out (fresh_until + decide_ms); a re-waiting round that
+** holds the liveset may pet on while fresh.  0 when the engine does not pet
+** (not started, fenced, left) and before my first SURVIVE since start (a
+** restarted engine does not know its predecessor's deadline; the keeper keeps
+** the predecessor's lease until then).  Every lease is at most sigma + S + T_decide
+** for the send time sigma of my last stable PING, the bound that step 3 of
+** "Dead before restart" (docs/protocol.md) proves for my fence: the watchdog
+** keeper (fencing/wdkeep.h) may keep my host alive until it after hasvcd
+** died, at no cost to the proof. */
+uint64_t lv_lease(const struct lv *lv);
 
 /* Read-only views, for the daemon's status, the simulator's invariants and
 ** tests. */

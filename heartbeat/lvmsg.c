@@ -18,7 +18,7 @@
 #define LV_HDR_LEN     20 /* magic, version, type, from, ring */
 #define LV_STATE_LEN   (LV_HDR_LEN + 4 + 8 + 12 + 12 + 8)
 #define LV_VERDICT_LEN (LV_HDR_LEN + 4 + 8 + 8 + 8)
-#define LV_PING_LEN    (LV_HDR_LEN + 12)
+#define LV_PING_LEN    (LV_HDR_LEN + 20)
 
 /* The whole length of a message of `type`, or 0 for an unknown type. */
 static size_t
@@ -110,6 +110,7 @@ lv_msg_encode(const struct lv_msg *m, uint8_t *buf, size_t len)
 	case LV_MSG_PING:
 		wput_u64(&w, m->u.ping.seq);
 		wput_u32(&w, m->u.ping.count);
+		wput_u64(&w, m->u.ping.view);
 		break;
 	}
 	if (w.err || w.off != n)
@@ -185,6 +186,7 @@ lv_msg_decode(const uint8_t *buf, size_t len, struct lv_msg *out, const char **w
 	case LV_MSG_PING:
 		out->u.ping.seq = rget_u64(&r);
 		out->u.ping.count = rget_u32(&r);
+		out->u.ping.view = rget_u64(&r);
 		break;
 	}
 	/* The length was checked against the type: the fields fill it exactly. */

@@ -33,6 +33,7 @@
 **   VERDICT: u8 verdict  u8 reason  u16 zero
 **            u64 live  u64 lost  u64 winner
 **   PING:    u64 seq (the sender's ping counter, nonzero)  u32 count
+**            u64 view (the view the count is about: lv_ring_view.view)
 **
 ** Nothing follows.  A decoder accepts exactly one encoding of each message
 ** (reserved fields zero, every value in range, no trailing bytes), so that
@@ -82,7 +83,11 @@ struct lv_msg {
 		struct lv_msg_verdict verdict;
 		struct {
 			uint64_t seq;   /* nonzero */
-			uint32_t count; /* liveness messages delivered in this ring before sending */
+			uint32_t count; /* liveness messages delivered in this view before sending */
+			uint64_t view;  /* ... in this view (the sender's, when it sent): a count
+			                ** means nothing in another view, and a PING sent just
+			                ** before its sender delivered a group change is
+			                ** delivered after it (found by the simulator) */
 		} ping;
 	} u;
 };

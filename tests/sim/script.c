@@ -22,7 +22,7 @@ static const char *const stat_fault_names[SS__N] = {
     [SS_ST_SLOW] = "storage slow",     [SS_ST_OK] = "storage ok",
     [SS_HANG_SHORT] = "daemon hang < W", [SS_HANG_LONG] = "daemon hang >= W",
     [SS_SKEW] = "skewed clocks",        [SS_VMSLOW] = "slow VM starts",
-    [SS_CPGSTALL] = "corosync stall",
+    [SS_CPGSTALL] = "corosync stall",   [SS_RESTART] = "daemon kill + restart",
 };
 
 const char *
@@ -276,6 +276,14 @@ parse_action(struct parser *p, uint64_t at)
 			return -1;
 		if (parse_time(p->tok[4], &f->ms) < 0 || f->ms == 0)
 			return perr(p, "bad duration '%s' (5s, 2500ms)", p->tok[4]);
+	} else if (strcmp(a, "restart") == 0) {
+		f->kind = SF_RESTART;
+		if (p->ntok != 5)
+			return perr(p, "restart hN DOWNTIME");
+		if (parse_host(p, p->tok[3], &f->host) < 0)
+			return -1;
+		if (parse_time(p->tok[4], &f->ms) < 0)
+			return perr(p, "bad downtime '%s' (5s, 2500ms)", p->tok[4]);
 	} else if (strcmp(a, "cpgstall") == 0) {
 		f->kind = SF_CPGSTALL;
 		if (p->ntok != 5)
@@ -480,7 +488,7 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 	nf = (unsigned)sim_rand(&r, 7);
 	for (unsigned i = 0; i < nf; i++) {
 		struct sim_fault *f = &sp->fault[sp->nfaults++];
-		unsigned k = (unsigned)sim_rand(&r, 13);
+		unsigned k = (unsigned)sim_rand(&r, 14);
 		memset(f, 0, sizeof(*f));
 		f->at = 500 + sim_rand(&r, 29500);
 		f->host = pick_host(&r, sp->n);
@@ -551,6 +559,13 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 				for (unsigned h = 0; h < sp->n; h++)
 					q->group[h] = (int)h == f->host;
 			}
+			break;
+		case 13:
+			/* Killed and restarted: within the lease (no fence
+			** expected) or well past it (the watchdog fires). */
+			f->kind = SF_RESTART;
+			f->ms = sim_rand(&r, 2) ? 100 + sim_rand(&r, 2000)
+			                       : sim_rand(&r, stall_guess);
 			break;
 		default:
 			f->kind = SF_STORAGE;

@@ -35,6 +35,8 @@ enum sim_fault_kind {
 	SF_VMSTART,   /* mode 1: slow VM starts, 0: normal */
 	SF_SKEW,      /* host's clock rate error set to `ppm` */
 	SF_CPGSTALL,  /* host's corosync frozen for `ms` (token held) */
+	SF_RESTART,   /* daemon of host killed, restarted after `ms`; its watchdog
+	              ** keeper pets on until the engine's last lease */
 	SF__N
 };
 
@@ -98,7 +100,7 @@ struct sim_spec {
 enum sim_stat_fault {
 	SS_POWEROFF = 0, SS_POWERON, SS_PARTITION, SS_HEAL, SS_ONEWAY, SS_DELAY,
 	SS_ST_ERROR, SS_ST_HANG, SS_ST_SLOW, SS_ST_OK, SS_HANG_SHORT, SS_HANG_LONG,
-	SS_SKEW, SS_VMSLOW, SS_CPGSTALL, SS__N
+	SS_SKEW, SS_VMSLOW, SS_CPGSTALL, SS_RESTART, SS__N
 };
 
 struct sim_stats {

@@ -35,6 +35,7 @@ enum ev_type {
 	EV_GROUP,
 	EV_PUMP,      /* agreed CPG: host delivers what it holds of ring `a` */
 	EV_STALL_END, /* host's corosync resumes */
+	EV_RESTART,   /* host's daemon starts again after a kill */
 };
 
 struct ev {
@@ -50,7 +51,8 @@ struct amsg {
 	struct lv_msg m;
 	uint64_t arrive[SIM_MAX_HOSTS]; /* when each member holds it; SIM_NEVER: never */
 	uint64_t recip;                 /* once the ring broke: the members that deliver it */
-	uint64_t group;                 /* a view change: the new group */
+	uint64_t group;                 /* a view change: the new group ... */
+	uint64_t view_id;               /* ... and its view, as of the change */
 	int sender, view;
 };
 
@@ -59,6 +61,7 @@ struct ring {
 	uint32_t nodeid;
 	uint64_t members, installed;
 	uint64_t group; /* members whose daemon is in the CPG group (a fenced one leaves) */
+	uint64_t view, view0; /* lv_ring_view.view of `group`, of `group0` */
 	uint64_t group0; /* ... when the ring formed (agreed: views are in the log) */
 	uint64_t formed, complete, broken; /* SIM_NEVER: not yet / intact */
 	int parked;                        /* messages waiting for `complete`, a list */
@@ -121,6 +124,19 @@ struct host {
 	int death;
 	uint64_t disturbed; /* first disturbance since the last SURVIVE (SIM_NEVER: none) */
 	uint64_t silent_at; /* its daemon hung, fenced or its corosync stalled then (I5b) */
+	/* the watchdog keeper (fencing/wdkeep.h): the greatest lease the engine
+	** gave (local ms; 0: none yet, the watchdog counts every pet); a killed
+	** daemon's keeper pets on until it */
+	uint64_t lease;
+	uint64_t kp_until; /* local: the keeper pets on its own until then (the
+	                   ** daemon died), unless a FENCE stops it first */
+	int down; /* the daemon is dead (killed), the host runs on */
+	int restarted; /* its engine is a restarted daemon's */
+	uint64_t incarnation; /* its daemon's "pid": one more at every restart */
+	uint64_t saved_live; /* what the daemon keeps across a restart: its last */
+	struct ls_ring saved_prev; /* agreed liveset, where, and the master */
+	int saved_master;
+	uint64_t restart_gen;
 };
 
 struct vm {
@@ -346,10 +362,14 @@ in_pool(const struct host *h)
 static int
 running_engine(const struct host *h)
 {
-	return in_pool(h) && !h->fenced;
+	return in_pool(h) && !h->fenced && !h->down;
 }
 
 static void recompute_rings(struct world *w);
+static void leave_group(struct world *w, int h);
+static struct lv *make_engine(struct world *w, unsigned h, uint64_t seq0, char *why,
+                              size_t whylen);
+static void save_liveset(struct world *w, int h);
 static void pump(struct world *w, int k, int r);
 static void host_step(struct world *w, int h, const struct lv_event *ev);
 
@@ -386,6 +406,10 @@ kill_host(struct world *w, int h, int cause)
 	}
 	lv_free(hp->lv);
 	hp->lv = NULL;
+	hp->lease = 0;
+	hp->kp_until = 0;
+	hp->down = 0;
+	hp->restart_gen++;
 	hp->nheld = 0;
 	hp->hung_until = 0;
 	hp->ring = hp->target = -1;
@@ -449,15 +473,29 @@ schedule_tick(struct world *w, int h)
 		push(w, r, EV_TICK, h, 0, hp->tick_gen);
 }
 
+/* The last pet by `local` (the engine's, or the keeper's own until
+** kp_until). */
+static uint64_t
+wd_last(const struct host *hp, uint64_t local)
+{
+	uint64_t k = hp->kp_until < local ? hp->kp_until : local;
+
+	return k > hp->last_pet ? k : hp->last_pet;
+}
+
 static void
 schedule_wd(struct world *w, int h)
 {
 	struct host *hp = &w->h[h];
+	uint64_t last;
 
 	if (hp->wd_pending)
 		return;
 	hp->wd_pending = 1;
-	push(w, real_for(hp, hp->last_pet + w->tm.wd_ms), EV_WD, h, 0, 0);
+	last = wd_last(hp, local_at(hp, w->now));
+	if (hp->kp_until > last)
+		last = hp->kp_until; /* the keeper pets until then */
+	push(w, real_for(hp, last + w->tm.wd_ms), EV_WD, h, 0, 0);
 }
 
 /* ---- the statefile ---- */
@@ -654,6 +692,20 @@ disturb_ring(struct world *w, int h)
 			disturb(w, (int)g);
 }
 
+/* hasvcd's view id: a hash of the group's processes (host, incarnation). */
+static uint64_t
+view_of(const struct world *w, uint64_t group)
+{
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (unsigned h = 0; h < w->n; h++)
+		if (group & LS_BIT(h)) {
+			x = (x ^ (h + 1)) * 0x100000001b3ull;
+			x = (x ^ w->h[h].incarnation) * 0x100000001b3ull;
+		}
+	return x;
+}
+
 static int
 new_ring(struct world *w, uint64_t members)
 {
@@ -670,6 +722,12 @@ new_ring(struct world *w, uint64_t members)
 	r->nodeid = (uint32_t)__builtin_ctzll(members) + 1;
 	r->members = members;
 	r->group = r->group0 = members;
+	for (unsigned h = 0; h < w->n; h++)
+		if (w->h[h].down) { /* no daemon, no CPG member */
+			r->group0 &= ~LS_BIT(h);
+			r->group = r->group0;
+		}
+	r->view = r->view0 = view_of(w, r->group0);
 	r->formed = w->now;
 	r->complete = r->broken = SIM_NEVER;
 	r->parked = -1;
@@ -790,6 +848,7 @@ ring_view(const struct world *w, int r)
 	v.ring.nodeid = w->rings[r].nodeid;
 	v.members = w->rings[r].members;
 	v.group = w->rings[r].group;
+	v.view = w->rings[r].view;
 	v.quorate = 2 * (unsigned)__builtin_popcountll(v.members) > w->n;
 	return v;
 }
@@ -807,6 +866,12 @@ ev_install(struct world *w, int h, uint32_t r, uint64_t gen)
 	hp->ring = (int)r;
 	hp->ring_at = w->now;
 	R->installed |= LS_BIT(h);
+	if (hp->down && (R->group & LS_BIT(h))) {
+		/* The ring formed while the daemon was alive; it died since:
+		** corosync tells the group in this ring too. */
+		leave_group(w, h);
+		R = &w->rings[r];
+	}
 	tr(w, h, "ring %" PRIu64 ":%u %s", R->seq, R->nodeid, setstr(s, sizeof(s), R->members));
 	if (R->installed == R->members && R->complete == SIM_NEVER) {
 		R->complete = w->now;
@@ -820,6 +885,7 @@ ev_install(struct world *w, int h, uint32_t r, uint64_t gen)
 	if (w->sp->cpg == SIM_CPG_AGREED) {
 		/* Views after this one are in the ring's log, in order. */
 		ev.u.ring.group = R->group0;
+		ev.u.ring.view = R->view0;
 		feed(w, h, &ev);
 		pump(w, h, (int)r);
 		return;
@@ -887,6 +953,7 @@ cpg_send_agreed(struct world *w, int h, const struct lv_msg *msg, uint64_t group
 		e->m = *msg;
 	e->view = msg == NULL;
 	e->group = group;
+	e->view_id = view_of(w, group);
 	e->sender = h;
 	for (unsigned k = 0; k < w->n; k++)
 		e->arrive[k] = SIM_NEVER;
@@ -927,6 +994,7 @@ pump(struct world *w, int k, int r)
 			ev.type = LV_EV_RING;
 			ev.u.ring = ring_view(w, r);
 			ev.u.ring.group = e.group;
+			ev.u.ring.view = e.view_id;
 		} else {
 			ev.type = LV_EV_DELIVER;
 			ev.u.msg = e.m;
@@ -1145,6 +1213,11 @@ record_survive(struct world *w, int h, struct ls_ring prev, uint64_t L, uint64_t
 	** that stalled and recovered) closes no round. */
 	if (now_ring.seq == prev.seq && now_ring.nodeid == prev.nodeid)
 		return;
+	/* A restarted engine knows no round before its first SURVIVE (its
+	** prev ring is 0): it adopts or catches up with its members' verdict,
+	** whose deciders recorded the round. */
+	if (w->h[h].restarted && prev.seq == 0)
+		return;
 
 	for (unsigned g = 0; g < w->n; g++)
 		if (running_engine(&w->h[g]))
@@ -1196,6 +1269,34 @@ still_disturbed(const struct world *w, int h)
 	return t;
 }
 
+/* h's daemon leaves (join: enters) the pool's CPG group of its ring: its
+** ring mates learn it like a message. */
+static void
+set_group(struct world *w, int h, int join)
+{
+	struct host *hp = &w->h[h];
+
+	if (hp->ring < 0 || w->rings[hp->ring].broken != SIM_NEVER)
+		return;
+	if (join)
+		w->rings[hp->ring].group |= LS_BIT(h);
+	else
+		w->rings[hp->ring].group &= ~LS_BIT(h);
+	w->rings[hp->ring].view = view_of(w, w->rings[hp->ring].group);
+	if (w->sp->cpg == SIM_CPG_AGREED)
+		cpg_send_agreed(w, h, NULL, w->rings[hp->ring].group);
+	else if (join)
+		ev_group(w, hp->ring); /* before the joiner's first message */
+	else
+		push(w, w->now + rnd(w, 1, SIM_CPG_MAX_MS), EV_GROUP, 0, (uint32_t)hp->ring, 0);
+}
+
+static void
+leave_group(struct world *w, int h)
+{
+	set_group(w, h, 0);
+}
+
 static void
 do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 {
@@ -1214,16 +1315,16 @@ do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 		tr(w, h, "FENCE %s", rname(a->reason));
 	hp->fenced = hp->ever_fenced = 1;
 	hp->silent_at = w->now;
+	/* hasvcd has the keeper stop petting (and acknowledge it) before it
+	** writes the fence record (docs/fencing.md, "The keeper") */
+	if (hp->kp_until > local_at(hp, w->now)) {
+		hp->kp_until = local_at(hp, w->now);
+		push(w, real_for(hp, wd_last(hp, hp->kp_until) + w->tm.wd_ms), EV_WD, h, 0, 0);
+	}
 	disturb_ring(w, h);
 	/* The fencing daemon leaves the pool's CPG group (hasvcd does so
-	** before the reset): its ring mates learn it like a message. */
-	if (hp->ring >= 0 && w->rings[hp->ring].broken == SIM_NEVER) {
-		w->rings[hp->ring].group &= ~LS_BIT(h);
-		if (w->sp->cpg == SIM_CPG_AGREED)
-			cpg_send_agreed(w, h, NULL, w->rings[hp->ring].group);
-		else
-			push(w, w->now + rnd(w, 1, SIM_CPG_MAX_MS), EV_GROUP, 0, (uint32_t)hp->ring, 0);
-	}
+	** before the reset). */
+	leave_group(w, h);
 	io_issue(w, h, a, 1, 1);
 	immediate = w->sp->fence_mode == SIM_FENCE_IMMEDIATE ||
 	            (w->sp->fence_mode == SIM_FENCE_RANDOM && rnd(w, 0, 1));
@@ -1261,6 +1362,8 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 	lv_actions_reset(&w->acts);
 	lv_step(hp->lv, ev, local_at(hp, w->now), &w->acts);
 	w->st->steps++;
+	if (lv_lease(hp->lv) > hp->lease)
+		hp->lease = lv_lease(hp->lv);
 	for (size_t i = 0; i < w->acts.n && running_engine(hp); i++) {
 		const struct lv_action *a = &w->acts.v[i];
 		char s1[80], s2[80];
@@ -1275,7 +1378,14 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			cpg_send(w, h, &a->msg);
 			break;
 		case LV_ACT_PET:
-			hp->last_pet = local_at(hp, w->now);
+			/* Through the keeper: a pet counts only before the lease
+			** (before the first lease, as the engine asks). */
+			if (hp->lease == 0 || local_at(hp, w->now) < hp->lease)
+				hp->last_pet = local_at(hp, w->now);
+			else if (lv_lease(hp->lv) > 0)
+				violation(w, I5, "h%d's engine pets past its own lease (%+" PRId64
+				          " ms): the keeper would let the watchdog reset it",
+				          h, (int64_t)lv_lease(hp->lv) - (int64_t)local_at(hp, w->now));
 			break;
 		case LV_ACT_FENCE:
 			do_fence(w, h, a, L);
@@ -1285,6 +1395,7 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			tr(w, h, "SURVIVE %s live=%s lost=%s", rname(a->reason),
 			   setstr(s1, sizeof(s1), a->live), setstr(s2, sizeof(s2), a->lost));
 			record_survive(w, h, prev, L, a->live);
+			save_liveset(w, h);
 			hp->wait_reason = 0;
 			hp->disturbed = still_disturbed(w, h);
 			break;
@@ -1441,6 +1552,29 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		recompute_rings(w);
 		break;
 	}
+	case SF_RESTART: {
+		/* kill -9: the daemon leaves the CPG group at once (corosync
+		** sees its connection close), its corosync and VMs run on, and
+		** the keeper pets until the engine's last lease. */
+		struct host *hp = &w->h[f->host];
+		if (!running_engine(hp))
+			break;
+		w->st->faults[SS_RESTART]++;
+		tr(w, f->host, "daemon killed, restarts in %" PRIu64 " ms (keeper lease %+" PRId64 " ms)",
+		   f->ms, hp->lease ? (int64_t)hp->lease - (int64_t)local_at(hp, w->now) : 0);
+		disturb_ring(w, f->host);
+		hp->down = 1;
+		hp->silent_at = w->now;
+		hp->hung_until = 0;
+		hp->nheld = 0;
+		hp->tick_at = SIM_NEVER;
+		hp->tick_gen++;
+		if (hp->lease > hp->kp_until)
+			hp->kp_until = hp->lease; /* the keeper's last pet, at the latest */
+		leave_group(w, f->host);
+		push(w, w->now + f->ms, EV_RESTART, f->host, 0, ++hp->restart_gen);
+		break;
+	}
 	case SF_VMSTART:
 		w->vmslow = f->mode;
 		w->st->faults[SS_VMSLOW] += f->mode != 0;
@@ -1484,6 +1618,57 @@ ev_stall_end(struct world *w, int h, uint64_t gen)
 		tr(w, h, "corosync resumes");
 	}
 	recompute_rings(w);
+}
+
+/* The killed daemon starts again: a new engine that knows nothing, joining
+** the CPG group of the ring its corosync holds (once it holds one). */
+static void
+ev_restart(struct world *w, int h, uint64_t gen)
+{
+	struct host *hp = &w->h[h];
+	struct lv_event ev;
+	struct ring *R;
+	char why[200];
+
+	if (gen != hp->restart_gen || !hp->powered || !hp->down || hp->lv == NULL)
+		return;
+	if (hp->ring < 0 || hp->target != hp->ring || hp->stalled ||
+	    w->rings[hp->ring].broken != SIM_NEVER) {
+		/* corosync is between rings: the daemon connects to the next one */
+		push(w, w->now + 50, EV_RESTART, h, 0, gen);
+		return;
+	}
+	lv_free(hp->lv);
+	/* hasvcd's seq0 is its start time in wall-clock us: above the old run's */
+	hp->lv = make_engine(w, (unsigned)h, local_at(hp, w->now) * 1000, why, sizeof(why));
+	if (NEVER(hp->lv == NULL)) {
+		violation(w, IENG, "h%d: restarted engine: %s", h, why);
+		hp->powered = 0;
+		return;
+	}
+	hp->down = 0;
+	hp->restarted = 1;
+	hp->incarnation++;
+	hp->alerts = 0;
+	hp->wait_reason = -1;
+	hp->dead_known = 0;
+	hp->tick_at = SIM_NEVER;
+	hp->tick_gen++;
+	hp->tick_same = 0;
+	io_clear(hp, 1); /* the old daemon's requests died with it */
+	tr(w, h, "daemon restarted");
+	/* The join is a view change ordered before anything the new daemon
+	** sends; its own START already has the new group. */
+	set_group(w, h, 1);
+	R = &w->rings[hp->ring];
+	if (w->sp->cpg == SIM_CPG_AGREED)
+		R->next[h] = R->nlog;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_START;
+	ev.u.ring = ring_view(w, hp->ring);
+	ev.u.ring.group = R->group;
+	host_step(w, h, &ev);
+	schedule_tick(w, h);
 }
 
 static void
@@ -1600,6 +1785,48 @@ check_invariants(struct world *w)
 
 /* ---- the run ---- */
 
+/* hasvcd's <data-dir>/liveset: written at every SURVIVE, read at a start in
+** the same boot. */
+static void
+save_liveset(struct world *w, int h)
+{
+	struct host *hp = &w->h[h];
+
+	hp->saved_live = lv_get_live(hp->lv);
+	hp->saved_prev = lv_get_prev_ring(hp->lv);
+	hp->saved_master = lv_get_master(hp->lv);
+}
+
+/* Host h's engine, as hasvcd makes it at its start: at a cold start the
+** liveset is every host; a restarted daemon starts from what its
+** predecessor saved (seq0 != 0). */
+static struct lv *
+make_engine(struct world *w, unsigned h, uint64_t seq0, char *why, size_t whylen)
+{
+	const struct sim_spec *sp = w->sp;
+	const struct host *hp = &w->h[h];
+	struct lv_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ls.n = sp->n;
+	for (unsigned g = 0; g < sp->n; g++)
+		cfg.ls.weight[g] = sp->weight[g] ? sp->weight[g] : 1;
+	cfg.ls.preferred = sp->preferred;
+	cfg.ls.statefile = sp->statefile;
+	cfg.self = h;
+	cfg.timing = w->tm;
+	cfg.live = sp->n == 64 ? ~0ull : LS_BIT(sp->n) - 1;
+	cfg.master = 0;
+	cfg.seq0 = seq0;
+	if (seq0 != 0 && hp->saved_live != 0) {
+		cfg.live = hp->saved_live;
+		cfg.prev_ring = hp->saved_prev;
+		cfg.master = hp->saved_master >= 0 && (hp->saved_live & LS_BIT(hp->saved_master))
+		                 ? hp->saved_master : -1;
+	}
+	return lv_new(&cfg, why, whylen);
+}
+
 static int
 world_init(struct world *w, const struct sim_spec *sp, char *err, size_t errlen)
 {
@@ -1621,18 +1848,7 @@ world_init(struct world *w, const struct sim_spec *sp, char *err, size_t errlen)
 	}
 	for (unsigned h = 0; h < sp->n; h++) {
 		struct host *hp = &w->h[h];
-		struct lv_config cfg;
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.ls.n = sp->n;
-		for (unsigned g = 0; g < sp->n; g++)
-			cfg.ls.weight[g] = sp->weight[g] ? sp->weight[g] : 1;
-		cfg.ls.preferred = sp->preferred;
-		cfg.ls.statefile = sp->statefile;
-		cfg.self = h;
-		cfg.timing = w->tm;
-		cfg.live = sp->n == 64 ? ~0ull : LS_BIT(sp->n) - 1;
-		cfg.master = 0;
-		hp->lv = lv_new(&cfg, why, sizeof(why));
+		hp->lv = make_engine(w, h, 0, why, sizeof(why));
 		if (hp->lv == NULL) {
 			snprintf(err, errlen, "lv_new: %s", why);
 			return -1;
@@ -1759,8 +1975,9 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			hp->wd_pending = 0;
 			if (!in_pool(hp))
 				break;
-			if (local_at(hp, w->now) >= hp->last_pet + w->tm.wd_ms)
+			if (local_at(hp, w->now) >= wd_last(hp, local_at(hp, w->now)) + w->tm.wd_ms) {
 				kill_host(w, e.host, D_WATCHDOG);
+			}
 			else
 				schedule_wd(w, e.host);
 			break;
@@ -1787,6 +2004,9 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			break;
 		case EV_FAULT:
 			apply_fault(w, &sp->fault[e.a]);
+			break;
+		case EV_RESTART:
+			ev_restart(w, e.host, e.gen);
 			break;
 		case EV_HANG_END:
 			ev_hang_end(w, e.host, e.gen);

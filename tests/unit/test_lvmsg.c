@@ -42,11 +42,12 @@ static const uint8_t gold_verdict[48] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,                         /* winner */
 };
 
-static const uint8_t gold_ping[32] = {
+static const uint8_t gold_ping[40] = {
     0x48, 0x41, 0x4c, 0x56, 0x01, 0x03, 0x00, 0x3f, /* HALV v1 PING from 63 */
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* ring */
     0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,                         /* seq */
     0x00, 0x01, 0x02, 0x03,                                                 /* count */
+    0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,                         /* view */
 };
 
 static const struct {
@@ -96,6 +97,7 @@ gold_ping_msg(struct lv_msg *m)
 	m->ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
 	m->u.ping.seq = 0x0123456789abcdefull;
 	m->u.ping.count = 0x00010203;
+	m->u.ping.view = 0xfedcba9876543210ull;
 }
 
 static int
@@ -124,7 +126,8 @@ msg_eq(const struct lv_msg *a, const struct lv_msg *b)
 		       a->u.verdict.lost == b->u.verdict.lost &&
 		       a->u.verdict.winner == b->u.verdict.winner;
 	case LV_MSG_PING:
-		return a->u.ping.seq == b->u.ping.seq && a->u.ping.count == b->u.ping.count;
+		return a->u.ping.seq == b->u.ping.seq && a->u.ping.count == b->u.ping.count &&
+		       a->u.ping.view == b->u.ping.view;
 	}
 	return 0;
 }
