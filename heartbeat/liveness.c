@@ -872,6 +872,11 @@ new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_ac
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
 	reset_view_count(lv);
+	if (lv->state == LV_OUT) {
+		lv->nlocal = 0;
+		send_ping(lv, now, out);
+		return;
+	}
 	lv->state_have = lv->state_access = 0;
 	memset(lv->mstate, 0, sizeof(lv->mstate));
 	lv->verdict_sent = lv->verdict_taken = lv->adopt_pending = 0;
@@ -954,6 +959,13 @@ start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actio
 	lv->view.members = (v->members & lv->all) | LS_BIT(lv->cfg.self);
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
+	if (lv->cfg.out) {
+		/* Out of the pool: only my PINGs, whose counts acknowledge my
+		** ring mates' (they wait for every member of the group). */
+		lv->state = LV_OUT;
+		send_ping(lv, now, out);
+		return;
+	}
 	/* Where L was agreed: my predecessor's last agreement (a restarted
 	** daemon), or not known ({0,0}: a cold start -- HA enabled, a new
 	** statefile generation, nobody has a verdict and rule 1 decides).
@@ -982,7 +994,7 @@ stop(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
 	if (lv->state == LV_FENCED || lv->state == LV_LEFT)
 		return;
-	if (!lv->cfg.ls.statefile || lv->io != IO_NONE) {
+	if (lv->state == LV_OUT || !lv->cfg.ls.statefile || lv->io != IO_NONE) {
 		/* An I/O is in flight: its answer would be confused with
 		** the LEAVING write's.  Leave without it. */
 		lv->state = LV_LEFT;
@@ -998,6 +1010,8 @@ stop(struct lv *lv, uint64_t now, struct lv_actions *out)
 static void
 tick(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
+	if (lv->state == LV_OUT && now >= lv->next_ping)
+		send_ping(lv, now, out);
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return;
 	if (now >= lv->next_pet) {
@@ -1052,7 +1066,8 @@ lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_action
 		return;
 	}
 	/* My own messages in a local ring (corosync down). */
-	while (lv->nlocal > 0 && (lv->state == LV_STEADY || lv->state == LV_ROUND)) {
+	while (lv->nlocal > 0 &&
+	       (lv->state == LV_STEADY || lv->state == LV_ROUND || lv->state == LV_OUT)) {
 		struct lv_msg m = lv->localq[0];
 
 		memmove(lv->localq, lv->localq + 1, --lv->nlocal * sizeof(lv->localq[0]));
@@ -1098,6 +1113,8 @@ lv_next_deadline(const struct lv *lv)
 	uint64_t t = NONE;
 	unsigned h;
 
+	if (lv->state == LV_OUT)
+		return lv->next_ping;
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return NONE;
 	t = min_u64(lv->next_pet, lv->next_ping);
@@ -1177,7 +1194,7 @@ lv_get_stats(const struct lv *lv, struct lv_stats *out)
 const char *
 lv_state_name(int s)
 {
-	static const char *const names[] = {"init", "steady", "round", "fenced", "left"};
+	static const char *const names[] = {"init", "steady", "round", "fenced", "left", "out"};
 
 	return s >= 0 && (size_t)s < ARRAY_SIZE(names) ? names[s] : "?";
 }

@@ -55,6 +55,9 @@ struct lv_config {
 	                    ** agreed (hasvcd keeps it in <data-dir>/liveset, this
 	                    ** boot only); a cold start passes {0,0} and `live` = the
 	                    ** hosts with HA enabled */
+	int out;            /* 1: start out of the pool (LV_OUT): a fenced host that booted
+	                    ** and is not admitted again; it acknowledges its ring mates'
+	                    ** PINGs and does nothing else (docs/protocol.md) */
 	uint64_t seq0;      /* my slot's first write carries seq0 + 1: a restarted daemon
 	                    ** must write above its predecessor (readers drop a seq that
 	                    ** goes back); hasvcd passes its start time in wall-clock us */
@@ -163,6 +166,9 @@ enum lv_state {
 	LV_ROUND,  /* a round is open: deciding survive / fence */
 	LV_FENCED, /* decided to fence; does nothing any more */
 	LV_LEFT,   /* stopped cleanly */
+	LV_OUT,    /* out of the pool (lv_config.out): in the CPG group, sending PINGs so
+	           ** that my ring mates' PINGs can become stable; no statefile I/O
+	           ** (my slot keeps saying fenced), no STATE, no decision, no pet */
 };
 
 struct lv;

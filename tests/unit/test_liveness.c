@@ -649,6 +649,79 @@ test_access_latch(void **state)
 	host_free(&h);
 }
 
+/* A fenced host that booted and is not admitted again (lv_config.out): it
+** sends PINGs, whose counts acknowledge its ring mates' (they wait for every
+** member of the group), and nothing else -- no statefile I/O (its slot keeps
+** saying fenced), no STATE, no pet, no decision, no lease -- whatever it
+** delivers, through ring changes and a stop. */
+static void
+test_out_of_the_pool(void **state)
+{
+	struct host h;
+	struct lv_msg v, p;
+	struct lv_event ev;
+	char err[200];
+	unsigned i, pings = 0, counted = 0;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.master = -1;
+	h.cfg.ls.n = 3;
+	for (i = 0; i < 3; i++)
+		h.cfg.ls.weight[i] = 1;
+	h.cfg.ls.preferred = -1;
+	h.cfg.ls.statefile = 1;
+	h.cfg.self = 2;
+	h.cfg.live = 7;
+	h.cfg.master = -1;
+	h.cfg.out = 1;
+	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h.cfg.timing, err, sizeof(err)), 0);
+	h.lv = lv_new(&h.cfg, err, sizeof(err));
+	assert_non_null(h.lv);
+	h.now = 1000;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_START;
+	ev.u.ring.ring = R(8);
+	ev.u.ring.members = 7;
+	h.echo = 3;
+	step(&h, &ev);
+	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	/* The others' verdict without me, their PINGs and STATEs: nothing. */
+	memset(&v, 0, sizeof(v));
+	v.type = LV_MSG_VERDICT;
+	v.from = 0;
+	v.ring = R(8);
+	v.u.verdict.verdict = LS_SURVIVE;
+	v.u.verdict.reason = LS_R_WON;
+	v.u.verdict.live = 3;
+	v.u.verdict.lost = 4;
+	deliver(&h, &v);
+	p = state_msg(1, 8, 1, 3);
+	deliver(&h, &p);
+	run(&h, 1000 + 10000);
+	ring_change(&h, 12, 7, 1);
+	run(&h, 1000 + 20000);
+	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	assert_int_equal(h.writes + h.pets + h.fences + h.survives, 0);
+	assert_false(h.io_pending);
+	assert_int_equal(lv_lease(h.lv), 0);
+	assert_int_equal(h.master, -1);
+	for (i = 0; i < h.nsent && i < 512; i++) {
+		assert_int_equal(h.sent[i].type, LV_MSG_PING);
+		pings++;
+		counted += h.sent[i].u.ping.count > 0;
+	}
+	/* a PING every ping_ms, counting what was delivered */
+	assert_in_range(pings, 20000 / h.cfg.timing.ping_ms - 2, 20000 / h.cfg.timing.ping_ms + 2);
+	assert_true(counted > pings / 2);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_STOP;
+	step(&h, &ev);
+	assert_int_equal(lv_get_state(h.lv), LV_LEFT);
+	assert_false(h.io_pending); /* no LEAVING: the slot says fenced */
+	host_free(&h);
+}
+
 static void
 test_bad_config(void **state)
 {
@@ -687,6 +760,7 @@ main(void)
 	    cmocka_unit_test(test_dead_before_restart_quorum),
 	    cmocka_unit_test(test_fence_record_fast_path),
 	    cmocka_unit_test(test_access_latch),
+	    cmocka_unit_test(test_out_of_the_pool),
 	    cmocka_unit_test(test_bad_config),
 	};
 
