@@ -254,6 +254,15 @@ liveness_status(struct api_server *d)
 	xval_struct_add(l, "dropped", xval_new_int((int64_t)hs.dropped));
 	xval_struct_add(l, "alerts_sent", xval_new_int((int64_t)hs.alerts_sent));
 	xval_struct_add(l, "alerts_dropped", xval_new_int((int64_t)hs.alerts_dropped));
+	/* the hands: the fence machine and the watchdog keeper */
+	xval_struct_add(l, "fence_state",
+			xval_new_string(hs.running ? fence_state_name(hs.fence.state) : "off"));
+	xval_struct_add(l, "watchdog_armed", xval_new_bool(hs.fence.armed));
+	xval_struct_add(l, "keeper_connected", xval_new_bool(hs.fence.keeper_connected));
+	xval_struct_add(l, "keeper_armed", xval_new_bool(hs.fence.keeper_armed));
+	xval_struct_add(l, "pets", xval_new_int((int64_t)hs.fence.stats.pets));
+	xval_struct_add(l, "pets_skipped", xval_new_int((int64_t)hs.fence.stats.pets_skipped));
+	xval_struct_add(l, "keeper_send_failures", xval_new_int((int64_t)hs.fence.send_failures));
 	return l;
 }
 

@@ -78,6 +78,16 @@ struct cluster {
 	uint32_t view[REPL_MAX_MEMBERS];
 	struct event *ev_view;
 	struct ha *ha; /* the liveness engine's shell; NULL when HA is off */
+	/* corosync as last reported, for an engine started later (HA enabled
+	** while running): ha_follow() replays it */
+	struct event *ev_ha;
+	int ha_err_logged;
+	int ring_known, group_known, quorum_known, down;
+	uint64_t ring_seq, quorum_seq;
+	uint32_t ring_nodeid;
+	int quorate;
+	size_t group_n;
+	uint32_t group_nodes[REPL_MAX_MEMBERS], group_pids[REPL_MAX_MEMBERS];
 };
 
 /* ---- corosync's files ---- */
@@ -479,6 +489,68 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	rearm(cl);
 }
 
+/* ---- HA on and off ---- */
+
+static int ha_send(void *arg, const void *msg, size_t len);
+static int ha_write(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db),
+		    void *fnarg);
+
+/* Every second: the pool's ha_enabled, as replicated, decides whether this
+** host runs the liveness engine (pool.enable_ha / pool.disable_ha reach every
+** host through the database).  An engine started late gets corosync's last
+** reports (ring, group, quorum) at once.  Every host sees a change within
+** about a second of the others, far inside S + T_decide: a host that has
+** stopped its engine (it no longer answers PINGs) does not stall one still
+** running long enough to make it fence. */
+static void
+ha_follow(struct cluster *cl)
+{
+	struct db_pool pool;
+	char err[256] = "";
+	int on;
+
+	db_pool_init(&pool);
+	if (db_pool_get(cl->db, &pool) < 0) {
+		db_pool_clear(&pool);
+		return;
+	}
+	on = pool.ha_enabled;
+	db_pool_clear(&pool);
+	if (!on && cl->ha != NULL) {
+		ha_disable(cl->ha);
+		cl->ha = NULL;
+		cl->ha_err_logged = 0;
+		return;
+	}
+	if (!on || cl->ha != NULL)
+		return;
+	cl->ha = ha_start(cl->base, cl->db, cl->cfg, ha_send, ha_write, cl, err, sizeof(err));
+	if (cl->ha == NULL) {
+		if (err[0] != '\0' && !cl->ha_err_logged)
+			log_errx("host %s: HA is enabled but liveness cannot run: %s",
+				 cl->cfg->host_uuid, err);
+		cl->ha_err_logged = err[0] != '\0';
+		return;
+	}
+	log_notice("host %s: HA enabled on the pool: liveness starts", cl->cfg->host_uuid);
+	if (cl->down) {
+		ha_cpg_down(cl->ha);
+		return;
+	}
+	if (cl->group_known)
+		ha_group(cl->ha, cl->group_nodes, cl->group_pids, cl->group_n);
+	if (cl->ring_known)
+		ha_ring(cl->ha, cl->ring_seq, cl->ring_nodeid, cl->ring_nodes, cl->nring);
+	if (cl->quorum_known)
+		ha_quorum(cl->ha, cl->quorum_seq, cl->quorate);
+}
+
+static void
+on_ha_follow(evutil_socket_t fd, short what, void *arg)
+{
+	ha_follow(arg);
+}
+
 /* ---- corosync events ---- */
 
 static void
@@ -517,13 +589,20 @@ cb_confchg(void *arg, const struct hb_member *members, size_t nmembers,
 	   size_t njoined)
 {
 	struct cluster *cl = arg;
+	uint32_t pids[REPL_MAX_MEMBERS];
 	size_t i, n = 0;
 
 	flush_view(cl);
-	for (i = 0; i < nmembers && n < REPL_MAX_MEMBERS; i++)
+	for (i = 0; i < nmembers && n < REPL_MAX_MEMBERS; i++) {
+		pids[n] = members[i].pid;
 		cl->view[n++] = members[i].nodeid;
+	}
 	cl->view_n = n;
-	ha_group(cl->ha, cl->view, n);
+	ha_group(cl->ha, cl->view, pids, n);
+	memcpy(cl->group_nodes, cl->view, n * sizeof(cl->view[0]));
+	memcpy(cl->group_pids, pids, n * sizeof(pids[0]));
+	cl->group_n = n;
+	cl->group_known = 1;
 	for (i = 0; i < nleft; i++)
 		log_info("host %s: cluster node %u left the pool's group (%s)",
 			 cl->cfg->host_uuid, left[i].nodeid, hb_reason_name(left[i].reason));
@@ -551,6 +630,10 @@ cb_ring(void *arg, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *node
 		reload_corosync(cl);
 	repl_ring(cl->repl, clock_mono_ms(), ring_seq);
 	ha_ring(cl->ha, ring_seq, ring_nodeid, nodes, nnodes);
+	cl->ring_known = 1;
+	cl->down = 0;
+	cl->ring_seq = ring_seq;
+	cl->ring_nodeid = ring_nodeid;
 	flush_view(cl);
 	rearm(cl);
 }
@@ -566,6 +649,9 @@ cb_quorum(void *arg, const struct hb_quorum *q)
 	flush_view(cl);
 	repl_quorum(cl->repl, clock_mono_ms(), q->ring_seq, q->quorate);
 	ha_quorum(cl->ha, q->ring_seq, q->quorate);
+	cl->quorum_known = 1;
+	cl->quorum_seq = q->ring_seq;
+	cl->quorate = q->quorate;
 	rearm(cl);
 }
 
@@ -593,6 +679,7 @@ cb_down(void *arg, const char *why)
 	cl->view_pending = 0;
 	repl_down(cl->repl, clock_mono_ms());
 	ha_cpg_down(cl->ha);
+	cl->down = 1;
 	rearm(cl);
 }
 
@@ -717,8 +804,16 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 	cl->timer = evtimer_new(base, on_timer, cl);
 	cl->ev_view = evtimer_new(base, on_view, cl);
 	cl->ha = ha_start(base, db, cfg, ha_send, ha_write, cl, err, errlen);
-	if (cl->ha == NULL && err[0] != '\0')
+	if (cl->ha == NULL && err[0] != '\0') {
 		log_errx("host %s: liveness not running: %s", cfg->host_uuid, err);
+		cl->ha_err_logged = 1;
+	}
+	cl->ev_ha = event_new(base, -1, EV_PERSIST, on_ha_follow, cl);
+	{
+		struct timeval tv = {1, 0};
+
+		event_add(cl->ev_ha, &tv);
+	}
 	snprintf(group, sizeof(group), "hasvc:%s", cl->pool_uuid);
 	memset(&cc, 0, sizeof(cc));
 	cc.group = group;
@@ -741,6 +836,8 @@ cluster_stop(struct cluster *cl)
 
 	if (cl == NULL)
 		return;
+	if (cl->ev_ha != NULL)
+		event_free(cl->ev_ha);
 	hb_cpg_free(cl->cpg);
 	ha_stop(cl->ha);
 	repl_free(cl->repl); /* fails what is pending through io_done */

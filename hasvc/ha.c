@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -32,6 +33,7 @@
 #include "fencing/record.h"
 #include "hasvc/ha.h"
 #include "hasvc/ha_alerts.h"
+#include "hasvc/ha_fence.h"
 #include "heartbeat/lvmsg.h"
 #include "heartbeat/sf_io.h"
 #include "heartbeat/statefile.h"
@@ -63,6 +65,7 @@ struct ha {
 	/* corosync, as last reported */
 	struct ls_ring ring;
 	uint64_t members, group;
+	uint64_t view; /* lv_ring_view.view of the group */
 	int quorate;
 	int down;
 
@@ -85,6 +88,11 @@ struct ha {
 	unsigned nout;
 	struct event *ev_outbox;
 	uint64_t alerts_sent, alerts_dropped;
+
+	/* the hands: the fence state machine through the watchdog keeper */
+	struct ha_fence *hf;
+	int joined; /* my host was in an agreed liveset since the start */
+	struct lv_slot fence_slot; /* the engine's FENCE slot, for the hook */
 
 	char last[200];
 	uint64_t dropped;
@@ -282,6 +290,9 @@ sf_result(struct ha *ha, struct sfio_result *r)
 {
 	struct lv_event ev;
 
+	/* Any answer, a deadline's included, is progress of the statefile
+	** side: the fence machine's pet rule (docs/fencing.md). */
+	ha_fence_io_progress(ha->hf);
 	if (r->id != ha->sf_req) {
 		sfio_result_clear(r); /* the fence record's write, or a stale one */
 		return;
@@ -532,14 +543,12 @@ fence_views(struct ha *ha, char *buf, size_t len)
 #undef VAPPEND
 }
 
-/* Write the local fence record (fencing/record.h) under <data-dir>/fence,
-** durably (the writer fsyncs the file and the directory). */
-static void
-write_fence_record(struct ha *ha, const struct lv_action *a)
+/* The fence record of the engine's FENCE action `a` (fencing/record.h). */
+static struct fence_record *
+build_fence_record(struct ha *ha, const struct lv_action *a)
 {
 	struct fence_record *rec = xcalloc(1, sizeof(*rec));
 	struct ls_ring ring = lv_get_ring(ha->lv);
-	char dir[CONFIG_PATH_LEN + 8], path[CONFIG_PATH_LEN + 128], err[256];
 
 	rec->reason = (uint32_t)a->reason;
 	snprintf(rec->reason_text, sizeof(rec->reason_text), "%s", ls_reason_name(a->reason));
@@ -552,14 +561,248 @@ write_fence_record(struct ha *ha, const struct lv_action *a)
 	rec->members = lv_get_members(ha->lv);
 	rec->liveset = lv_get_live(ha->lv);
 	fence_views(ha, rec->views, sizeof(rec->views));
+	return rec;
+}
+
+/* The fence machine's WRITE_RECORD, once the keeper stopped petting: my
+** statefile slot, and the local record under <data-dir>/fence, durably (the
+** writer fsyncs the file and the directory).  On the loop: a local disk that
+** hangs here delays the reset, and the watchdog, no longer petted, fences
+** within W all the same. */
+static int
+write_record_hook(void *arg, const struct fence_record *rec, int slot_ok)
+{
+	struct ha *ha = arg;
+	struct fence_record copy = *rec;
+	char dir[CONFIG_PATH_LEN + 8], path[CONFIG_PATH_LEN + 128], err[256];
+	uint8_t sector[SF_SECTOR];
+
+	/* My slot first, through the I/O thread (nobody waits for it): it
+	** lets the survivors restart my VMs after W (docs/protocol.md, "Dead
+	** before restart" (a)), which holds only once the keeper stopped
+	** petting. */
+	if (slot_ok && ha->sf != NULL && ha->generation != 0 &&
+	    encode_slot(ha, &ha->fence_slot, sector) == 0)
+		(void)sfio_write_slot(ha->sf, ha->self, sector, clock_mono_ms() + 1000);
+
 	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
-	if (fence_record_write(dir, rec, path, sizeof(path), err, sizeof(err)) < 0)
+	if (fence_record_write(dir, &copy, path, sizeof(path), err, sizeof(err)) < 0) {
 		log_errx("liveness: host %s: the local fence record could not be written: %s",
 			 ha->cfg->host_uuid, err);
-	else
-		log_notice("liveness: host %s: fence record %" PRIu64 " written to %s",
-			   ha->cfg->host_uuid, rec->seq, path);
-	xfree(rec);
+		return -1;
+	}
+	log_notice("liveness: host %s: fence record %" PRIu64 " written to %s", ha->cfg->host_uuid,
+		   copy.seq, path);
+	return 0;
+}
+
+/* HA_HOST_WAS_FENCED, once per fence: the newest valid local record newer
+** than the one named in <data-dir>/fence-reported (xapi raises it at boot,
+** reference xapi.md 3.5).  The marker is written when the alert is queued:
+** a daemon that dies before the master took the message loses it, rather
+** than raising it at every start. */
+static void
+report_was_fenced(struct ha *ha)
+{
+	struct fence_record_entry *v = NULL;
+	size_t n = 0, i;
+	char dir[CONFIG_PATH_LEN + 8], mark[CONFIG_PATH_LEN + 32], tmp[CONFIG_PATH_LEN + 40];
+	char err[256], when[64], body[900];
+	unsigned long long done = 0;
+	struct tm tm;
+	time_t t;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
+	snprintf(mark, sizeof(mark), "%s/fence-reported", ha->cfg->data_dir);
+	if (fence_record_list(dir, &v, &n, err, sizeof(err)) < 0) {
+		log_warnx("liveness: %s", err);
+		return;
+	}
+	for (i = 0; i < n && !v[i].ok; i++)
+		log_warnx("liveness: fence record %s refused: %s", v[i].name, v[i].why);
+	if (i == n)
+		goto out;
+	if ((fp = fopen(mark, "r")) != NULL) {
+		if (fscanf(fp, "%llu", &done) != 1)
+			done = 0;
+		fclose(fp);
+	}
+	if (v[i].rec.seq <= done)
+		goto out;
+	t = (time_t)v[i].rec.wall_s;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(body, sizeof(body), "This host was fenced by hasvc at %s (fence record %llu): %s: %s",
+		 when, (unsigned long long)v[i].rec.seq, v[i].rec.reason_text, v[i].rec.detail);
+	raise_alert(ha, HA_ALERT_HOST_WAS_FENCED, ha->cfg->host_uuid, body);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", mark);
+	if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%llu\n", (unsigned long long)v[i].rec.seq) < 0 ||
+	    fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 || rename(tmp, mark) != 0) {
+		log_warn("liveness: cannot record that fence %llu was reported in %s",
+			 (unsigned long long)v[i].rec.seq, mark);
+		if (fp != NULL)
+			(void)unlink(tmp);
+	}
+out:
+	xfree(v);
+}
+
+/* ---- the agreed liveset, kept across a daemon restart ------------------------ */
+
+/* <the keeper socket's directory>/liveset: volatile per-boot state (on a
+** real host /run, cleared by a reboot; the lab clears it at a power-off). */
+static void
+liveset_path(const struct ha *ha, char *buf, size_t len)
+{
+	const char *s = ha->cfg->watchdog_keeper_socket, *slash = strrchr(s, '/');
+	int dl = slash != NULL ? (int)(slash - s) : 1;
+
+	snprintf(buf, len, "%.*s/liveset", dl, slash != NULL ? s : ".");
+}
+
+/* At every SURVIVE that keeps me: the liveset, the ring it was agreed in and
+** the master, as host uuids, so that a restarted daemon starts where its
+** predecessor stood (lv_config.live, prev_ring, master) instead of at a
+** cold start.  No fsync: after a crash of the host the file means nothing. */
+static void
+save_liveset(struct ha *ha)
+{
+	char path[CONFIG_PATH_LEN + 16], tmp[CONFIG_PATH_LEN + 24];
+	struct ls_ring prev = lv_get_prev_ring(ha->lv);
+	uint64_t live = lv_get_live(ha->lv);
+	int m = lv_get_master(ha->lv);
+	FILE *fp;
+	unsigned i;
+
+	liveset_path(ha, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_debug("liveness: cannot save the liveset in %s: %s", tmp, strerror(errno));
+		return;
+	}
+	fprintf(fp, "hasvc-liveset 1\nring %" PRIu64 " %" PRIu32 "\nmaster %s\n", prev.seq,
+		prev.nodeid, m >= 0 && (unsigned)m < ha->n ? ha->uuid[m] : "-");
+	for (i = 0; i < ha->n; i++)
+		if (live & LS_BIT(i))
+			fprintf(fp, "live %s\n", ha->uuid[i]);
+	if (fclose(fp) != 0 || rename(tmp, path) != 0) {
+		log_debug("liveness: cannot save the liveset in %s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+	}
+}
+
+static int
+uuid_index(const struct ha *ha, const char *uuid)
+{
+	unsigned i;
+
+	for (i = 0; i < ha->n; i++)
+		if (strcmp(ha->uuid[i], uuid) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Read what save_liveset() wrote into ha->lvc; an unreadable, foreign or
+** inconsistent file (a host it names is no longer a member, my host not in
+** it) is ignored with a log line: a cold start. */
+static void
+load_liveset(struct ha *ha)
+{
+	char path[CONFIG_PATH_LEN + 16], line[256], word[16], uuid[HA_UUID_LEN + 8];
+	unsigned long long seq = 0;
+	unsigned node = 0, version = 0;
+	uint64_t live = 0;
+	int master = -1, ok = 1, idx;
+	FILE *fp;
+
+	liveset_path(ha, path, sizeof(path));
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), fp) == NULL || sscanf(line, "hasvc-liveset %u", &version) != 1 ||
+	    version != 1 || fgets(line, sizeof(line), fp) == NULL ||
+	    sscanf(line, "ring %llu %u", &seq, &node) != 2)
+		ok = 0;
+	while (ok && fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%15s %44s", word, uuid) != 2) {
+			ok = 0;
+		} else if (strcmp(word, "master") == 0) {
+			master = strcmp(uuid, "-") == 0 ? -1 : uuid_index(ha, uuid);
+		} else if (strcmp(word, "live") == 0 && (idx = uuid_index(ha, uuid)) >= 0) {
+			live |= LS_BIT(idx);
+		} else {
+			ok = 0;
+		}
+	}
+	fclose(fp);
+	if (!ok || !(live & LS_BIT(ha->self)) || (master >= 0 && !(live & LS_BIT(master)))) {
+		log_warnx("liveness: %s is not usable (written for another pool membership?): "
+			  "starting cold",
+			  path);
+		return;
+	}
+	ha->lvc.live = live;
+	ha->lvc.prev_ring.seq = seq;
+	ha->lvc.prev_ring.nodeid = node;
+	ha->lvc.master = master;
+	log_notice("liveness: a restart: the liveset agreed in ring %llu by my predecessor "
+		   "is my starting point (%s)",
+		   seq, path);
+}
+
+/* A fenced host that booted: the newest valid local fence record is newer
+** than the last admission (<data-dir>/fence-admitted, written when this
+** host joins a liveset).  It starts out of the pool (lv_config.out): the
+** others decided without it and it has nothing to protect -- its reset
+** stopped its VMs.  Admission again is the join protocol's (not yet). */
+static int
+fenced_since_admitted(const struct ha *ha, uint64_t *newest)
+{
+	struct fence_record_entry *v = NULL;
+	size_t n = 0, i;
+	char dir[CONFIG_PATH_LEN + 8], mark[CONFIG_PATH_LEN + 32], err[256];
+	unsigned long long done = 0;
+	FILE *fp;
+	int out = 0;
+
+	*newest = 0;
+	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
+	snprintf(mark, sizeof(mark), "%s/fence-admitted", ha->cfg->data_dir);
+	if (fence_record_list(dir, &v, &n, err, sizeof(err)) < 0)
+		return 0;
+	for (i = 0; i < n && !v[i].ok; i++)
+		;
+	if (i < n) {
+		*newest = v[i].rec.seq;
+		if ((fp = fopen(mark, "r")) != NULL) {
+			if (fscanf(fp, "%llu", &done) != 1)
+				done = 0;
+			fclose(fp);
+		}
+		out = v[i].rec.seq > done;
+	}
+	xfree(v);
+	return out;
+}
+
+/* My host is in an agreed liveset: every fence record so far is behind it. */
+static void
+mark_admitted(struct ha *ha)
+{
+	char mark[CONFIG_PATH_LEN + 32], tmp[CONFIG_PATH_LEN + 40];
+	uint64_t newest;
+	FILE *fp;
+
+	(void)fenced_since_admitted(ha, &newest);
+	if (newest == 0)
+		return;
+	snprintf(mark, sizeof(mark), "%s/fence-admitted", ha->cfg->data_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", mark);
+	if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%llu\n", (unsigned long long)newest) < 0 ||
+	    fclose(fp) != 0 || rename(tmp, mark) != 0) {
+		log_warn("liveness: cannot write %s", mark);
+		(void)unlink(tmp);
+	}
 }
 
 /* ---- carrying out the engine's actions ------------------------------------- */
@@ -585,21 +828,20 @@ act_io(struct ha *ha, const struct lv_action *a)
 					    : sfio_write_slot(ha->sf, ha->self, sector, a->deadline);
 }
 
+/* FENCE: the engine has stopped petting.  The fence machine has the keeper
+** stop too, writes the records (write_record_hook) and resets the host
+** through the keeper -- at its record bound at the latest (docs/fencing.md). */
 static void
 act_fence(struct ha *ha, const struct lv_action *a)
 {
-	uint8_t sector[SF_SECTOR];
+	struct fence_record *rec;
 
-	/* The local record first, as a real fence will (docs/fencing.md): the
-	** reset may come at any moment after the decision. */
-	write_fence_record(ha, a);
 	snprintf(ha->last, sizeof(ha->last), "FENCE: %s", a->detail);
-	log_errx("liveness: host %s decided to FENCE: %s (observe mode: not enforced, "
-		 "the engine stops)",
-		 ha->cfg->host_uuid, a->detail);
-	/* The record, best effort: nobody waits for it. */
-	if (ha->sf != NULL && ha->generation != 0 && encode_slot(ha, &a->slot, sector) == 0)
-		(void)sfio_write_slot(ha->sf, ha->self, sector, clock_mono_ms() + 1000);
+	log_errx("liveness: host %s decided to FENCE: %s", ha->cfg->host_uuid, a->detail);
+	ha->fence_slot = a->slot;
+	rec = build_fence_record(ha, a);
+	ha_fence_decision(ha->hf, FENCE_V_FENCE, (uint32_t)a->reason, rec);
+	xfree(rec);
 }
 
 static void
@@ -623,7 +865,7 @@ execute(struct ha *ha, const struct lv_action *a)
 				  lv_msg_type_name(a->msg.type));
 		break;
 	case LV_ACT_PET:
-		break; /* observe mode: the core pets the watchdog */
+		break; /* the fence machine pets, at its period, with lv_lease() */
 	case LV_ACT_FENCE:
 		act_fence(ha, a);
 		break;
@@ -634,6 +876,16 @@ execute(struct ha *ha, const struct lv_action *a)
 			 ls_reason_name(a->reason), l, d);
 		log_notice("liveness: host %s: %s", ha->cfg->host_uuid, ha->last);
 		alert_host_failed(ha, a);
+		if (a->live & LS_BIT(ha->self)) {
+			save_liveset(ha);
+			ha_fence_set_lease(ha->hf, lv_lease(ha->lv));
+			if (!ha->joined) {
+				ha->joined = 1;
+				ha_fence_joined(ha->hf);
+				mark_admitted(ha);
+			}
+			ha_fence_decision(ha->hf, FENCE_V_SURVIVE, (uint32_t)a->reason, NULL);
+		}
 		break;
 	case LV_ACT_MASTER:
 		if (a->host >= 0 && (unsigned)a->host < ha->n)
@@ -694,6 +946,7 @@ step(struct ha *ha, const struct lv_event *first)
 		lv_step(ha->lv, &ev, clock_mono_ms(), &ha->acts);
 		for (i = 0; i < ha->acts.n; i++)
 			execute(ha, &ha->acts.v[i]);
+		ha_fence_set_lease(ha->hf, lv_lease(ha->lv));
 		if (ha->ndeferred == 0)
 			break;
 		ev = ha->deferred[0];
@@ -725,6 +978,7 @@ feed_ring(struct ha *ha, enum lv_event_type type)
 	ev.u.ring.ring = ha->ring;
 	ev.u.ring.members = ha->members;
 	ev.u.ring.group = ha->group & ha->members;
+	ev.u.ring.view = ha->down ? 0 : ha->view;
 	ev.u.ring.quorate = ha->quorate;
 	ev.u.ring.local = ha->down;
 	step(ha, &ev);
@@ -752,12 +1006,32 @@ ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *
 	feed_ring(ha, LV_EV_RING);
 }
 
-void
-ha_group(struct ha *ha, const uint32_t *nodes, size_t n)
+static int
+u64_cmp(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+ha_group(struct ha *ha, const uint32_t *nodes, const uint32_t *pids, size_t n)
+{
+	uint64_t procs[LS_MAX_HOSTS * 2], x = 0xcbf29ce484222325ull;
+	size_t i, k = 0;
+
 	if (ha == NULL)
 		return;
 	ha->group = set_of(ha, nodes, n);
+	/* The view: the group's processes, (nodeid, pid) sorted, hashed
+	** (FNV-1a): the same on every member, new when a daemon restarts. */
+	for (i = 0; i < n && k < ARRAY_SIZE(procs); i++)
+		procs[k++] = (uint64_t)nodes[i] << 32 | pids[i];
+	qsort(procs, k, sizeof(procs[0]), u64_cmp);
+	for (i = 0; i < k; i++)
+		for (unsigned b = 0; b < 8; b++)
+			x = (x ^ ((procs[i] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+	ha->view = x;
 	if (ha->started && !ha->down)
 		feed_ring(ha, LV_EV_RING); /* the same ring: a new group view */
 }
@@ -902,6 +1176,27 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 	for (i = 0; i < ha->n; i++)
 		if (strcmp(ha->uuid[i], pool.master) == 0)
 			ha->lvc.master = (int)i;
+	/* My slot's seq goes on above any predecessor's: wall-clock us at
+	** start, ahead of the ~10 writes per second of a previous run unless
+	** the clock stepped back by more than that run's length. */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ha->lvc.seq0 = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+	load_liveset(ha);
+	{
+		uint64_t newest;
+
+		if (fenced_since_admitted(ha, &newest)) {
+			ha->lvc.out = 1;
+			log_warnx("liveness: host %s was fenced (record %llu) and is not admitted "
+				  "again: it stays out of the pool's liveset (no watchdog, no "
+				  "decisions; it only acknowledges its ring mates)",
+				  cfg->host_uuid, (unsigned long long)newest);
+		}
+	}
 	if (lv_timing_derive(timeout, (enum lv_profile)profile, &ha->lvc.timing, err, errlen) < 0)
 		goto fail;
 	ha->lv = lv_new(&ha->lvc, lverr, sizeof(lverr));
@@ -911,6 +1206,18 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 	}
 	ha->ev_timer = evtimer_new(base, on_timer, ha);
 	ha->ev_outbox = evtimer_new(base, on_outbox, ha);
+	{
+		struct ha_fence_hooks hooks = {.arg = ha, .write_record = write_record_hook};
+
+		ha->hf = ha_fence_new(base, cfg->watchdog_keeper_socket, ha->lvc.timing.wd_ms,
+				      ha->lvc.timing.pet_ms, ha->lvc.ls.statefile, &hooks, lverr,
+				      sizeof(lverr));
+		if (ha->hf == NULL) {
+			snprintf(err, errlen, "fencing: %s", lverr);
+			goto fail;
+		}
+	}
+	report_was_fenced(ha);
 	ha_alerts_init(&ha->alerts, ha->lvc.timing.stale_ms, ha->lvc.timing.decide_ms);
 	if (ha->lvc.ls.statefile) {
 		ha->sf = sfio_open(cfg->statefile, lverr, sizeof(lverr));
@@ -953,10 +1260,29 @@ ha_stop(struct ha *ha)
 		log_warnx("liveness: %u alerts not written to the pool database (the first: %s "
 			  "about %s)",
 			  ha->nout, ha->outbox[0].name, ha->outbox[0].obj_uuid);
+	ha_fence_free(ha->hf); /* armed stays armed: the keeper holds the lease */
 	sfio_close(ha->sf);
 	lv_free(ha->lv);
 	lv_actions_free(&ha->acts);
 	xfree(ha);
+}
+
+void
+ha_disable(struct ha *ha)
+{
+	char path[CONFIG_PATH_LEN + 16];
+
+	if (ha == NULL)
+		return;
+	log_notice("liveness: HA disabled on pool: host %s disarms its watchdog and stops",
+		   ha->cfg->host_uuid);
+	ha_fence_disable(ha->hf);
+	ha->hf = NULL;
+	liveset_path(ha, path, sizeof(path));
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("liveness: cannot remove %s", path);
+	mark_admitted(ha);
+	ha_stop(ha);
 }
 
 void
@@ -989,4 +1315,5 @@ ha_get_status(const struct ha *ha, struct ha_status *out)
 	out->dropped = ha->dropped;
 	out->alerts_sent = ha->alerts_sent;
 	out->alerts_dropped = ha->alerts_dropped;
+	ha_fence_get_status(ha->hf, &out->fence);
 }

@@ -11,20 +11,22 @@
 ** the same on every host (the database is replicated), and the statefile
 ** slot of host index i is sector 1 + i.
 **
-** Observe mode.  This step runs the protocol for real — real corosync, real
-** statefile, every decision taken and published — but does not enforce it:
-** the watchdog stays with the core (hasvc/core.c) and a FENCE decision is
-** recorded first in the local fence record (<data-dir>/fence,
-** fencing/record.h), logged, written to the statefile as a fence record, and
-** stops the engine, without resetting the host.
+** Enforcement.  The engine's decisions get their hands from the fence
+** state machine (hasvc/ha_fence.h, fencing/fence.h) through the watchdog
+** keeper (fencing/wdkeep.h): armed when my host first joins an agreed
+** liveset, petted with the engine's lease (lv_lease) while the loop and the
+** statefile side make progress; a FENCE writes my slot and the local fence
+** record (<data-dir>/fence, fencing/record.h) and resets the host.  ha_stop()
+** never disarms: a daemon that stops with HA on leaves the keeper holding
+** its lease, and a successor that joins in time takes over (docs/fencing.md,
+** "The keeper").  At start, a local fence record not yet reported raises
+** HA_HOST_WAS_FENCED.
 **
 ** Alerts.  The engine's alerts and decisions become XAPI messages
 ** (hasvc/ha_alerts.h decides which and when), written to the pool database
 ** through the write hook: queued, sent from the event loop (never from inside
 ** a corosync callback), and retried every second while no master can take
-** them; at most HA_OUTBOX_MAX wait, the oldest is dropped with a log beyond.  The fence state machine (fencing/) gives the
-** decisions their hands; until then `hasvc cluster-status` shows what the
-** engine decided.
+** them; at most HA_OUTBOX_MAX wait, the oldest is dropped with a log beyond.
 */
 #ifndef HASVC_HASVC_HA_H
 #define HASVC_HASVC_HA_H
@@ -34,6 +36,7 @@
 
 #include "hasvc/config.h"
 #include "hasvc/db.h"
+#include "hasvc/ha_fence.h"
 #include "heartbeat/liveness.h"
 #include "lib/ids.h"
 
@@ -57,12 +60,19 @@ typedef int (*ha_write_fn)(void *arg, int master_only, int (*fn)(void *fnarg, st
 ** `write` may be NULL (alerts are then logged only). */
 struct ha *ha_start(struct event_base *base, struct db *db, const struct config *cfg,
 		    ha_send_fn send, ha_write_fn write, void *arg, char *err, size_t errlen);
-void ha_stop(struct ha *ha); /* NULL: no-op */
+/* Stop, leaving an armed watchdog armed: a daemon restart (the keeper pets on
+** until the lease).  NULL: no-op. */
+void ha_stop(struct ha *ha);
+/* HA disabled for the pool: disarm the watchdog, forget the saved liveset,
+** count every fence record as admitted (the next enable starts everyone
+** afresh), then stop.  NULL: no-op. */
+void ha_disable(struct ha *ha);
 
 /* corosync's events, as cluster.c gets them.  `nodes` are nodeids. */
 void ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes,
 	     size_t n);
-void ha_group(struct ha *ha, const uint32_t *nodes, size_t n); /* CPG members (daemons) */
+/* The pool's CPG group changed: its members (daemons), nodeids and pids. */
+void ha_group(struct ha *ha, const uint32_t *nodes, const uint32_t *pids, size_t n);
 void ha_quorum(struct ha *ha, uint64_t ring_seq, int quorate);
 void ha_cpg_down(struct ha *ha); /* corosync lost: a ring of myself alone */
 
@@ -83,6 +93,7 @@ struct ha_status {
 	struct lv_stats stats;
 	uint64_t dropped; /* malformed liveness messages, unknown senders */
 	uint64_t alerts_sent, alerts_dropped; /* XAPI messages written, given up */
+	struct ha_fence_status fence;
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out); /* ha NULL: not running */
 

@@ -14,6 +14,7 @@ static const struct ha_alert_def defs[HA_ALERT_COUNT] = {
     [HA_ALERT_STATEFILE_LOST] = {"HA_STATEFILE_LOST", 2, "Host"},
     [HA_ALERT_STATEFILE_APPROACHING] = {"HA_STATEFILE_APPROACHING_TIMEOUT", 5, "Host"},
     [HA_ALERT_HEARTBEAT_APPROACHING] = {"HA_HEARTBEAT_APPROACHING_TIMEOUT", 5, "Host"},
+    [HA_ALERT_HOST_WAS_FENCED] = {"HA_HOST_WAS_FENCED", 4, "Host"},
 };
 
 const struct ha_alert_def *

@@ -45,6 +45,7 @@ enum ha_alert {
 	HA_ALERT_STATEFILE_LOST,
 	HA_ALERT_STATEFILE_APPROACHING,
 	HA_ALERT_HEARTBEAT_APPROACHING,
+	HA_ALERT_HOST_WAS_FENCED, /* raised by hasvc/ha.c at start, from the fence record */
 	HA_ALERT_COUNT
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The liveness engine in hasvcd on real corosync and a real statefile (each
-# host through its own FUSE view), in observe mode (docs/protocol.md: the
-# decisions are taken, published and reported; fencing is not enforced yet).
+# host through its own FUSE view), its decisions enforced (tests/cluster/
+# fencing.sh covers the fence itself: restarts, SIGSTOP, the keeper).
 #   1. a 3-host pool settles: every engine steady in one ring, fresh, with
 #      storage access, the three hosts in every liveset, one master;
 #   2. host2's storage hangs while the network is whole: nobody decides to
@@ -10,11 +10,11 @@
 #      HA_STATEFILE_LOST message about host2 (raised by host2 itself);
 #   3. host3 is cut off (2|1): host1 and host2 survive with the liveset
 #      {host1,host2} in a new ring (storage back on host2), host3 decides to
-#      fence (it lost the arbitration), and its fence record is on the
-#      statefile, which every host's view shows; the pool database has
+#      fence (it lost the arbitration) and resets, and its fence record is on
+#      the statefile, which every host's view shows; the pool database has
 #      exactly one HA_HOST_FAILED about host3 (from the liveset's master, not
-#      one per survivor), and host3's local fence history (its own files: it
-#      cannot reach the master) holds one record with the engine's reason.
+#      one per survivor); host3, booted again (out of the pool), shows its
+#      local fence history: one record with the engine's reason.
 source "$(dirname "$0")/common.bash"
 [[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
@@ -93,12 +93,16 @@ two() {
 	done
 }
 wait_for 30 "host1 and host2 to survive as {host1,host2}" two
-lost() { [[ $(liv host3 '.state') == fenced ]]; }
-wait_for 30 "host3 to decide to fence" lost
+lost() {
+	[[ $("$BINDIR/hasvc-simhv" ctl "$HASVC_LAB_DIR/host3/simhv.sock" status 2>/dev/null |
+		sed -n 's/^resets: //p') == 1 ]]
+}
+wait_for 30 "host3 to fence (its host reset)" lost
+decision=$(sed -n 's/.*decided to FENCE: //p' "$HASVC_LAB_DIR/host3/hasvcd.log" | tail -1)
 echo "host1: $(liv host1 '.last_decision')"
-echo "host3: $(liv host3 '.last_decision')"
-[[ $(liv host3 '.last_decision') == *"lost"* || $(liv host3 '.last_decision') == *"excludes me"* ]] ||
-	die "host3 fenced for another reason: $(liv host3 '.last_decision')"
+echo "host3: FENCE: $decision"
+[[ $decision == *"lost"* || $decision == *"excludes me"* ]] ||
+	die "host3 fenced for another reason: $decision"
 fenced_slot() { sf_slots host1 | jq -e --arg u "$u3" '.slots[] | select(.host == $u and .state == "fencing")'; }
 wait_for 10 "host3's fence record on the statefile" fenced_slot
 echo "host3's slot: $(sf_slots host2 | jq -c --arg u "$u3" '.slots[] | select(.host == $u) | {state, fence}')"
@@ -116,7 +120,12 @@ n=$(msgs host1 HA_HOST_FAILED "$u1")
 m=$(msgs host1 HA_HOST_FAILED "$u2")
 ((n == 0 && m == 0)) || die "HA_HOST_FAILED about a survivor: host1 $n, host2 $m"
 
-# host3's local fence history: one record, the engine's reason and detail.
+# host3's local fence history: one record, the engine's reason and detail,
+# read through host3 booted again (out of the pool: docs/fencing.md).
+lab heal >/dev/null
+lab boot host3 >/dev/null
+out3() { [[ $(liv host3 '.state') == out ]]; }
+wait_for 60 "host3 back, out of the pool" out3
 fh=$(lab exec host3 hasvc host-fence-history --json)
 echo "host3's fence history: $(jq -c '[.[] | {seq, refused, reason, reason_text, detail, ring_seq, members, liveset}]' <<<"$fh")"
 [[ $(jq length <<<"$fh") == 1 ]] || die "host3 has $(jq length <<<"$fh") fence records, want 1: $fh"
@@ -124,7 +133,7 @@ echo "host3's fence history: $(jq -c '[.[] | {seq, refused, reason, reason_text,
 rt=$(jq -r '.[0].reason_text' <<<"$fh")
 [[ $rt == "lost the arbitration" || $rt == "a published verdict excludes me" ]] ||
 	die "host3's fence record gives the reason '$rt'"
-[[ $(liv host3 '.last_decision') == "FENCE: $(jq -r '.[0].detail' <<<"$fh")" ]] ||
+[[ $decision == "$(jq -r '.[0].detail' <<<"$fh")" ]] ||
 	die "host3's fence record does not hold the decision: $(jq -r '.[0].detail' <<<"$fh")"
 [[ $(jq -r '.[0].host' <<<"$fh") == "$u3" && $(jq -r '.[0].views' <<<"$fh") == ring* ]] ||
 	die "host3's fence record: wrong host or no views: $fh"

@@ -6,7 +6,7 @@
 # minority hold the majority's writes: identical databases everywhere.
 source "$(dirname "$0")/common.bash"
 
-lab up --hosts 5 --vms 10 >"$T/up.log" 2>&1 || { cat "$T/up.log"; die "lab up failed"; }
+lab up --hosts 5 --vms 10 --no-ha >"$T/up.log" 2>&1 || { cat "$T/up.log"; die "lab up failed"; }
 H=(host1 host2 host3 host4 host5)
 all_ready "${H[@]}" || die "not every host is ready with one writable master"
 wait_for 20 "identical databases" same_db "${H[@]}"
