@@ -444,7 +444,7 @@ random_msg(struct wd_msg *m)
 	size_t i, l;
 
 	memset(m, 0, sizeof(*m));
-	m->type = (enum wd_msg_type)(1 + rand() % 6);
+	m->type = (enum wd_msg_type)(1 + rand() % 7);
 	switch (m->type) {
 	case WD_MSG_HELLO:
 		m->u.hello.pid = 1 + (uint32_t)(rnd64() % UINT32_MAX);
@@ -457,6 +457,9 @@ random_msg(struct wd_msg *m)
 		m->u.pet.lease_ms = rnd64();
 		break;
 	case WD_MSG_DISARM:
+		break;
+	case WD_MSG_FENCE:
+		m->u.fence.timeout_ms = 1000u * (1 + (uint32_t)(rand() % 3600));
 		break;
 	case WD_MSG_RESET:
 		l = (size_t)rand() % WD_REASON_LEN;
