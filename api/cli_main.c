@@ -700,6 +700,40 @@ cmd_ha_plan_exists(struct cli *x)
 	return rc;
 }
 
+/* pool-ha-maintenance seconds=N and pool-ha-prevent-restarts seconds=N: the
+** pool method that takes one count of seconds.  Negative counts are refused
+** here; the server refuses them too, and cuts a maintenance window longer
+** than an hour to an hour (docs/api.md). */
+static int
+seconds_call(struct cli *x, const char *method)
+{
+	struct xval *r = NULL;
+	int64_t s;
+	int rc;
+
+	if (cliargs_get(x->args, "seconds") == NULL)
+		return usage(x, "seconds= is required");
+	if (cliargs_get_int(x->args, "seconds", 0, INT64_MAX, &s) < 0)
+		return usage(x, "%s", x->args->err);
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	rc = call(x, method, params1(xval_new_int(s)), &r);
+	xval_free(r);
+	return rc;
+}
+
+static int
+cmd_ha_maintenance(struct cli *x)
+{
+	return seconds_call(x, "pool.ha_maintenance_for");
+}
+
+static int
+cmd_ha_prevent_restarts(struct cli *x)
+{
+	return seconds_call(x, "pool.ha_prevent_restarts_for");
+}
+
 /* The name_label of the object behind ref (class cls), or the ref itself. */
 static void
 name_of(struct cli *x, const char *cls, const char *ref, char *out, size_t len)
@@ -1402,6 +1436,13 @@ static const struct command commands[] = {
     {"pool-ha-enable", NULL, "pool-ha-enable [ha-config:timeout=SECONDS ...]",
      "turn HA on (pool.enable_ha; the configuration map from the ha-config: keys)", cmd_ha_enable},
     {"pool-ha-disable", NULL, "pool-ha-disable", "turn HA off (pool.disable_ha)", cmd_ha_disable},
+    {"pool-ha-maintenance", NULL, "pool-ha-maintenance seconds=N",
+     "disarm fencing on every host for N seconds, at most one hour; 0 ends the window "
+     "(pool.ha_maintenance_for)",
+     cmd_ha_maintenance},
+    {"pool-ha-prevent-restarts", NULL, "pool-ha-prevent-restarts seconds=N",
+     "block HA restarts of VMs for N seconds; 0 unblocks them (pool.ha_prevent_restarts_for)",
+     cmd_ha_prevent_restarts},
     {"pool-join", NULL,
      "pool-join master-address=ADDR master-username=USER master-password=PASSWORD",
      "make the host talked to a member of the pool whose master is ADDR (pool.join)",

@@ -10,8 +10,8 @@
 ** get_<field> (read-only role), set_<field> for every field with a setter,
 ** and add_to/remove_from/set_other_config for the classes that have one.
 ** Only the methods that are not about one field (VM_group.create/destroy,
-** message.destroy, pool.enable_ha/disable_ha/ha_prevent_restarts_for) are
-** written by hand.
+** message.destroy, pool.enable_ha/disable_ha/ha_prevent_restarts_for/
+** ha_maintenance_for) are written by hand.
 **
 ** Handlers find their class and field from the method name (arg is the
 ** struct api_ctx), so one handler serves every get_<field> of every class.
@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "hasvc/api_objects.h"
+#include "hasvc/ha.h"
 #include "lib/check.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -1405,6 +1406,44 @@ h_pool_prevent_restarts(void *arg, struct rpc_call *c)
 	db_pool_clear(&pool);
 }
 
+/* pool.ha_maintenance_for(seconds): opens (or moves the end of, or with 0
+** ends) the pool-wide HA maintenance window.  The end is stored in the
+** pool's other_config under HA_MAINTENANCE_KEY as wall-clock seconds since
+** the epoch, so that it is replicated to every host (each reads it every
+** second, disarms its watchdog and freezes its liveness decisions until
+** then) and survives a master change.  A request longer than
+** HA_MAINTENANCE_MAX_S is cut to it without an error: a forgotten window
+** must not leave the pool unprotected for longer than that.  Allowed with
+** HA on or off.  Negative: INVALID_VALUE ["seconds", v]. */
+static void
+h_pool_maintenance(void *arg, struct rpc_call *c)
+{
+	struct api_ctx *ctx = arg;
+	static const struct api_field seconds = {.name = "seconds"};
+	struct db_pool pool;
+	char buf[32];
+	int64_t s;
+
+	if (rpc_param_int(c, 0, &s) < 0)
+		return;
+	if (s < 0) {
+		fail_invalid_int(c, &seconds, s);
+		return;
+	}
+	if (load_pool(ctx, c, &pool) < 0)
+		return;
+	if (s == 0) {
+		db_map_remove(&pool.other_config, HA_MAINTENANCE_KEY);
+	} else {
+		if (s > HA_MAINTENANCE_MAX_S)
+			s = HA_MAINTENANCE_MAX_S;
+		snprintf(buf, sizeof(buf), "%lld", (long long)(clock_wall_s() + s));
+		db_map_set(&pool.other_config, HA_MAINTENANCE_KEY, buf);
+	}
+	store_reply(ctx, c, API_POOL, (const union api_rec *)&pool);
+	db_pool_clear(&pool);
+}
+
 /* A string field of a VM_group.create record or positional param. */
 static int
 group_arg(struct rpc_call *c, const struct xval *rec, size_t i, const char *name, const char **out)
@@ -1610,5 +1649,7 @@ api_objects_register(struct api_ctx *ctx)
 	                    p_none);
 	api_register_method(ctx, "pool.ha_prevent_restarts_for", 1, 1, RPC_WRITE, admin,
 	                    h_pool_prevent_restarts, p_seconds);
+	api_register_method(ctx, "pool.ha_maintenance_for", 1, 1, RPC_WRITE, admin,
+	                    h_pool_maintenance, p_seconds);
 	api_users_register(ctx);
 }

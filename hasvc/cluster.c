@@ -507,6 +507,9 @@ ha_follow(struct cluster *cl)
 {
 	struct db_pool pool;
 	char err[256] = "";
+	const char *m;
+	long long until_s = 0;
+	uint64_t until = 0;
 	int on;
 
 	db_pool_init(&pool);
@@ -515,7 +518,20 @@ ha_follow(struct cluster *cl)
 		return;
 	}
 	on = pool.ha_enabled;
+	/* The maintenance window, wall-clock seconds in the pool's
+	** other_config: my monotonic clock's view of its end (at most an hour
+	** ahead, however far the wall clock is off). */
+	m = db_map_get(&pool.other_config, HA_MAINTENANCE_KEY);
+	if (m != NULL && sscanf(m, "%lld", &until_s) == 1 && until_s > (long long)clock_wall_s()) {
+		long long left = until_s - (long long)clock_wall_s();
+
+		if (left > HA_MAINTENANCE_MAX_S)
+			left = HA_MAINTENANCE_MAX_S;
+		until = clock_mono_ms() + (uint64_t)left * 1000;
+	}
 	db_pool_clear(&pool);
+	if (cl->ha != NULL)
+		ha_maintenance(cl->ha, until);
 	if (!on && cl->ha != NULL) {
 		ha_disable(cl->ha);
 		cl->ha = NULL;
@@ -533,6 +549,7 @@ ha_follow(struct cluster *cl)
 		return;
 	}
 	log_notice("host %s: HA enabled on the pool: liveness starts", cl->cfg->host_uuid);
+	ha_maintenance(cl->ha, until);
 	if (cl->down) {
 		ha_cpg_down(cl->ha);
 		return;
@@ -808,6 +825,7 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 		log_errx("host %s: liveness not running: %s", cfg->host_uuid, err);
 		cl->ha_err_logged = 1;
 	}
+	ha_follow(cl); /* a maintenance window, at once */
 	cl->ev_ha = event_new(base, -1, EV_PERSIST, on_ha_follow, cl);
 	{
 		struct timeval tv = {1, 0};

@@ -93,6 +93,7 @@ struct ha {
 	struct ha_fence *hf;
 	int joined; /* my host was in an agreed liveset since the start */
 	struct lv_slot fence_slot; /* the engine's FENCE slot, for the hook */
+	uint64_t maint_until;      /* the maintenance window's end, my clock (0: none) */
 
 	char last[200];
 	uint64_t dropped;
@@ -966,6 +967,48 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	step(ha, &ev);
 }
 
+/* ---- the maintenance window ------------------------------------------------- */
+
+static void
+feed_maint(struct ha *ha)
+{
+	struct lv_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_MAINT;
+	ev.u.maint_until = ha->maint_until;
+	step(ha, &ev);
+}
+
+void
+ha_maintenance(struct ha *ha, uint64_t until)
+{
+	uint64_t now = clock_mono_ms();
+
+	if (ha == NULL)
+		return;
+	if (until <= now)
+		until = 0;
+	/* The same window, seen again a second later: its end moves by the
+	** clocks' jitter only. */
+	if ((until == 0) == (ha->maint_until == 0) &&
+	    (until == 0 || (until > ha->maint_until ? until - ha->maint_until
+						     : ha->maint_until - until) < 2000))
+		return;
+	if (until != 0)
+		log_notice("liveness: host %s: maintenance window for %" PRIu64
+			   " s: watchdog disarmed, no fencing decision until it ends",
+			   ha->cfg->host_uuid, (until - now + 999) / 1000);
+	else
+		log_notice("liveness: host %s: the maintenance window is over: the watchdog "
+			   "is armed again, decisions resume",
+			   ha->cfg->host_uuid);
+	ha->maint_until = until;
+	if (ha->started && !ha->down)
+		feed_maint(ha);
+	ha_fence_maintenance(ha->hf, until);
+}
+
 /* ---- corosync ---------------------------------------------------------------- */
 
 static void
@@ -1001,6 +1044,8 @@ ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *
 	if (!ha->started) {
 		ha->started = 1;
 		feed_ring(ha, LV_EV_START);
+		if (ha->maint_until != 0)
+			feed_maint(ha);
 		return;
 	}
 	feed_ring(ha, LV_EV_RING);

@@ -53,6 +53,12 @@ typedef int (*ha_write_fn)(void *arg, int master_only, int (*fn)(void *fnarg, st
 
 #define HA_OUTBOX_MAX 16
 
+/* The pool's maintenance window (pool.ha_maintenance_for, a hasvc extension):
+** the pool's other_config holds its end as wall-clock seconds since the
+** epoch; cluster.c passes it to ha_maintenance() every second. */
+#define HA_MAINTENANCE_KEY "hasvc:ha_maintenance_until"
+#define HA_MAINTENANCE_MAX_S 3600 /* a longer window is cut to this */
+
 /* Start the engine if the pool has HA enabled and this host is one of its
 ** cluster members: NULL with err[0] == '\0' when HA is off; NULL with a
 ** sentence in err on a real problem (bad timeout, no cluster key).  The
@@ -67,6 +73,12 @@ void ha_stop(struct ha *ha);
 ** count every fence record as admitted (the next enable starts everyone
 ** afresh), then stop.  NULL: no-op. */
 void ha_disable(struct ha *ha);
+
+/* The pool's maintenance window ends at `until` (CLOCK_MONOTONIC ms; 0 or in
+** the past: no window).  Called every second with the replicated window;
+** acts on a change only: the watchdog disarmed and the engine's decisions
+** frozen for the window (docs/protocol.md, "Maintenance"). */
+void ha_maintenance(struct ha *ha, uint64_t until);
 
 /* corosync's events, as cluster.c gets them.  `nodes` are nodeids. */
 void ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *nodes,

@@ -288,6 +288,19 @@ ha_fence_io_progress(struct ha_fence *hf)
 }
 
 void
+ha_fence_maintenance(struct ha_fence *hf, uint64_t until)
+{
+	struct fence_event ev;
+
+	if (hf == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = until != 0 ? FENCE_EV_MAINT_DISARM : FENCE_EV_MAINT_ARM;
+	ev.until = until;
+	feed(hf, &ev);
+}
+
+void
 ha_fence_set_lease(struct ha_fence *hf, uint64_t lease_ms)
 {
 	hf->lease = lease_ms;

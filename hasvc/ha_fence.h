@@ -60,6 +60,9 @@ void ha_fence_decision(struct ha_fence *hf, enum fence_verdict v, uint32_t reaso
 		       const struct fence_record *rec);
 void ha_fence_io_progress(struct ha_fence *hf);
 void ha_fence_set_lease(struct ha_fence *hf, uint64_t lease_ms);
+/* A maintenance window until `until` (my clock): disarm until then; 0: over,
+** arm again (if my host is in the liveset). */
+void ha_fence_maintenance(struct ha_fence *hf, uint64_t until);
 
 struct ha_fence_status {
 	enum fence_state state;

@@ -100,6 +100,7 @@ struct lv {
 
 	uint64_t next_pet;
 	unsigned alerts;
+	uint64_t maint_until; /* in a maintenance window until then (0: not) */
 };
 
 static int
@@ -522,6 +523,8 @@ check_dead(struct lv *lv, uint64_t now, struct lv_actions *out)
 
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return;
+	if (lv->maint_until != 0)
+		return; /* the watchdogs are disarmed: nobody is known dead */
 	for (h = 0; h < lv->cfg.ls.n; h++) {
 		struct lv_action *a;
 
@@ -615,6 +618,25 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 	fresh = lv_is_fresh(lv, now);
 	alerts = r->alerts | (fresh ? 0 : LV_ALERT_STALLED);
 	set_alerts(lv, alerts, out);
+
+	/* A maintenance window: nobody is fenced, nobody decided lost --
+	** only a round that holds the whole liveset (rule 1) or takes its
+	** component's verdict ends; anything else waits for the window's end,
+	** when the deadline starts again (docs/protocol.md, "Maintenance"). */
+	if (lv->maint_until != 0) {
+		if (lv->adopt_pending && fresh && (lv->adopted.live & LS_BIT(lv->cfg.self))) {
+			lv->adopt_pending = 0;
+			survive(lv, lv->adopted.live & lv->all, lv->adopted.lost & lv->all,
+			        (enum ls_reason)lv->adopted.reason, now, out);
+		} else if (fresh && (lv->state_have & C & L & lv->view.group & ~LS_BIT(lv->cfg.self)) ==
+		                        (C & L & lv->view.group & ~LS_BIT(lv->cfg.self)) &&
+		           r->verdict == LS_SURVIVE && r->reason == LS_R_NO_PARTITION) {
+			survive(lv, r->live, r->lost, r->reason, now, out);
+		} else {
+			lv->next_eval = lv->maint_until;
+		}
+		return;
+	}
 
 	/* Rule V fences whatever the gates say: a verdict never goes away. */
 	if (r->verdict == LS_FENCE && r->reason == LS_R_PREEMPTED) {
@@ -764,6 +786,11 @@ adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_act
 {
 	if (lv->state != LV_ROUND)
 		return; /* decided this ring already (rule 1 is unanimous) */
+	if (lv->maint_until != 0 &&
+	    (v->verdict != LS_SURVIVE || !(v->live & LS_BIT(lv->cfg.self))))
+		return; /* no fence in a maintenance window: the verdict is on the
+		        ** statefile and in its members' STATEs, and fences me at
+		        ** the first evaluation after the window */
 	if (v->verdict == LS_SURVIVE) {
 		if (!(v->live & LS_BIT(lv->cfg.self))) {
 			fence(lv, LS_R_PREEMPTED, LS_R_NONE, v->live, out);
@@ -1007,9 +1034,45 @@ stop(struct lv *lv, uint64_t now, struct lv_actions *out)
 	lv->state = LV_LEFT; /* no decisions; EXIT comes with the answer */
 }
 
+/* The maintenance window ends (its time came, or it was cut short): a
+** running round's deadline starts again now, and every peer counts as heard
+** from LV_MAINT_SLACK_MS from now -- their watchdogs were disarmed, so no
+** earlier evidence bounds their death; fence records read during the window
+** are read again. */
+static void
+maint_end(struct lv *lv, uint64_t now)
+{
+	unsigned h;
+
+	lv->maint_until = 0;
+	for (h = 0; h < lv->cfg.ls.n; h++) {
+		if (lv->last_from[h] < now + LV_MAINT_SLACK_MS)
+			lv->last_from[h] = now + LV_MAINT_SLACK_MS;
+		lv->fence_seen[h] = NONE;
+	}
+	if (lv->state == LV_ROUND) {
+		lv->t_change = now;
+		lv->rewait_until = 0;
+		lv->next_eval = NONE;
+	}
+}
+
+static void
+maint(struct lv *lv, uint64_t until, uint64_t now)
+{
+	if (until > now) {
+		lv->maint_until = until;
+		return;
+	}
+	if (lv->maint_until != 0)
+		maint_end(lv, now);
+}
+
 static void
 tick(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
+	if (lv->maint_until != 0 && now >= lv->maint_until)
+		maint_end(lv, now);
 	if (lv->state == LV_OUT && now >= lv->next_ping)
 		send_ping(lv, now, out);
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
@@ -1064,6 +1127,9 @@ lv_step(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_action
 	case LV_EV_STOP:
 		stop(lv, now, out);
 		return;
+	case LV_EV_MAINT:
+		maint(lv, ev->u.maint_until, now);
+		break;
 	}
 	/* My own messages in a local ring (corosync down). */
 	while (lv->nlocal > 0 &&
@@ -1118,6 +1184,8 @@ lv_next_deadline(const struct lv *lv)
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return NONE;
 	t = min_u64(lv->next_pet, lv->next_ping);
+	if (lv->maint_until != 0)
+		t = min_u64(t, lv->maint_until);
 	if (lv->cfg.ls.statefile && lv->io == IO_NONE)
 		t = min_u64(t, lv->next_cycle);
 	if (lv->state == LV_STEADY)
@@ -1218,7 +1286,7 @@ lv_event_name(int e)
 	static const char *const names[] = {
 	    [LV_EV_START] = "start", [LV_EV_RING] = "ring", [LV_EV_DELIVER] = "deliver",
 	    [LV_EV_WRITTEN] = "written", [LV_EV_READ] = "read", [LV_EV_TICK] = "tick",
-	    [LV_EV_STOP] = "stop",
+	    [LV_EV_STOP] = "stop", [LV_EV_MAINT] = "maintenance",
 	};
 
 	return e > 0 && (size_t)e < ARRAY_SIZE(names) && names[e] ? names[e] : "?";

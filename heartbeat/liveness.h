@@ -89,7 +89,15 @@ enum lv_event_type {
 	LV_EV_READ,      /* answer to LV_ACT_READ (`io`, `slots`) */
 	LV_EV_TICK,      /* lv_next_deadline() passed */
 	LV_EV_STOP,      /* clean shutdown: write LEAVING, then LV_ACT_EXIT */
+	LV_EV_MAINT,     /* the pool's maintenance window: until `maint_until` (my
+	                 ** clock; 0: over now).  docs/protocol.md, "Maintenance" */
 };
+
+/* After a maintenance window every peer counts as heard from this much
+** later than the window's end: the hosts learn an early end up to a poll
+** period (1 s) plus a replication apart, and a host that must lose starts
+** its deadline at its own end (docs/protocol.md, "Maintenance"). */
+#define LV_MAINT_SLACK_MS 1500
 
 struct lv_ring_view {
 	struct ls_ring ring;
@@ -120,6 +128,7 @@ struct lv_event {
 			int ok;      /* completed by its deadline without error */
 			const struct lv_slot *slots; /* READ and ok: ls.n entries, borrowed */
 		} io;
+		uint64_t maint_until; /* MAINT */
 	} u;
 };
 

@@ -885,6 +885,87 @@ test_pool_ha(void **state)
 	db_pool_clear(&pool);
 }
 
+/* pool.ha_maintenance_for: the window's end in the pool's other_config,
+** cut to HA_MAINTENANCE_MAX_S, removed by 0, with HA on or off. */
+static void
+test_pool_maintenance(void **state)
+{
+	static const char key[] = "hasvc:ha_maintenance_until";
+	struct db_pool pool;
+	struct xval_reply r;
+	const char *until;
+	int64_t now;
+
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	if (pool.ha_enabled)
+		CALL_VOID("pool.disable_ha", "\"%s\"", s_admin);
+	db_pool_clear(&pool);
+
+	/* HA off. */
+	now = clock_wall_s();
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",60", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_false(pool.ha_enabled);
+	until = db_map_get(&pool.other_config, key);
+	assert_non_null(until);
+	assert_in_range(atoll(until), now + 59, now + 61);
+	db_pool_clear(&pool);
+
+	/* Longer than an hour: cut to an hour, not an error. */
+	now = clock_wall_s();
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",99999", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	until = db_map_get(&pool.other_config, key);
+	assert_non_null(until);
+	assert_in_range(atoll(until), now + 3600 - 1, now + 3600 + 1);
+	db_pool_clear(&pool);
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",9223372036854775807", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	until = db_map_get(&pool.other_config, key);
+	assert_non_null(until);
+	assert_in_range(atoll(until), now + 3600 - 1, clock_wall_s() + 3600 + 1);
+	db_pool_clear(&pool);
+
+	/* 0 ends the window; ending none is not an error. */
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",0", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_null(db_map_get(&pool.other_config, key));
+	db_pool_clear(&pool);
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",0", s_admin);
+
+	/* Refused, writing nothing: a negative count, a wrong type, a missing
+	** count, a role below pool-admin. */
+	r = call("pool.ha_maintenance_for", "\"%s\",-1", s_admin);
+	expect_error(&r, "INVALID_VALUE", "seconds", "-1", NULL);
+	r = call("pool.ha_maintenance_for", "\"%s\",\"soon\"", s_admin);
+	assert_int_equal(r.kind, XVAL_REPLY_FAILURE);
+	xval_reply_clear(&r);
+	r = call("pool.ha_maintenance_for", "\"%s\"", s_admin);
+	assert_int_equal(r.kind, XVAL_REPLY_FAILURE);
+	xval_reply_clear(&r);
+	CALL_FAILS("RBAC_PERMISSION_DENIED", "pool.ha_maintenance_for", "\"%s\",60", s_op);
+	CALL_FAILS("RBAC_PERMISSION_DENIED", "pool.ha_maintenance_for", "\"%s\",60", s_ro);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_null(db_map_get(&pool.other_config, key));
+	db_pool_clear(&pool);
+
+	/* HA on: allowed too, and the window leaves HA on. */
+	CALL_VOID("pool.enable_ha", "\"%s\",[],{}", s_admin);
+	now = clock_wall_s();
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",600", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_true(pool.ha_enabled);
+	until = db_map_get(&pool.other_config, key);
+	assert_non_null(until);
+	assert_in_range(atoll(until), now + 599, now + 601);
+	db_pool_clear(&pool);
+	CALL_VOID("pool.ha_maintenance_for", "\"%s\",0", s_admin);
+	CALL_VOID("pool.disable_ha", "\"%s\"", s_admin);
+	assert_int_equal(db_pool_get(db, &pool), 0);
+	assert_null(db_map_get(&pool.other_config, key));
+	db_pool_clear(&pool);
+}
+
 static void
 test_groups_and_messages(void **state)
 {
@@ -1152,6 +1233,7 @@ main(void)
 	    cmocka_unit_test(test_other_config),
 	    cmocka_unit_test(test_pool_setters),
 	    cmocka_unit_test(test_pool_ha),
+	    cmocka_unit_test(test_pool_maintenance),
 	    cmocka_unit_test(test_groups_and_messages),
 	    cmocka_unit_test(test_rbac),
 	    cmocka_unit_test(test_users),

@@ -649,6 +649,68 @@ test_access_latch(void **state)
 	host_free(&h);
 }
 
+static void
+maint(struct host *h, uint64_t until)
+{
+	struct lv_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_MAINT;
+	ev.u.maint_until = until;
+	step(h, &ev);
+}
+
+/* A maintenance window: a stalled ring past any deadline does not fence; a
+** host left alone with the others stale decides nobody lost and announces
+** nobody dead; at the window's end the round's deadline starts again, the
+** lost are decided then, and announced dead only restart_ms after the end
+** plus the slack. */
+static void
+test_maintenance(void **state)
+{
+	struct host h;
+	uint64_t end;
+
+	(void)state;
+	/* A stall through the window, then the deadline from its end. */
+	host_init(&h, 3, 1, 1, 7);
+	run(&h, 5000);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	end = h.now + 20000;
+	maint(&h, end);
+	h.cpg_stalled = 1;
+	h.echo = 0;
+	run(&h, end - 1);
+	assert_int_equal(h.fences, 0);
+	assert_int_equal(lv_get_state(h.lv), LV_ROUND);
+	run(&h, end + h.cfg.timing.decide_ms - 1);
+	assert_int_equal(h.fences, 0); /* the deadline counts from the end */
+	run(&h, end + h.cfg.timing.decide_ms + 2 * h.cfg.timing.cycle_ms);
+	assert_int_equal(h.fences, 1);
+	assert_int_equal(h.fence_reason, LS_R_DEADLINE);
+	host_free(&h);
+
+	/* Alone with storage, the others stale: nobody lost in the window. */
+	host_init(&h, 3, 0, 1, 7);
+	run(&h, 5000);
+	end = h.now + 10000;
+	maint(&h, end);
+	ring_change(&h, 12, 1, 0);
+	run(&h, end - 1);
+	assert_int_equal(h.fences + h.survives - 1, 0); /* only the start's SURVIVE */
+	assert_int_equal(h.dead, 0);
+	run(&h, end + h.cfg.timing.decide_ms + 1000);
+	assert_int_equal(h.fences, 0);
+	assert_int_equal(h.survives, 2);
+	assert_int_equal(h.survive_reason, LS_R_WON);
+	assert_int_equal(h.survive_lost, 6);
+	assert_int_equal(h.dead, 0); /* not yet: their watchdogs were disarmed */
+	run(&h, end + LV_MAINT_SLACK_MS + h.cfg.timing.restart_ms + 2 * h.cfg.timing.cycle_ms);
+	assert_int_equal(h.dead, 6);
+	assert_true(h.dead_at[1] >= end + LV_MAINT_SLACK_MS + h.cfg.timing.restart_ms);
+	host_free(&h);
+}
+
 /* A fenced host that booted and is not admitted again (lv_config.out): it
 ** sends PINGs, whose counts acknowledge its ring mates' (they wait for every
 ** member of the group), and nothing else -- no statefile I/O (its slot keeps
@@ -760,6 +822,7 @@ main(void)
 	    cmocka_unit_test(test_dead_before_restart_quorum),
 	    cmocka_unit_test(test_fence_record_fast_path),
 	    cmocka_unit_test(test_access_latch),
+	    cmocka_unit_test(test_maintenance),
 	    cmocka_unit_test(test_out_of_the_pool),
 	    cmocka_unit_test(test_bad_config),
 	};
