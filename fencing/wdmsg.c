@@ -176,27 +176,8 @@ wd_msg_decode(const uint8_t *buf, size_t len, struct wd_msg *out, const char **w
 		why = &dummy;
 	*why = NULL;
 	memset(out, 0, sizeof(*out));
-	if (len < WD_HDR_LEN) {
-		*why = "short";
+	if (rget_msg_start(&r, WD_HDR_LEN, WD_MSG_MAGIC, WD_MSG_VERSION, msg_len, &type, why) < 0)
 		return -1;
-	}
-	if (rget_u32(&r) != WD_MSG_MAGIC) {
-		*why = "bad magic";
-		return -1;
-	}
-	if (rget_u8(&r) != WD_MSG_VERSION) {
-		*why = "bad version";
-		return -1;
-	}
-	type = rget_u8(&r);
-	if (msg_len(type) == 0) {
-		*why = "bad type";
-		return -1;
-	}
-	if (len != msg_len(type)) {
-		*why = "bad length";
-		return -1;
-	}
 	reserved = rget_u16(&r);
 	out->type = (enum wd_msg_type)type;
 	switch (out->type) {

@@ -929,3 +929,19 @@ config_hv_backend_name(enum config_hv_backend b)
 		return "?";
 	return hv_backend_names[b];
 }
+
+int
+config_load_or_say(const char *path, struct config *cfg)
+{
+	struct config_errors errs = {0};
+	size_t i;
+	int rc;
+
+	rc = config_load(path, cfg, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i].text);
+	config_errors_clear(&errs);
+	if (rc < 0)
+		fprintf(stderr, "%s: configuration is not valid\n", path);
+	return rc < 0 ? -1 : 0;
+}

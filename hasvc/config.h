@@ -94,6 +94,10 @@ struct config_errors {
 ** failure its contents are unspecified.  Files that are not regular files or
 ** are larger than CONFIG_MAX_FILE_SIZE are refused. */
 int config_load(const char *path, struct config *cfg, struct config_errors *errs);
+
+/* config_load() for a program's start: every error printed on stderr, then
+** "PATH: configuration is not valid".  0, or -1. */
+int config_load_or_say(const char *path, struct config *cfg);
 /* The same from a memory buffer; `name` is used in messages. */
 int config_parse(const char *buf, size_t len, const char *name, struct config *cfg,
                  struct config_errors *errs);

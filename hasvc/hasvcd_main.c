@@ -32,9 +32,7 @@ main(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config cfg;
-	struct config_errors errs = {0};
 	int ch, check_only = 0, debug = 0, flags, rc;
-	size_t i;
 
 	while ((ch = getopt(argc, argv, "c:nd")) != -1) {
 		switch (ch) {
@@ -54,14 +52,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	rc = config_load(path, &cfg, &errs);
-	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.v[i].text);
-	config_errors_clear(&errs);
-	if (rc < 0) {
-		fprintf(stderr, "%s: configuration is not valid\n", path);
+	if (config_load_or_say(path, &cfg) < 0)
 		return 1;
-	}
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
 		return 0;

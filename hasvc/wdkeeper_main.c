@@ -716,9 +716,7 @@ main(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config cfg;
-	struct config_errors errs = {0};
 	int ch, foreground = 0, debug = 0, flags, rc;
-	size_t i;
 
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0) {
 		log_init("hasvc-wdkeeper-ctl", LOG_TO_STDERR | LOG_NO_BLACKBOX, LOG_WARNING);
@@ -743,14 +741,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	rc = config_load(path, &cfg, &errs);
-	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.v[i].text);
-	config_errors_clear(&errs);
-	if (rc < 0) {
-		fprintf(stderr, "%s: configuration is not valid\n", path);
+	if (config_load_or_say(path, &cfg) < 0)
 		return 1;
-	}
 	flags = LOG_TO_STDERR | (cfg.log_syslog ? LOG_TO_SYSLOG : 0);
 	log_init("hasvc-wdkeeper", flags, debug ? LOG_DEBUG : cfg.log_level);
 	rc = keeper_run(&cfg, foreground);

@@ -138,27 +138,8 @@ lv_msg_decode(const uint8_t *buf, size_t len, struct lv_msg *out, const char **w
 		why = &dummy;
 	*why = NULL;
 	memset(out, 0, sizeof(*out));
-	if (len < LV_HDR_LEN) {
-		*why = "short";
+	if (rget_msg_start(&r, LV_HDR_LEN, LV_MSG_MAGIC, LV_MSG_VERSION, msg_len, &type, why) < 0)
 		return -1;
-	}
-	if (rget_u32(&r) != LV_MSG_MAGIC) {
-		*why = "bad magic";
-		return -1;
-	}
-	if (rget_u8(&r) != LV_MSG_VERSION) {
-		*why = "bad version";
-		return -1;
-	}
-	type = rget_u8(&r);
-	if (msg_len(type) == 0) {
-		*why = "bad type";
-		return -1;
-	}
-	if (len != msg_len(type)) {
-		*why = "bad length";
-		return -1;
-	}
 	out->type = (enum lv_msg_type)type;
 	out->from = rget_u16(&r);
 	out->ring.seq = rget_u64(&r);

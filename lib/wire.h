@@ -210,4 +210,38 @@ rget_str(struct rbuf *r, char *dst, size_t n)
 	memcpy(dst, p, n);
 }
 
+/* The start of hasvc's typed messages (liveness, watchdog keeper): u32
+** magic, u8 version, u8 type, where len_of(type) is the whole length of a
+** message of that type (0: unknown type).  The buffer's whole length must be
+** at least hdr_len and exactly len_of(type).  0 with *type set (the reader
+** past the type byte), or -1 with *why one of "short", "bad magic", "bad
+** version", "bad type", "bad length". */
+static inline int
+rget_msg_start(struct rbuf *r, size_t hdr_len, uint32_t magic, uint8_t version,
+               size_t (*len_of)(int type), uint8_t *type, const char **why)
+{
+	if (r->len < hdr_len) {
+		*why = "short";
+		return -1;
+	}
+	if (rget_u32(r) != magic) {
+		*why = "bad magic";
+		return -1;
+	}
+	if (rget_u8(r) != version) {
+		*why = "bad version";
+		return -1;
+	}
+	*type = rget_u8(r);
+	if (len_of(*type) == 0) {
+		*why = "bad type";
+		return -1;
+	}
+	if (r->len != len_of(*type)) {
+		*why = "bad length";
+		return -1;
+	}
+	return 0;
+}
+
 #endif

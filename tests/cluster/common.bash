@@ -105,3 +105,16 @@ same_db() {
 }
 # local_get HOST PARAM: a pool parameter from HOST's own copy of the database.
 local_get() { lab exec "$1" hasvc --local pool-param-get param-name="$2"; }
+# liv HOST FILTER: jq FILTER applied to HOST's liveness status.
+liv() { cstatus "$1" | jq -r ".liveness | $2"; }
+# simhv HOST: HOST's simulated hypervisor status ("key: value" lines).
+simhv() { "$BINDIR/hasvc-simhv" ctl "$HASVC_LAB_DIR/$1/simhv.sock" status 2>/dev/null; }
+# resets HOST: how many times HOST was reset (by its watchdog or a fence).
+resets() { simhv "$1" | sed -n 's/^resets: //p'; }
+# no_resets HOST...: fail unless none of the hosts was ever reset.
+no_resets() {
+	local h
+	for h in "$@"; do
+		[[ $(resets "$h") == 0 ]] || die "$h was reset: $(simhv "$h" | grep reset)"
+	done
+}

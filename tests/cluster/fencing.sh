@@ -26,11 +26,7 @@ command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make 
 lab up --hosts 3 --vms 6 >/dev/null
 wait_for 60 "three ready hosts" all_ready host1 host2 host3
 
-liv() { cstatus "$1" | jq -r ".liveness | $2"; }
 uuid() { cstatus "$1" | jq -r .host_uuid; }
-# simhv HOST: the host's simulated hypervisor status ("key: value" lines).
-simhv() { "$BINDIR/hasvc-simhv" ctl "$HASVC_LAB_DIR/$1/simhv.sock" status 2>/dev/null; }
-resets() { simhv "$1" | sed -n 's/^resets: //p'; }
 msgs() {
 	lab exec "$1" hasvc message-list params=all --json |
 		jq --arg n "$2" --arg o "$3" '[.[] | select(.name == $n and .["obj-uuid"] == $o)] | length'

@@ -22,8 +22,6 @@ command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make 
 lab up --hosts 3 >/dev/null
 wait_for 60 "three ready hosts" all_ready host1 host2 host3
 
-# liv HOST FILTER: jq FILTER applied to HOST's liveness status.
-liv() { cstatus "$1" | jq -r ".liveness | $2"; }
 uuid() { cstatus "$1" | jq -r .host_uuid; }
 u1=$(uuid host1) u2=$(uuid host2) u3=$(uuid host3)
 
@@ -93,10 +91,7 @@ two() {
 	done
 }
 wait_for 30 "host1 and host2 to survive as {host1,host2}" two
-lost() {
-	[[ $("$BINDIR/hasvc-simhv" ctl "$HASVC_LAB_DIR/host3/simhv.sock" status 2>/dev/null |
-		sed -n 's/^resets: //p') == 1 ]]
-}
+lost() { [[ $(resets host3) == 1 ]]; }
 wait_for 30 "host3 to fence (its host reset)" lost
 decision=$(sed -n 's/.*decided to FENCE: //p' "$HASVC_LAB_DIR/host3/hasvcd.log" | tail -1)
 echo "host1: $(liv host1 '.last_decision')"
