@@ -31,6 +31,7 @@
 ** No task exists yet: task.get_all is [] and every task ref is invalid.
 */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@
 
 #include "hasvc/api_objects.h"
 #include "hasvc/ha.h"
+#include "heartbeat/sf_file.h"
+#include "lib/ids.h"
 #include "lib/check.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -1302,6 +1305,49 @@ timeout_valid(const char *s)
 	return errno == 0 && *end == '\0' && v > 0;
 }
 
+/* Enabling HA starts a new statefile generation: the slots and verdicts of an
+** earlier HA session (a host fenced then, say) must not count in the new
+** one, whose engines all start afresh.  Blocking I/O on the loop, once per
+** enable, while HA is off (no watchdog is armed).  0, or -1 with the call
+** failed (CANNOT_CREATE_STATE_FILE). */
+static int
+renew_statefile(struct api_ctx *ctx, struct rpc_call *c, const struct db_pool *pool)
+{
+	uint8_t secret[DB_CLUSTER_KEY_LEN], id[SF_ID_LEN];
+	struct db_host *hosts = NULL;
+	struct sf_key key;
+	size_t n = 0, i;
+	uint32_t members = 0;
+	uint64_t gen;
+	char err[512];
+	int rc = -1;
+
+	if (ctx->statefile == NULL || ctx->statefile[0] == '\0' ||
+	    db_pool_cluster_key(pool, secret) < 0)
+		return 0; /* no statefile here, or a standalone host: nothing to renew */
+	if (id_uuid_to_bytes(pool->uuid, id) < 0 || sf_key_derive(secret, sizeof(secret), &key) < 0 ||
+	    db_host_list(ctx->db, &hosts, &n) < 0) {
+		log_errx("pool.enable_ha: cannot read the pool's statefile key or hosts");
+		rpc_fail(c, "CANNOT_CREATE_STATE_FILE", NULL);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		members += hosts[i].cluster_nodeid != 0;
+	if (sf_file_init(ctx->statefile, &key, id, members, SF_INIT_RENEW, &gen, err, sizeof(err)) < 0) {
+		log_errx("pool.enable_ha: %s", err);
+		rpc_fail(c, "CANNOT_CREATE_STATE_FILE", NULL);
+		goto out;
+	}
+	log_notice("pool.enable_ha: statefile %s renewed: generation %" PRIu64 ", %u hosts",
+		   ctx->statefile, gen, members);
+	rc = 0;
+out:
+	memset(secret, 0, sizeof(secret));
+	memset(&key, 0, sizeof(key));
+	db_host_list_free(hosts, n);
+	return rc;
+}
+
 /* pool.enable_ha(heartbeat_srs, configuration).  hasvc's statefile is
 ** configured on each host, so heartbeat_srs must be a set of strings but is
 ** otherwise ignored.  The HA effects (statefile, liveset, arming) come with
@@ -1337,7 +1383,7 @@ h_pool_enable_ha(void *arg, struct rpc_call *c)
 		goto out;
 	if (pool.ha_enabled) {
 		rpc_fail(c, "HA_IS_ENABLED", NULL);
-	} else {
+	} else if (renew_statefile(ctx, c, &pool) == 0) {
 		pool.ha_enabled = 1;
 		pool.ha_plan_exists_for = 0;
 		db_map_clear(&pool.ha_configuration);
@@ -1370,15 +1416,14 @@ h_pool_disable_ha(void *arg, struct rpc_call *c)
 	db_pool_clear(&pool);
 }
 
-/* pool.ha_prevent_restarts_for(seconds): allowed with HA off (xapi,
-** CA-189075).  The deadline is stored in the pool's other_config under
-** API_PREVENT_RESTARTS_KEY as wall-clock seconds since the epoch, so that
-** it is replicated and survives a master change; 0 removes the key (restarts
-** unblocked at once).  Negative: INVALID_VALUE ["seconds", v]. */
+/* A deadline `seconds` from now in the pool's other_config under `key`, as
+** wall-clock seconds since the epoch, so that it is replicated and survives
+** a master change; 0 removes the key; more than `max` is cut to it (a huge
+** count saturates rather than overflow into a deadline in the past).
+** Negative: INVALID_VALUE ["seconds", v]. */
 static void
-h_pool_prevent_restarts(void *arg, struct rpc_call *c)
+store_deadline(struct api_ctx *ctx, struct rpc_call *c, const char *key, int64_t max)
 {
-	struct api_ctx *ctx = arg;
 	static const struct api_field seconds = {.name = "seconds"};
 	struct db_pool pool;
 	char buf[32];
@@ -1393,55 +1438,36 @@ h_pool_prevent_restarts(void *arg, struct rpc_call *c)
 	if (load_pool(ctx, c, &pool) < 0)
 		return;
 	if (s == 0) {
-		db_map_remove(&pool.other_config, API_PREVENT_RESTARTS_KEY);
+		db_map_remove(&pool.other_config, key);
 	} else {
-		/* A huge count means "for ever": saturate rather than overflow
-		** into a deadline in the past, which would unblock restarts. */
 		now = clock_wall_s();
-		snprintf(buf, sizeof(buf), "%lld",
-		         (long long)(s > INT64_MAX - now ? INT64_MAX : now + s));
-		db_map_set(&pool.other_config, API_PREVENT_RESTARTS_KEY, buf);
+		if (s > max)
+			s = max;
+		snprintf(buf, sizeof(buf), "%lld", (long long)(s > INT64_MAX - now ? INT64_MAX : now + s));
+		db_map_set(&pool.other_config, key, buf);
 	}
 	store_reply(ctx, c, API_POOL, (const union api_rec *)&pool);
 	db_pool_clear(&pool);
 }
 
+/* pool.ha_prevent_restarts_for(seconds): allowed with HA off (xapi,
+** CA-189075); 0 unblocks restarts at once. */
+static void
+h_pool_prevent_restarts(void *arg, struct rpc_call *c)
+{
+	store_deadline(arg, c, API_PREVENT_RESTARTS_KEY, INT64_MAX);
+}
+
 /* pool.ha_maintenance_for(seconds): opens (or moves the end of, or with 0
-** ends) the pool-wide HA maintenance window.  The end is stored in the
-** pool's other_config under HA_MAINTENANCE_KEY as wall-clock seconds since
-** the epoch, so that it is replicated to every host (each reads it every
-** second, disarms its watchdog and freezes its liveness decisions until
-** then) and survives a master change.  A request longer than
-** HA_MAINTENANCE_MAX_S is cut to it without an error: a forgotten window
-** must not leave the pool unprotected for longer than that.  Allowed with
-** HA on or off.  Negative: INVALID_VALUE ["seconds", v]. */
+** ends) the pool-wide HA maintenance window, replicated to every host (each
+** reads it every second, disarms its watchdog and freezes its liveness
+** decisions until then).  A request longer than HA_MAINTENANCE_MAX_S is cut
+** to it without an error: a forgotten window must not leave the pool
+** unprotected for longer than that.  Allowed with HA on or off. */
 static void
 h_pool_maintenance(void *arg, struct rpc_call *c)
 {
-	struct api_ctx *ctx = arg;
-	static const struct api_field seconds = {.name = "seconds"};
-	struct db_pool pool;
-	char buf[32];
-	int64_t s;
-
-	if (rpc_param_int(c, 0, &s) < 0)
-		return;
-	if (s < 0) {
-		fail_invalid_int(c, &seconds, s);
-		return;
-	}
-	if (load_pool(ctx, c, &pool) < 0)
-		return;
-	if (s == 0) {
-		db_map_remove(&pool.other_config, HA_MAINTENANCE_KEY);
-	} else {
-		if (s > HA_MAINTENANCE_MAX_S)
-			s = HA_MAINTENANCE_MAX_S;
-		snprintf(buf, sizeof(buf), "%lld", (long long)(clock_wall_s() + s));
-		db_map_set(&pool.other_config, HA_MAINTENANCE_KEY, buf);
-	}
-	store_reply(ctx, c, API_POOL, (const union api_rec *)&pool);
-	db_pool_clear(&pool);
+	store_deadline(arg, c, HA_MAINTENANCE_KEY, HA_MAINTENANCE_MAX_S);
 }
 
 /* A string field of a VM_group.create record or positional param. */

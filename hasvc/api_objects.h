@@ -63,6 +63,8 @@ struct api_ctx {
 	struct db *db;
 	struct rpc *rpc;
 	char host_uuid[HA_UUID_LEN]; /* this host */
+	const char *statefile;       /* this host's view of the pool's statefile ("" or
+	                             ** NULL: none): pool.enable_ha renews it */
 	api_guard_fn guard;          /* NULL: every valid write goes */
 	void *guard_arg;
 	/* A clustered pool (hasvc/cluster.h); all NULL on a standalone host,

@@ -460,6 +460,7 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	d->actx.db = d->db;
 	d->actx.rpc = d->rpc;
 	memcpy(d->actx.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	d->actx.statefile = cfg->statefile;
 	if (cluster != NULL) {
 		d->actx.local_write = local_write;
 		d->actx.call_write = write_hook;

@@ -38,6 +38,7 @@
 #include <uuid/uuid.h>
 
 #include "hasvc/db.h"
+#include "heartbeat/sf_file.h"
 #include "heartbeat/statefile.h"
 #include "lib/clock.h"
 #include "lib/ids.h"
@@ -138,45 +139,6 @@ out:
 	return rc;
 }
 
-/* Read up to SF_FILE_SIZE bytes from fd into buf (zero-filled first); the
-** count, or -1 with errno. */
-static ssize_t
-read_image(int fd, uint8_t *buf)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	memset(buf, 0, SF_FILE_SIZE);
-	while (done < SF_FILE_SIZE) {
-		n = pread(fd, buf + done, SF_FILE_SIZE - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
-static int
-write_all(int fd, const uint8_t *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, buf + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static void
 uuid_str(const uint8_t id[SF_ID_LEN], char out[HA_UUID_LEN])
 {
@@ -186,91 +148,17 @@ uuid_str(const uint8_t id[SF_ID_LEN], char out[HA_UUID_LEN])
 static int
 cmd_init(const char *file, const struct pool_secret *ps, long hosts, int force)
 {
-	struct sf_expect exp = {ps->pool_id, 0, -1};
-	uint8_t *img = xmalloc(SF_FILE_SIZE);
-	struct sf_header h, old;
-	char other[HA_UUID_LEN];
-	const char *why = NULL;
-	struct stat st;
-	ssize_t n;
-	int fd, rc = EXIT_REFUSED;
+	char err[512];
+	uint64_t gen;
 
-	memset(&h, 0, sizeof(h));
-	h.generation = 1;
-	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_out(0, "%s: %s", file, strerror(errno));
-		goto out;
-	}
-	if ((n = read_image(fd, img)) < 0) {
-		err_out(0, "%s: %s", file, strerror(errno));
-		goto out;
-	}
-	if (n > 0 && !sf_is_zero(img, (size_t)n)) {
-		if (sf_header_decode(img, (size_t)n, &ps->key, &exp, &old, &why) == 0) {
-			if (!force) {
-				err_out(
-				    0,
-				    "%s: already the statefile of this pool (generation %" PRIu64
-				    "); --force re-initialises it",
-				    file, old.generation);
-				goto out;
-			}
-			h.generation = old.generation + 1;
-		} else if (sf_header_decode(img, (size_t)n, NULL, NULL, &old, NULL) == 0) {
-			uuid_str(old.pool_id, other);
-			if (memcmp(old.pool_id, ps->pool_id, SF_ID_LEN) != 0) {
-				if (!force) {
-					err_out(0,
-					        "%s: the statefile of another pool (%s); --force "
-					        "overwrites it",
-					        file, other);
-					goto out;
-				}
-			} else {
-				if (!force) {
-					err_out(
-					    0,
-					    "%s: a statefile of this pool sealed with another key "
-					    "(was the cluster key changed?); --force "
-					    "re-initialises it",
-					    file);
-					goto out;
-				}
-				h.generation = old.generation + 1;
-			}
-		} else if (!force) {
-			err_out(
-			    0, "%s: holds data that is not a statefile (%s); --force overwrites it",
-			    file, why);
-			goto out;
-		}
-	}
-	if (h.generation == 0) /* wrapped: keep it valid */
-		h.generation = 1;
-	memcpy(h.pool_id, ps->pool_id, SF_ID_LEN);
-	h.version = SF_VERSION;
-	h.pool_state = SF_POOL_INIT;
-	h.host_count = (uint32_t)hosts;
-	h.created = (uint64_t)clock_wall_s();
-	memset(img, 0, SF_FILE_SIZE);
-	if (sf_header_encode(&h, &ps->key, img, &why) != SF_SECTOR) {
-		err_out(0, "%s: cannot encode the header (%s)", file, why);
-		goto out;
-	}
-	if ((S_ISREG(st.st_mode) && ftruncate(fd, SF_FILE_SIZE) < 0) ||
-	    write_all(fd, img, SF_FILE_SIZE, 0) < 0 || fsync(fd) < 0) {
-		err_out(0, "%s: %s", file, strerror(errno));
-		goto out;
+	if (sf_file_init(file, &ps->key, ps->pool_id, (uint32_t)hosts, force ? SF_INIT_FORCE : 0,
+	                 &gen, err, sizeof(err)) < 0) {
+		err_out(0, "%s", err);
+		return EXIT_REFUSED;
 	}
 	printf("%s: statefile of pool %s initialised: generation %" PRIu64 ", %u hosts\n", file,
-	       ps->pool_uuid, h.generation, h.host_count);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	xfree(img);
-	return rc;
+	       ps->pool_uuid, gen, (unsigned)hosts);
+	return 0;
 }
 
 /* ---- dump ---- */
@@ -495,7 +383,7 @@ load_snapshot(const char *file, const struct pool_secret *ps, struct sf_snapshot
 	int fd, rc = EXIT_REFUSED;
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read_image(fd, img)) < 0) {
+	if (fd < 0 || (n = sf_file_read_image(fd, img)) < 0) {
 		err_out(0, "%s: %s", file, strerror(errno));
 		goto out;
 	}
@@ -594,7 +482,7 @@ cmd_write_slot(const char *file, const struct pool_secret *ps, const struct slot
 		goto out;
 	}
 	fd = open(file, O_WRONLY | O_DSYNC | O_CLOEXEC);
-	if (fd < 0 || write_all(fd, sec, SF_SECTOR, (off_t)(1 + a->index) * SF_SECTOR) < 0) {
+	if (fd < 0 || sf_file_write_all(fd, sec, SF_SECTOR, (off_t)(1 + a->index) * SF_SECTOR) < 0) {
 		err_out(0, "%s: %s", file, strerror(errno));
 		goto out;
 	}

@@ -6,7 +6,11 @@
 #      watchdog behind on any host and every engine off; each enable brings
 #      every engine back steady with its watchdog armed; nobody is reset;
 #   3. with the statefile failing on every host (EIO), disable still
-#      succeeds and disarms everyone; enable again once it works.
+#      succeeds and disarms everyone; enable again once it works (a new
+#      statefile generation each time);
+#   4. host3 fenced (a 2|1 cut) and booted stays out of the pool; disable +
+#      enable admit it again: a new statefile generation, every engine
+#      starting afresh, host3 in the liveset with its watchdog armed.
 # xapi's errors: a second enable is HA_IS_ENABLED, a second disable
 # HA_NOT_ENABLED, and the pool stays as it was.
 source "$(dirname "$0")/common.bash"
@@ -17,8 +21,6 @@ lab up --hosts 3 >/dev/null
 wait_for 60 "three ready hosts" all_ready host1 host2 host3
 H=(host1 host2 host3)
 
-liv() { cstatus "$1" | jq -r ".liveness | $2"; }
-simhv() { "$BINDIR/hasvc-simhv" ctl "$HASVC_LAB_DIR/$1/simhv.sock" status 2>/dev/null; }
 armed_all() {
 	local h
 	for h in "${H[@]}"; do
@@ -31,13 +33,6 @@ off_all() {
 	for h in "${H[@]}"; do
 		[[ $(liv "$h" '.state') == off ]] || return 1
 		simhv "$h" | grep -qx 'watchdog: disarmed' || return 1
-	done
-}
-no_resets() {
-	local h
-	for h in "${H[@]}"; do
-		[[ $(simhv "$h" | sed -n 's/^resets: //p') == 0 ]] ||
-			die "$h was reset: $(simhv "$h" | grep reset)"
 	done
 }
 
@@ -53,10 +48,10 @@ for round in 1 2; do
 	out=$(lab exec host3 hasvc pool-ha-disable 2>&1) && die "a second disable succeeded: $out"
 	[[ $out == *HA_NOT_ENABLED* ]] || die "a second disable: $out"
 	sleep 2
-	no_resets
+	no_resets "${H[@]}"
 	lab exec host1 hasvc pool-ha-enable >/dev/null
 	wait_for 30 "every host steady and armed again (round $round)" armed_all
-	no_resets
+	no_resets "${H[@]}"
 	echo "round $round: off and on again, no reset"
 done
 
@@ -66,12 +61,28 @@ noaccess() { [[ $(liv host1 '.storage_access') == false ]]; }
 wait_for 20 "host1 without storage access" noaccess
 lab exec host1 hasvc pool-ha-disable >/dev/null
 wait_for 10 "every engine off, every watchdog disarmed" off_all
-no_resets
+no_resets "${H[@]}"
 for h in "${H[@]}"; do lab storage "$h" ok >/dev/null; done
 lab exec host1 hasvc pool-ha-enable >/dev/null
 wait_for 30 "every host steady and armed again" armed_all
+no_resets "${H[@]}"
+
+echo "== 4: a fenced host is admitted again by disable + enable"
+lab partition host3 host1,host2 >/dev/null
+reset3() { [[ $(resets host3) == 1 ]]; }
+wait_for 30 "host3 fenced" reset3
+lab heal >/dev/null
+lab boot host3 >/dev/null
+out3() { [[ $(liv host3 '.state') == out ]]; }
+wait_for 60 "host3 back, out of the pool" out3
+lab exec host1 hasvc pool-ha-disable >/dev/null
+wait_for 10 "every engine off, every watchdog disarmed" off_all
+grep -q "pool.enable_ha: statefile .* renewed: generation" "$HASVC_LAB_DIR"/host*/hasvcd.log ||
+	die "no enable renewed the statefile"
+lab exec host1 hasvc pool-ha-enable >/dev/null
+wait_for 30 "host3 in the liveset again, every watchdog armed" armed_all
+[[ $(resets host3) == 1 ]] || die "host3 was reset again"
 lab exec host1 hasvc pool-ha-disable >/dev/null
 wait_for 10 "no armed watchdog left behind" off_all
-no_resets
 lab check
 echo "ha_enable: ok"

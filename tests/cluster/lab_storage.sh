@@ -74,7 +74,9 @@ gone() {
 	return 1
 }
 
-lab up --hosts 3 --vms 3 >"$T/up.log" 2>&1 || { cat "$T/up.log"; die "lab up failed"; }
+# HA off: this test is about the views, and a host powered off and booted
+# again is fenced at once while HA is on (no join protocol admits it yet).
+lab up --hosts 3 --vms 3 --no-ha >"$T/up.log" 2>&1 || { cat "$T/up.log"; die "lab up failed"; }
 H=(host1 host2 host3)
 
 echo "== three views of one statefile"
