@@ -116,6 +116,8 @@ may_pet(const struct wdk *k, uint64_t now, enum stop *why)
 static void
 do_pet(struct wdk *k, uint64_t now, struct wdk_actions *out)
 {
+	if (k->stopped != STOP_NONE)
+		act(out, WDK_ACT_RESUMED);
 	act(out, WDK_ACT_PET);
 	k->stats.pets++;
 	if (!k->connected || !k->seen_pet)
@@ -127,11 +129,22 @@ do_pet(struct wdk *k, uint64_t now, struct wdk_actions *out)
 }
 
 static void
-note_stop(struct wdk *k, uint64_t now, enum stop why)
+note_stop(struct wdk *k, uint64_t now, enum stop why, struct wdk_actions *out)
 {
+	struct wdk_action *a;
+
 	if (why == k->stopped)
 		return;
 	k->stopped = why;
+	a = act(out, WDK_ACT_STOPPED);
+	if (why == STOP_HUNG)
+		snprintf(a->reason, sizeof(a->reason),
+		         "hasvcd (pid %" PRIu32 ") stopped answering: the watchdog keeper stopped "
+		         "petting",
+		         k->pid);
+	else
+		snprintf(a->reason, sizeof(a->reason),
+		         "hasvcd gone and its lease ran out: the watchdog keeper stopped petting");
 	if (why == STOP_HUNG) {
 		k->stats.hung_stops++;
 		log_errx("wdkeep: hung daemon: pets stopped (pid %" PRIu32 " connected, its last "
@@ -258,7 +271,7 @@ h_pet(struct wdk *k, const struct wdk_event *ev, uint64_t now, struct wdk_action
 	if (may_pet(k, now, &why))
 		do_pet(k, now, out);
 	else if (k->state == WDK_S_ARMED)
-		note_stop(k, now, why);
+		note_stop(k, now, why, out);
 	return next;
 }
 
@@ -323,7 +336,7 @@ h_tick_armed(struct wdk *k, const struct wdk_event *ev, uint64_t now, struct wdk
 		do_pet(k, now, out);
 	} else {
 		k->next_pet = now + k->pet_ms;
-		note_stop(k, now, why);
+		note_stop(k, now, why, out);
 	}
 	return next;
 }
@@ -546,7 +559,8 @@ wdk_event_name(int e)
 const char *
 wdk_action_name(int a)
 {
-	static const char *const names[] = {"?", "arm", "pet", "disarm", "reset", "status"};
+	static const char *const names[] = {"?",      "arm",     "pet",    "disarm",
+	                                    "reset", "status", "stopped", "resumed"};
 
 	return a >= 0 && (size_t)a < ARRAY_SIZE(names) ? names[a] : "?";
 }

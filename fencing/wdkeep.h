@@ -77,6 +77,10 @@ enum wdk_action_type {
 	WDK_ACT_DISARM,  /* driver: disarm */
 	WDK_ACT_RESET,   /* driver: reset the host now: `reason` */
 	WDK_ACT_STATUS,  /* send wdk_status() to the daemon */
+	WDK_ACT_STOPPED, /* pets withheld from now on (`reason`: a hung daemon, the lease
+	                 ** ran out): the watchdog fires W after the last pet unless
+	                 ** they resume -- the keeper leaves a fence record saying why */
+	WDK_ACT_RESUMED, /* petting again: that record is void */
 };
 
 struct wdk_action {

@@ -55,6 +55,7 @@
 #include <event2/event.h>
 
 #include "fencing/fence.h"
+#include "fencing/record.h"
 #include "fencing/wd_linux.h"
 #include "fencing/wdkeep.h"
 #include "fencing/wdmsg.h"
@@ -146,6 +147,9 @@ struct keeper {
 	uint64_t pet_fails;       /* failures since */
 	uint64_t bad_msgs;
 	int exit_code;
+	const struct config *cfg;
+	char record[CONFIG_PATH_LEN + 128]; /* the fence record left while pets are
+	                                    ** withheld ("": none) */
 };
 
 static void reschedule(struct keeper *kp);
@@ -165,6 +169,44 @@ send_status(struct keeper *kp)
 		return;
 	if (send(kp->cfd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
 		log_warn("wdkeeper: cannot send STATUS to the daemon");
+}
+
+/* Pets withheld: the watchdog fires W after the last one unless they resume.
+** Leave a fence record saying why (hasvcd's own records are written by its
+** fence machine; a hung or dead daemon writes none), so that the host, once
+** booted, knows it was fenced and why (HA_HOST_WAS_FENCED, out of the pool).
+** Removed again if the pets resume. */
+static void
+record_stop(struct keeper *kp, const char *why)
+{
+	struct fence_record *rec = xcalloc(1, sizeof(*rec));
+	char dir[CONFIG_PATH_LEN + 8], err[256];
+
+	snprintf(rec->reason_text, sizeof(rec->reason_text), "watchdog");
+	snprintf(rec->detail, sizeof(rec->detail), "%s; the watchdog resets the host", why);
+	rec->wall_s = clock_wall_s();
+	rec->mono_ms = clock_mono_ms();
+	snprintf(rec->host, sizeof(rec->host), "%s", kp->cfg->host_uuid);
+	snprintf(rec->views, sizeof(rec->views), "the watchdog keeper's (hasvc-wdkeeper)");
+	snprintf(dir, sizeof(dir), "%s/fence", kp->cfg->data_dir);
+	if (kp->record[0] == '\0' &&
+	    fence_record_write(dir, rec, kp->record, sizeof(kp->record), err, sizeof(err)) < 0) {
+		kp->record[0] = '\0';
+		log_errx("wdkeeper: cannot write the fence record: %s", err);
+	}
+	xfree(rec);
+}
+
+static void
+record_void(struct keeper *kp)
+{
+	if (kp->record[0] == '\0')
+		return;
+	if (unlink(kp->record) < 0 && errno != ENOENT)
+		log_warn("wdkeeper: cannot remove %s", kp->record);
+	else
+		log_notice("wdkeeper: pets resumed: fence record %s removed", kp->record);
+	kp->record[0] = '\0';
 }
 
 static void
@@ -208,6 +250,7 @@ run_actions(struct keeper *kp, const struct wdk_actions *acts)
 				         kp->ops->name, err);
 			else
 				log_notice("wdkeeper: %s watchdog disarmed", kp->ops->name);
+			record_void(kp); /* a disarmed watchdog fires no more */
 			break;
 		case WDK_ACT_RESET:
 			log_errx("wdkeeper: resetting the host: %s", a->reason);
@@ -218,6 +261,12 @@ run_actions(struct keeper *kp, const struct wdk_actions *acts)
 			break;
 		case WDK_ACT_STATUS:
 			send_status(kp);
+			break;
+		case WDK_ACT_STOPPED:
+			record_stop(kp, a->reason);
+			break;
+		case WDK_ACT_RESUMED:
+			record_void(kp);
 			break;
 		}
 	}
@@ -463,6 +512,7 @@ keeper_run(const struct config *cfg, int foreground)
 
 	memset(&kp, 0, sizeof(kp));
 	kp.lfd = kp.cfd = -1;
+	kp.cfg = cfg;
 	kp.exit_code = 1;
 	if (strlen(cfg->watchdog_keeper_socket) >= sizeof(kp.path)) {
 		log_errx("wdkeeper: the keeper socket path is too long");

@@ -164,12 +164,12 @@ test_alive_daemon(void **state)
 	struct wd_msg p = m_pet(10000), st;
 	uint64_t t;
 
-	/* No lease yet: the tick does not pet. */
+	/* No lease yet: the tick does not pet (and says so: a fence record). */
 	assert_int_equal(step(k, WDK_EV_TICK, NULL, 1500), 0);
-	assert_string_equal(acts(), "");
+	assert_string_equal(acts(), "stopped");
 	assert_int_equal(STAT(k, lease_stops), 1);
 	assert_int_equal(msg(k, &p, 1600), 0);
-	assert_string_equal(acts(), "pet");
+	assert_string_equal(acts(), "resumed pet");
 	assert_int_equal(wdk_next_deadline(k), 2100);
 	for (t = 2100; t < 6000; t += 500) {
 		assert_int_equal(msg(k, &p, t - 10), 0);
@@ -195,6 +195,7 @@ test_hung_daemon(void **state)
 	struct wdk *k = armed_keeper(0);
 	struct wd_msg p = m_pet(1000000);
 	uint64_t t, last_pet = 0;
+	int stops = 0;
 
 	assert_int_equal(msg(k, &p, 1100), 0);
 	assert_string_equal(acts(), "pet");
@@ -202,18 +203,21 @@ test_hung_daemon(void **state)
 		if (t < wdk_next_deadline(k))
 			continue;
 		assert_int_equal(step(k, WDK_EV_TICK, NULL, t), 0);
-		if (out.n) {
+		if (out.n && strcmp(acts(), "stopped") == 0) {
+			stops++;
+		} else if (out.n) {
 			assert_string_equal(acts(), "pet");
 			last_pet = t;
 		}
 	}
+	assert_int_equal(stops, 1); /* said once: the keeper's fence record */
 	/* alive_ms = 2 pet_ms = 1000: the pets at 1600 and 2100 only. */
 	assert_int_equal(last_pet, 2100);
 	assert_int_equal(STAT(k, hung_stops), 1);
 	assert_int_equal(STAT(k, pets), 3);
-	/* It wakes up. */
+	/* It wakes up: the record is void. */
 	assert_int_equal(msg(k, &p, 20000), 0);
-	assert_string_equal(acts(), "pet");
+	assert_string_equal(acts(), "resumed pet");
 	wdk_free(k);
 
 	/* An explicit alive_ms. */
@@ -222,7 +226,7 @@ test_hung_daemon(void **state)
 	assert_int_equal(step(k, WDK_EV_TICK, NULL, 2700), 0);
 	assert_string_equal(acts(), "pet");
 	assert_int_equal(step(k, WDK_EV_TICK, NULL, 3200), 0);
-	assert_string_equal(acts(), "");
+	assert_string_equal(acts(), "stopped");
 	assert_int_equal(STAT(k, hung_stops), 1);
 	wdk_free(k);
 }
@@ -245,7 +249,9 @@ test_dead_daemon_lease(void **state)
 		if (t < wdk_next_deadline(k))
 			continue;
 		assert_int_equal(step(k, WDK_EV_TICK, NULL, t), 0);
-		if (out.n) {
+		if (out.n && strcmp(acts(), "stopped") == 0) {
+			assert_true(t >= 5000); /* the lease ran out */
+		} else if (out.n) {
 			assert_true(t < 5000);
 			pets++;
 		}
@@ -282,7 +288,7 @@ test_dead_daemon_lease(void **state)
 	assert_int_equal(step(k, WDK_EV_TICK, NULL, 5300), 0);
 	assert_string_equal(acts(), "pet");
 	assert_int_equal(step(k, WDK_EV_TICK, NULL, 5900), 0);
-	assert_string_equal(acts(), "");
+	assert_string_equal(acts(), "stopped");
 	assert_int_equal(STAT(k, hung_stops), 1);
 	assert_int_equal(STAT(k, arms), 1);
 	wdk_free(k);
@@ -304,7 +310,7 @@ test_lease_only_grows(void **state)
 	assert_int_equal(st.u.status.lease_ms, 9000);
 	/* At the lease exactly: no pet. */
 	assert_int_equal(msg(k, &p0, 9000), 0);
-	assert_string_equal(acts(), "");
+	assert_string_equal(acts(), "stopped");
 	assert_int_equal(STAT(k, lease_stops), 1);
 	wdk_free(k);
 }
@@ -598,8 +604,10 @@ test_names(void **state)
 	assert_string_equal(wdk_event_name(-1), "?");
 	assert_string_equal(wdk_action_name(WDK_ACT_PET), "pet");
 	assert_string_equal(wdk_action_name(WDK_ACT_STATUS), "status");
+	assert_string_equal(wdk_action_name(WDK_ACT_STOPPED), "stopped");
+	assert_string_equal(wdk_action_name(WDK_ACT_RESUMED), "resumed");
 	assert_string_equal(wdk_action_name(0), "?");
-	assert_string_equal(wdk_action_name(6), "?");
+	assert_string_equal(wdk_action_name(8), "?");
 }
 
 /* ---- the random property test ---------------------------------------------- */
@@ -627,6 +635,16 @@ static uint32_t
 rnd(uint32_t n)
 {
 	return (uint32_t)rand() % n;
+}
+
+static size_t
+count_acts(enum wdk_action_type t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < out.n; i++)
+		n += out.v[i].type == t;
+	return n;
 }
 
 static void
@@ -685,13 +703,17 @@ test_random(void **state)
 				rc = step(k, WDK_EV_TICK, NULL, now);
 				assert_int_equal(rc, 0);
 				check_actions(&md, md.state == 2, now, may);
-				/* A due pet the rule allows is never missed. */
-				if (may && out.n != 1)
+				/* A due pet the rule allows is never missed; a tick
+				** says nothing else but stopped / resumed. */
+				if (may && count_acts(WDK_ACT_PET) != 1)
 					fail_msg("seq %d: a due pet at %llu missed", seq,
 					         (unsigned long long)now);
 				if (!may)
-					assert_int_equal(out.n, 0);
-				pets_seen += (int)out.n;
+					assert_int_equal(count_acts(WDK_ACT_PET), 0);
+				assert_int_equal(count_acts(WDK_ACT_PET) + count_acts(WDK_ACT_STOPPED) +
+				                     count_acts(WDK_ACT_RESUMED),
+				                 out.n);
+				pets_seen += (int)count_acts(WDK_ACT_PET);
 			}
 			now = at;
 			before = md;
@@ -772,8 +794,12 @@ test_random(void **state)
 			check_actions(&before, before.state == 2, now, may);
 			if (rc != 0)
 				assert_int_equal(out.n, 0);
-			if (m.type == WD_MSG_PET && rc == 0)
-				assert_int_equal(out.n, (size_t)(may ? 1 : 0));
+			if (m.type == WD_MSG_PET && rc == 0) {
+				assert_int_equal(count_acts(WDK_ACT_PET), (size_t)(may ? 1 : 0));
+				assert_int_equal(count_acts(WDK_ACT_PET) + count_acts(WDK_ACT_STOPPED) +
+				                     count_acts(WDK_ACT_RESUMED),
+				                 out.n);
+			}
 			for (size_t j = 0; j < out.n; j++)
 				pets_seen += out.v[j].type == WDK_ACT_PET;
 			/* The keeper's view agrees with the model. */
