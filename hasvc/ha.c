@@ -93,6 +93,7 @@ struct ha {
 	struct ha_fence *hf;
 	int joined; /* my host was in an agreed liveset since the start */
 	struct lv_slot fence_slot; /* the engine's FENCE slot, for the hook */
+	uint64_t fence_req;        /* its write's request id (0: none in flight) */
 	uint64_t maint_until;      /* the maintenance window's end, my clock (0: none) */
 
 	char last[200];
@@ -294,6 +295,14 @@ sf_result(struct ha *ha, struct sfio_result *r)
 	/* Any answer, a deadline's included, is progress of the statefile
 	** side: the fence machine's pet rule (docs/fencing.md). */
 	ha_fence_io_progress(ha->hf);
+	if (ha->fence_req != 0 && r->id == ha->fence_req) {
+		ha->fence_req = 0;
+		log_notice("liveness: host %s: the fence record %s on the statefile",
+			   ha->cfg->host_uuid, r->status == SFIO_OK ? "is" : "could not be written");
+		sfio_result_clear(r);
+		ha_fence_record_done(ha->hf);
+		return;
+	}
 	if (r->id != ha->sf_req) {
 		sfio_result_clear(r); /* the fence record's write, or a stale one */
 		return;
@@ -584,7 +593,7 @@ write_record_hook(void *arg, const struct fence_record *rec, int slot_ok)
 	** petting. */
 	if (slot_ok && ha->sf != NULL && ha->generation != 0 &&
 	    encode_slot(ha, &ha->fence_slot, sector) == 0)
-		(void)sfio_write_slot(ha->sf, ha->self, sector, clock_mono_ms() + 1000);
+		ha->fence_req = sfio_write_slot(ha->sf, ha->self, sector, clock_mono_ms() + 1000);
 
 	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
 	if (fence_record_write(dir, &copy, path, sizeof(path), err, sizeof(err)) < 0) {
@@ -594,7 +603,7 @@ write_record_hook(void *arg, const struct fence_record *rec, int slot_ok)
 	}
 	log_notice("liveness: host %s: fence record %" PRIu64 " written to %s", ha->cfg->host_uuid,
 		   copy.seq, path);
-	return 0;
+	return ha->fence_req != 0 ? 1 : 0; /* the reset waits for the slot (sf_result) */
 }
 
 /* HA_HOST_WAS_FENCED, once per fence: the newest valid local record newer

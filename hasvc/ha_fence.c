@@ -56,7 +56,10 @@ run_action(struct ha_fence *hf, const struct fence_action *a)
 
 	switch (a->type) {
 	case FENCE_ACT_WD_ARM:
-		if (wdc_arm(hf->wdc, a->timeout_ms, hf->pet_ms, err, sizeof(err)) < 0)
+		/* The lease with it: a keeper without one withholds its pets (and
+		** leaves a fence record saying so) at the first tick. */
+		if (wdc_arm(hf->wdc, a->timeout_ms, hf->pet_ms, err, sizeof(err)) < 0 ||
+		    wdc_pet(hf->wdc, hf->lease, err, sizeof(err)) < 0)
 			send_failed(hf, "arm the watchdog", err);
 		else
 			log_notice("fence: watchdog armed through the keeper (%u ms)", a->timeout_ms);
@@ -195,6 +198,7 @@ on_status(void *arg, const struct wd_msg *st)
 		if (hf->hooks.write_record != NULL &&
 		    hf->hooks.write_record(hf->hooks.arg, &hf->rec, 1) == 0)
 			feed_type(hf, FENCE_EV_RECORD_WRITTEN);
+		/* 1: the slot's write is in flight, ha_fence_record_done() follows */
 		return;
 	}
 	keepalive(hf, clock_mono_ms());
@@ -279,6 +283,13 @@ ha_fence_decision(struct ha_fence *hf, enum fence_verdict v, uint32_t reason,
 	ev.reason = reason;
 	ev.record = rec;
 	feed(hf, &ev);
+}
+
+void
+ha_fence_record_done(struct ha_fence *hf)
+{
+	if (hf != NULL && fence_get_state(hf->f) == FENCE_S_FENCING)
+		feed_type(hf, FENCE_EV_RECORD_WRITTEN);
 }
 
 void

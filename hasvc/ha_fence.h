@@ -34,8 +34,10 @@ struct ha_fence;
 struct ha_fence_hooks {
 	void *arg;
 	/* Write the fence record to local disk (durably) and, if `slot_ok`,
-	** to my statefile slot; 0 when the local copy is durable, -1 if it
-	** could not be written (the reset goes ahead at the bound anyway).
+	** to my statefile slot: 0 when both are done, 1 when the slot's write
+	** is still in flight (the caller then calls ha_fence_record_done() with
+	** its answer), -1 if the local copy could not be written (the reset
+	** goes ahead at the machine's bound anyway).
 	** slot_ok is 1 only once the keeper confirmed that it stopped petting
 	** (STATUS fenced after FENCE): the slot's record tells the other hosts
 	** that this host dies within W, which holds only from then on. */
@@ -59,6 +61,8 @@ void ha_fence_joined(struct ha_fence *hf);
 void ha_fence_decision(struct ha_fence *hf, enum fence_verdict v, uint32_t reason,
 		       const struct fence_record *rec);
 void ha_fence_io_progress(struct ha_fence *hf);
+/* The slot's fence record write answered (written or not): reset now. */
+void ha_fence_record_done(struct ha_fence *hf);
 void ha_fence_set_lease(struct ha_fence *hf, uint64_t lease_ms);
 /* A maintenance window until `until` (my clock): disarm until then; 0: over,
 ** arm again (if my host is in the liveset). */

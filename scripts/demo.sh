@@ -9,13 +9,16 @@
 #   2. writes through a member (the CLI follows HOST_IS_SLAVE to the master)
 #      and reads the change back from every host's own copy at once;
 #   3. kills the master's hasvcd with SIGKILL: a new master takes writes
-#      within a fraction of a second; the old one comes back and catches up;
+#      within a fraction of a second; the old one comes back and catches up,
+#      and its host is not fenced (the watchdog keeper pets on for it);
 #   4. isolates the master's host on the network: the majority elects a new
-#      master and keeps writing, the cut-off host refuses writes; healing
-#      makes the pool one again with identical databases;
+#      master and keeps writing, the cut-off host loses the HA arbitration and
+#      fences itself; healing and booting it makes the pool one again with
+#      identical databases (the fenced host out of the HA liveset, with its
+#      HA_HOST_WAS_FENCED alert);
 #   5. freezes a member's hasvcd (SIGSTOP): the master stops waiting for it,
 #      and the host's hypervisor watchdog, no longer petted, resets it; the
-#      host is booted again and rejoins;
+#      host is booted again and rejoins the pool;
 #   6. audits the ledger of every domain start/stop: no VM ever ran twice.
 # Everything is taken down at the end (hasvc-lab down), also on failure or
 # Ctrl-C.  Set DEMO_DIR to choose the lab's directory and keep it.
@@ -118,11 +121,19 @@ if lab exec "$m" hasvc --local pool-param-set name-description="minority" >/dev/
 	echo "demo: the cut-off host accepted a write" >&2
 	exit 1
 fi
-say "   the majority writes through $new; the cut-off $m refuses writes.  Healing:"
+say "   the majority writes through $new; the cut-off $m refuses writes, loses the HA"
+say "   arbitration and fences itself -- its host resets:"
+wait_for 20 "$m fenced" grep -q 'RESET' "$HASVC_LAB_DIR/$m/simhv.log"
+grep -h 'RESET' "$HASVC_LAB_DIR/$m/simhv.log" | tail -1 | sed 's/^.*simhv\.c:[0-9]* //; s/^/  /'
+say "   Healing, and booting $m:"
 lab heal
+lab boot "$m"
 # shellcheck disable=SC2046
-wait_for 30 "the pool whole again" ready $(hosts)
+wait_for 40 "the pool whole again" ready $(hosts)
 show
+say "   $m is back in the pool, out of the HA liveset until HA is enabled again:"
+lab exec "$new" hasvc message-list params=all --json |
+	jq -r '.[] | select(.name == "HA_HOST_WAS_FENCED") | "  \(.name): \(.body)"' | tail -1
 
 m=$(master)
 victim=$(others "$m" | tail -1)

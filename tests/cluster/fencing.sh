@@ -17,8 +17,10 @@
 #   4. heal, boot host3: it reports HA_HOST_WAS_FENCED with the reason from its
 #      fence record, and stays out of the liveset (no watchdog armed) while
 #      acknowledging its ring mates, who stay steady;
-#   5. host2's hasvcd is stopped (SIGSTOP): the keeper withholds the pets and
-#      the watchdog resets host2 within W (+ two pet periods); host1 goes on.
+#   5. host2's hasvcd is stopped (SIGSTOP): the keeper withholds the pets,
+#      leaves a fence record saying why, and the watchdog resets host2 within
+#      W (+ two pet periods); host1 goes on; host2, booted, reports
+#      HA_HOST_WAS_FENCED with that reason.
 source "$(dirname "$0")/common.bash"
 [[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
@@ -84,8 +86,10 @@ echo "host3: $(simhv host3 | grep -E '^(resets|last-reset-reason):' | paste -sd'
 m1=$(liv host1 '.master_uuid')
 [[ -n $m1 && $m1 == "$(liv host2 '.master_uuid')" && ($m1 == "$u1" || $m1 == "$u2") ]] ||
 	die "the survivors do not agree on one master among them: $m1 / $(liv host2 '.master_uuid')"
-grep -q "host $u3 (node [0-9]*) is certainly dead: its fence record" "$HASVC_LAB_DIR/host1/hasvcd.log" ||
-	die "host1 did not learn host3's death from its fence record"
+learned() { grep -q "host $u3 (node [0-9]*) is certainly dead: its fence record" "$HASVC_LAB_DIR/host1/hasvcd.log"; }
+wait_for 10 "host1 to learn host3's death from its fence record" learned
+grep -q "the fence record is on the statefile" "$HASVC_LAB_DIR/host3/hasvcd.log" ||
+	die "host3 reset before its fence record reached the statefile"
 grep -q "fence record [0-9]* written to" "$HASVC_LAB_DIR/host3/hasvcd.log" ||
 	die "host3 did not write its local fence record before the reset"
 lab check
@@ -123,5 +127,17 @@ grep -q 'pets stopped' "$HASVC_LAB_DIR/host2/wdkeeper.log" ||
 alone() { [[ $(liv host1 '.state') == steady && $(liv host1 '.live | length') == 1 ]]; }
 wait_for 30 "host1 to go on alone" alone
 echo "host1: $(liv host1 '.last_decision')"
+lab check
+# The keeper left a fence record when it stopped petting: booted, host2
+# knows why it was reset, says so, and stays out of the pool.
+lab boot host2 >/dev/null
+out2() { [[ $(liv host2 '.state') == out ]]; }
+wait_for 60 "host2 back, out of the pool" out2
+wasf2() { (($(msgs host1 HA_HOST_WAS_FENCED "$u2") == 1)); }
+wait_for 30 "an HA_HOST_WAS_FENCED message about host2" wasf2
+body=$(lab exec host1 hasvc message-list params=all --json |
+	jq -r --arg o "$u2" '.[] | select(.name == "HA_HOST_WAS_FENCED" and .["obj-uuid"] == $o) | .body')
+echo "HA_HOST_WAS_FENCED: $body"
+[[ $body == *"watchdog"*"stopped answering"* ]] || die "host2's alert does not say why: $body"
 lab check
 echo "fencing: ok"

@@ -4,8 +4,8 @@
 # fencing.sh covers the fence itself: restarts, SIGSTOP, the keeper).
 #   1. a 3-host pool settles: every engine steady in one ring, fresh, with
 #      storage access, the three hosts in every liveset, one master;
-#   2. host2's storage hangs while the network is whole: nobody decides to
-#      fence, host2 alerts that it has no storage access, the others keep it;
+#   2. host2's storage fails (EIO), then hangs, while the network is whole:
+#      nobody decides to fence, host2 alerts that it has no storage access, the others keep it;
 #      once that has lasted T_stale, the pool database has an
 #      HA_STATEFILE_LOST message about host2 (raised by host2 itself);
 #   3. host3 is cut off (2|1): host1 and host2 survive with the liveset
@@ -60,9 +60,23 @@ msgs() {
 		jq --arg n "$2" --arg o "$3" '[.[] | select(.name == $n and .["obj-uuid"] == $o)] | length'
 }
 
+echo "== 2a: host2's storage fails (EIO), the network is whole: nobody fences"
+lab storage host2 error >/dev/null
+no_access() { [[ $(liv host2 '.storage_access') == false ]]; }
+wait_for 20 "host2 to lose its storage access" no_access
+sleep 3
+for h in host1 host2 host3; do
+	[[ $(liv "$h" '.state') == steady && $(liv "$h" '.live | length') == 3 ]] ||
+		die "$h is not steady with the liveset of 3: $(liv "$h" '.last_decision')"
+	[[ $(resets "$h") == 0 ]] || die "$h was reset while the network is whole"
+done
+(($(liv host2 '.alerts') & 1)) || die "host2 does not alert self-no-storage: $(liv host2 '.alerts')"
+lab storage host2 ok >/dev/null
+back() { [[ $(liv host2 '.storage_access') == true ]]; }
+wait_for 20 "host2's storage access back" back
+
 echo "== 2: host2's storage hangs, the network is whole: nobody fences"
 lab storage host2 hang >/dev/null
-no_access() { [[ $(liv host2 '.storage_access') == false ]]; }
 wait_for 20 "host2 to lose its storage access" no_access
 sleep 3
 for h in host1 host2 host3; do
@@ -71,12 +85,11 @@ for h in host1 host2 host3; do
 	[[ $(liv "$h" '.live | length') == 3 ]] || die "$h dropped a host: $(liv "$h" '.live')"
 done
 (($(liv host2 '.alerts') & 1)) || die "host2 does not alert self-no-storage: $(liv host2 '.alerts')"
-sf_lost() { (($(msgs host1 HA_STATEFILE_LOST "$u2") >= 1)); }
+sf_lost() { (($(msgs host1 HA_STATEFILE_LOST "$u2") >= 2)); }
 wait_for 20 "an HA_STATEFILE_LOST message about host2" sf_lost
 echo "HA_STATEFILE_LOST: $(lab exec host1 hasvc message-list params=all --json |
 	jq -c --arg o "$u2" '.[] | select(.name == "HA_STATEFILE_LOST" and .["obj-uuid"] == $o) | {priority, body}')"
 lab storage host2 ok >/dev/null
-back() { [[ $(liv host2 '.storage_access') == true ]]; }
 wait_for 20 "host2's storage access back" back
 
 echo "== 3: host3 is cut off (2|1)"
@@ -142,9 +155,10 @@ fh=$(lab exec host3 hasvc host-fence-history --json)
 	die "a corrupt fence record is not listed as refused: $fh"
 echo "refused: $(jq -c '.[0]' <<<"$fh")"
 lab exec host3 hasvc host-fence-history | grep -q '^refused: ' || die "the CLI does not show the refused record"
-# Once per episode: host2's one storage hang is one HA_STATEFILE_LOST.
+# Once per episode: host2's two storage episodes (EIO, then the hang) are
+# two HA_STATEFILE_LOST messages, not one per second.
 n=$(msgs host1 HA_STATEFILE_LOST "$u2")
-((n == 1)) || die "the pool database has $n HA_STATEFILE_LOST messages about host2, want 1"
+((n == 2)) || die "the pool database has $n HA_STATEFILE_LOST messages about host2, want 2"
 echo "HA messages: $(lab exec host1 hasvc message-list params=all --json |
 	jq -c '[.[] | select(.name | startswith("HA_")) | "\(.name) \(.["obj-uuid"][0:8])"]')"
 lab heal >/dev/null
