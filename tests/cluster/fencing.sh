@@ -35,6 +35,21 @@ msgs() {
 }
 u1=$(uuid host1) u2=$(uuid host2) u3=$(uuid host3)
 
+# boot_fenced HOST UUID: boot a fenced host, wait until it is out of the pool
+# and host1 has its one HA_HOST_WAS_FENCED message; print the message's body.
+boot_fenced() {
+	local h=$1 u=$2 body
+	lab boot "$h" >/dev/null
+	is_out() { [[ $(liv "$1" '.state') == out ]]; }
+	wait_for 60 "$h back, out of the pool" is_out "$h"
+	one_alert() { (($(msgs host1 HA_HOST_WAS_FENCED "$1") == 1)); }
+	wait_for 30 "an HA_HOST_WAS_FENCED message about $h" one_alert "$u"
+	body=$(lab exec host1 hasvc message-list params=all --json |
+		jq -r --arg o "$u" '.[] | select(.name == "HA_HOST_WAS_FENCED" and .["obj-uuid"] == $o) | .body')
+	echo "HA_HOST_WAS_FENCED: $body" >&2
+	echo "$body"
+}
+
 steady() { # steady N HOST...: each host steady, fresh, liveset of N, watchdog armed
 	local n=$1 h
 	shift
@@ -96,14 +111,7 @@ lab check
 
 echo "== 4: heal, boot host3: HA_HOST_WAS_FENCED, and it stays out"
 lab heal >/dev/null
-lab boot host3 >/dev/null
-out3() { [[ $(liv host3 '.state') == out ]]; }
-wait_for 60 "host3's engine out of the pool" out3
-wasf() { (($(msgs host1 HA_HOST_WAS_FENCED "$u3") == 1)); }
-wait_for 30 "an HA_HOST_WAS_FENCED message about host3" wasf
-body=$(lab exec host1 hasvc message-list params=all --json |
-	jq -r --arg o "$u3" '.[] | select(.name == "HA_HOST_WAS_FENCED" and .["obj-uuid"] == $o) | .body')
-echo "HA_HOST_WAS_FENCED: $body"
+body=$(boot_fenced host3 "$u3")
 rt=$(lab exec host3 hasvc host-fence-history --json | jq -r '.[0].reason_text')
 [[ $body == *"$rt"* ]] || die "the alert does not give the recorded reason '$rt': $body"
 [[ $(liv host3 '.watchdog_armed') == false ]] || die "host3 armed its watchdog while out of the pool"
@@ -130,14 +138,7 @@ echo "host1: $(liv host1 '.last_decision')"
 lab check
 # The keeper left a fence record when it stopped petting: booted, host2
 # knows why it was reset, says so, and stays out of the pool.
-lab boot host2 >/dev/null
-out2() { [[ $(liv host2 '.state') == out ]]; }
-wait_for 60 "host2 back, out of the pool" out2
-wasf2() { (($(msgs host1 HA_HOST_WAS_FENCED "$u2") == 1)); }
-wait_for 30 "an HA_HOST_WAS_FENCED message about host2" wasf2
-body=$(lab exec host1 hasvc message-list params=all --json |
-	jq -r --arg o "$u2" '.[] | select(.name == "HA_HOST_WAS_FENCED" and .["obj-uuid"] == $o) | .body')
-echo "HA_HOST_WAS_FENCED: $body"
+body=$(boot_fenced host2 "$u2")
 [[ $body == *"watchdog"*"stopped answering"* ]] || die "host2's alert does not say why: $body"
 lab check
 echo "fencing: ok"
