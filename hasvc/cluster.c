@@ -548,7 +548,7 @@ ha_follow(struct cluster *cl)
 		cl->ha_err_logged = err[0] != '\0';
 		return;
 	}
-	log_notice("host %s: HA enabled on the pool: liveness starts", cl->cfg->host_uuid);
+	log_notice("host %s: HA is enabled on the pool: liveness starts", cl->cfg->host_uuid);
 	ha_maintenance(cl->ha, until);
 	if (cl->down) {
 		ha_cpg_down(cl->ha);
@@ -820,12 +820,7 @@ cluster_start(struct event_base *base, struct db *db, const struct config *cfg,
 	}
 	cl->timer = evtimer_new(base, on_timer, cl);
 	cl->ev_view = evtimer_new(base, on_view, cl);
-	cl->ha = ha_start(base, db, cfg, ha_send, ha_write, cl, err, errlen);
-	if (cl->ha == NULL && err[0] != '\0') {
-		log_errx("host %s: liveness not running: %s", cfg->host_uuid, err);
-		cl->ha_err_logged = 1;
-	}
-	ha_follow(cl); /* a maintenance window, at once */
+	ha_follow(cl); /* HA on, and a maintenance window, at once */
 	cl->ev_ha = event_new(base, -1, EV_PERSIST, on_ha_follow, cl);
 	{
 		struct timeval tv = {1, 0};

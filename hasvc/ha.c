@@ -606,6 +606,73 @@ write_record_hook(void *arg, const struct fence_record *rec, int slot_ok)
 	return ha->fence_req != 0 ? 1 : 0; /* the reset waits for the slot (sf_result) */
 }
 
+/* The newest valid local fence record (<data-dir>/fence): 1 with *rec, 0 if
+** there is none.  Refused files are logged if `log_refused`. */
+static int
+newest_fence_record(const struct ha *ha, struct fence_record *rec, int log_refused)
+{
+	struct fence_record_entry *v = NULL;
+	char dir[CONFIG_PATH_LEN + 8], err[256];
+	size_t n = 0, i;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
+	if (fence_record_list(dir, &v, &n, err, sizeof(err)) < 0) {
+		log_warnx("liveness: %s", err);
+		return 0;
+	}
+	for (i = 0; i < n && !v[i].ok; i++)
+		if (log_refused)
+			log_warnx("liveness: fence record %s refused: %s", v[i].name, v[i].why);
+	if (i < n) {
+		*rec = v[i].rec;
+		found = 1;
+	}
+	xfree(v);
+	return found;
+}
+
+/* <data-dir>/NAME: the seq of the last fence record reported (fence-reported)
+** or behind an admission to a liveset (fence-admitted); 0 if none. */
+static uint64_t
+mark_get(const struct ha *ha, const char *name)
+{
+	char path[CONFIG_PATH_LEN + 32];
+	unsigned long long seq = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", ha->cfg->data_dir, name);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(fp, "%llu", &seq) != 1)
+		seq = 0;
+	fclose(fp);
+	return seq;
+}
+
+/* Replace <data-dir>/NAME with `seq` (temporary file, fsync, rename). */
+static void
+mark_set(const struct ha *ha, const char *name, uint64_t seq)
+{
+	char path[CONFIG_PATH_LEN + 32], tmp[CONFIG_PATH_LEN + 40];
+	FILE *fp;
+	int bad;
+
+	snprintf(path, sizeof(path), "%s/%s", ha->cfg->data_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_warn("liveness: cannot write %s", tmp);
+		return;
+	}
+	bad = fprintf(fp, "%llu\n", (unsigned long long)seq) < 0 || fflush(fp) != 0 ||
+	      fsync(fileno(fp)) != 0;
+	bad |= fclose(fp) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		log_warn("liveness: cannot write %s", path);
+		(void)unlink(tmp);
+	}
+}
+
 /* HA_HOST_WAS_FENCED, once per fence: the newest valid local record newer
 ** than the one named in <data-dir>/fence-reported (xapi raises it at boot,
 ** reference xapi.md 3.5).  The marker is written when the alert is queued:
@@ -614,48 +681,20 @@ write_record_hook(void *arg, const struct fence_record *rec, int slot_ok)
 static void
 report_was_fenced(struct ha *ha)
 {
-	struct fence_record_entry *v = NULL;
-	size_t n = 0, i;
-	char dir[CONFIG_PATH_LEN + 8], mark[CONFIG_PATH_LEN + 32], tmp[CONFIG_PATH_LEN + 40];
-	char err[256], when[64], body[900];
-	unsigned long long done = 0;
+	struct fence_record rec;
+	char when[64], body[900];
 	struct tm tm;
 	time_t t;
-	FILE *fp;
 
-	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
-	snprintf(mark, sizeof(mark), "%s/fence-reported", ha->cfg->data_dir);
-	if (fence_record_list(dir, &v, &n, err, sizeof(err)) < 0) {
-		log_warnx("liveness: %s", err);
+	if (!newest_fence_record(ha, &rec, 1) || rec.seq <= mark_get(ha, "fence-reported"))
 		return;
-	}
-	for (i = 0; i < n && !v[i].ok; i++)
-		log_warnx("liveness: fence record %s refused: %s", v[i].name, v[i].why);
-	if (i == n)
-		goto out;
-	if ((fp = fopen(mark, "r")) != NULL) {
-		if (fscanf(fp, "%llu", &done) != 1)
-			done = 0;
-		fclose(fp);
-	}
-	if (v[i].rec.seq <= done)
-		goto out;
-	t = (time_t)v[i].rec.wall_s;
+	t = (time_t)rec.wall_s;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(body, sizeof(body), "This host was fenced by hasvc at %s (fence record %llu): %s: %s",
-		 when, (unsigned long long)v[i].rec.seq, v[i].rec.reason_text, v[i].rec.detail);
+		 when, (unsigned long long)rec.seq, rec.reason_text, rec.detail);
 	raise_alert(ha, HA_ALERT_HOST_WAS_FENCED, ha->cfg->host_uuid, body);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", mark);
-	if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%llu\n", (unsigned long long)v[i].rec.seq) < 0 ||
-	    fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 || rename(tmp, mark) != 0) {
-		log_warn("liveness: cannot record that fence %llu was reported in %s",
-			 (unsigned long long)v[i].rec.seq, mark);
-		if (fp != NULL)
-			(void)unlink(tmp);
-	}
-out:
-	xfree(v);
+	mark_set(ha, "fence-reported", rec.seq);
 }
 
 /* ---- the agreed liveset, kept across a daemon restart ------------------------ */
@@ -768,51 +807,20 @@ load_liveset(struct ha *ha)
 static int
 fenced_since_admitted(const struct ha *ha, uint64_t *newest)
 {
-	struct fence_record_entry *v = NULL;
-	size_t n = 0, i;
-	char dir[CONFIG_PATH_LEN + 8], mark[CONFIG_PATH_LEN + 32], err[256];
-	unsigned long long done = 0;
-	FILE *fp;
-	int out = 0;
+	struct fence_record rec;
 
-	*newest = 0;
-	snprintf(dir, sizeof(dir), "%s/fence", ha->cfg->data_dir);
-	snprintf(mark, sizeof(mark), "%s/fence-admitted", ha->cfg->data_dir);
-	if (fence_record_list(dir, &v, &n, err, sizeof(err)) < 0)
-		return 0;
-	for (i = 0; i < n && !v[i].ok; i++)
-		;
-	if (i < n) {
-		*newest = v[i].rec.seq;
-		if ((fp = fopen(mark, "r")) != NULL) {
-			if (fscanf(fp, "%llu", &done) != 1)
-				done = 0;
-			fclose(fp);
-		}
-		out = v[i].rec.seq > done;
-	}
-	xfree(v);
-	return out;
+	*newest = newest_fence_record(ha, &rec, 0) ? rec.seq : 0;
+	return *newest > mark_get(ha, "fence-admitted");
 }
 
 /* My host is in an agreed liveset: every fence record so far is behind it. */
 static void
 mark_admitted(struct ha *ha)
 {
-	char mark[CONFIG_PATH_LEN + 32], tmp[CONFIG_PATH_LEN + 40];
-	uint64_t newest;
-	FILE *fp;
+	struct fence_record rec;
 
-	(void)fenced_since_admitted(ha, &newest);
-	if (newest == 0)
-		return;
-	snprintf(mark, sizeof(mark), "%s/fence-admitted", ha->cfg->data_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", mark);
-	if ((fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%llu\n", (unsigned long long)newest) < 0 ||
-	    fclose(fp) != 0 || rename(tmp, mark) != 0) {
-		log_warn("liveness: cannot write %s", mark);
-		(void)unlink(tmp);
-	}
+	if (newest_fence_record(ha, &rec, 0))
+		mark_set(ha, "fence-admitted", rec.seq);
 }
 
 /* ---- carrying out the engine's actions ------------------------------------- */
