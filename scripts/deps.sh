@@ -24,6 +24,9 @@ PACKAGES=(
 	iproute2 nftables jq                     # hasvc-lab: namespaces, veth, partitions, status
 	libfuse3-dev fuse3                       # hasvc-lab: hasvc-sffuse, per-host statefile faults
 	spin                                     # model check of the liveness protocol (tests/model)
+	libsnmp-dev snmp snmptrapd smitools      # SNMP traps (net-snmp), their tests, MIB check (smilint)
+	python3-prometheus-client                # a real parser for GET /metrics in the tests
+	qemu-system-x86 xen-utils-4.17 busybox-static cpio  # tests/xen: real Xen + dom0 under QEMU
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
 )
 
@@ -54,11 +57,18 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 |
 	echo "make deps: apt-get install failed; retrying verbosely" >&2
 	apt-get install -y --no-install-recommends "${missing[@]}"
 }
-# Debian starts corosync.service on installation, with its example
-# configuration.  hasvc writes corosync's configuration itself and the lab
-# runs its own corosyncs in namespaces: a corosync that this script just
-# installed is stopped and left disabled (an existing one is not touched).
-if [[ " ${missing[*]} " == *" corosync "* ]] && command -v systemctl >/dev/null 2>&1 &&
-	[[ -d /run/systemd/system ]]; then
-	systemctl disable --now corosync.service >/dev/null 2>&1 || true
+# Debian starts some daemons on installation: corosync with its example
+# configuration, snmptrapd on UDP 162, Xen's tool daemons (which fail without
+# Xen).  hasvc writes corosync's configuration itself, and the lab and the
+# tests run their own corosyncs and snmptrapds in namespaces: a daemon that
+# this script just installed is stopped and left disabled (an existing one is
+# not touched).
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+	for unit in corosync:corosync snmptrapd:snmptrapd xen-utils-4.17:xen; do
+		[[ " ${missing[*]} " == *" ${unit%%:*} "* ]] || continue
+		systemctl disable --now "${unit#*:}.service" >/dev/null 2>&1 || true
+	done
+	[[ " ${missing[*]} " == *" xen-utils-4.17 "* ]] &&
+		systemctl disable --now xendomains.service xenstored.service xenconsoled.service \
+			xen-init-dom0.service xen-watchdog.service >/dev/null 2>&1 || true
 fi
