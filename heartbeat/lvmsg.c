@@ -19,6 +19,8 @@
 #define LV_STATE_LEN   (LV_HDR_LEN + 4 + 8 + 12 + 12 + 8)
 #define LV_VERDICT_LEN (LV_HDR_LEN + 4 + 8 + 8 + 8)
 #define LV_PING_LEN    (LV_HDR_LEN + 20)
+#define LV_JOIN_LEN    (LV_HDR_LEN + 8)
+#define LV_ADMIT_LEN   (LV_HDR_LEN + 4 + 8 + 8 + 12)
 
 /* The whole length of a message of `type`, or 0 for an unknown type. */
 static size_t
@@ -31,6 +33,10 @@ msg_len(int type)
 		return LV_VERDICT_LEN;
 	case LV_MSG_PING:
 		return LV_PING_LEN;
+	case LV_MSG_JOIN:
+		return LV_JOIN_LEN;
+	case LV_MSG_ADMIT:
+		return LV_ADMIT_LEN;
 	}
 	return 0;
 }
@@ -47,6 +53,7 @@ msg_check(const struct lv_msg *m)
 {
 	const struct lv_msg_state *s = &m->u.state;
 	const struct lv_msg_verdict *v = &m->u.verdict;
+	const struct lv_msg_admit *a = &m->u.admit;
 
 	if (m->from >= LS_MAX_HOSTS || m->ring.nodeid == 0)
 		return "value out of range";
@@ -69,6 +76,13 @@ msg_check(const struct lv_msg *m)
 		return "value out of range";
 	case LV_MSG_PING:
 		return m->u.ping.seq != 0 ? NULL : "value out of range";
+	case LV_MSG_JOIN:
+		return NULL;
+	case LV_MSG_ADMIT:
+		if (a->host >= LS_MAX_HOSTS || a->prev_ring.nodeid == 0 ||
+		    !(a->live & LS_BIT(m->from)))
+			return "value out of range";
+		return NULL;
 	}
 	return "bad type";
 }
@@ -111,6 +125,17 @@ lv_msg_encode(const struct lv_msg *m, uint8_t *buf, size_t len)
 		wput_u64(&w, m->u.ping.seq);
 		wput_u32(&w, m->u.ping.count);
 		wput_u64(&w, m->u.ping.view);
+		break;
+	case LV_MSG_JOIN:
+		wput_u64(&w, m->u.join.seq);
+		break;
+	case LV_MSG_ADMIT:
+		wput_u16(&w, (uint16_t)m->u.admit.host);
+		wput_u16(&w, 0);
+		wput_u64(&w, m->u.admit.seq);
+		wput_u64(&w, m->u.admit.live);
+		wput_u64(&w, m->u.admit.prev_ring.seq);
+		wput_u32(&w, m->u.admit.prev_ring.nodeid);
 		break;
 	}
 	if (w.err || w.off != n)
@@ -169,6 +194,17 @@ lv_msg_decode(const uint8_t *buf, size_t len, struct lv_msg *out, const char **w
 		out->u.ping.count = rget_u32(&r);
 		out->u.ping.view = rget_u64(&r);
 		break;
+	case LV_MSG_JOIN:
+		out->u.join.seq = rget_u64(&r);
+		break;
+	case LV_MSG_ADMIT:
+		out->u.admit.host = rget_u16(&r);
+		reserved = rget_u16(&r);
+		out->u.admit.seq = rget_u64(&r);
+		out->u.admit.live = rget_u64(&r);
+		out->u.admit.prev_ring.seq = rget_u64(&r);
+		out->u.admit.prev_ring.nodeid = rget_u32(&r);
+		break;
 	}
 	/* The length was checked against the type: the fields fill it exactly. */
 	if (NEVER(r.err || r.off != r.len)) {
@@ -193,6 +229,10 @@ lv_msg_type_name(int type)
 		return "verdict";
 	case LV_MSG_PING:
 		return "ping";
+	case LV_MSG_JOIN:
+		return "join";
+	case LV_MSG_ADMIT:
+		return "admit";
 	}
 	return "?";
 }

@@ -22,6 +22,12 @@
 **            proves to its sender that its ring was whole when it sent it
 **            ("fresh ring", docs/protocol.md), and to the others that the
 **            sender was in their ring then ("dead before restart").
+**   JOIN     sent every LV_JOIN_RETRY_MS by a host out of the pool that wants
+**            back in (docs/protocol.md, "Rejoining"): the seq above which its
+**            slot is its new incarnation's.
+**   ADMIT    the master's answer: admits `host` by a round of its own (the
+**            ring after the one it is delivered in, seq + 1), and tells the
+**            joiner the liveset it joins and the ring it was agreed in.
 **
 ** Layout, every integer big-endian (lib/wire.h):
 **
@@ -34,6 +40,10 @@
 **            u64 live  u64 lost  u64 winner
 **   PING:    u64 seq (the sender's ping counter, nonzero)  u32 count
 **            u64 view (the view the count is about: lv_ring_view.view)
+**   JOIN:    u64 seq (the joiner's slot counts only above it)
+**   ADMIT:   u16 host  u16 zero  u64 seq (the joiner's JOIN seq)
+**            u64 live (nonzero, holds the sender)  u64 prev_ring.seq
+**            u32 prev_ring.nodeid (nonzero)
 **
 ** Nothing follows.  A decoder accepts exactly one encoding of each message
 ** (reserved fields zero, every value in range, no trailing bytes), so that
@@ -55,6 +65,8 @@ enum lv_msg_type {
 	LV_MSG_STATE = 1,
 	LV_MSG_VERDICT = 2,
 	LV_MSG_PING = 3,
+	LV_MSG_JOIN = 4,
+	LV_MSG_ADMIT = 5,
 };
 
 struct lv_msg_state {
@@ -74,6 +86,13 @@ struct lv_msg_verdict {
 	uint64_t winner; /* the winning component, or 0 */
 };
 
+struct lv_msg_admit {
+	unsigned host;            /* the host admitted, < LS_MAX_HOSTS */
+	uint64_t seq;             /* its JOIN's seq */
+	uint64_t live;            /* the sender's (the master's) liveset ... */
+	struct ls_ring prev_ring; /* ... agreed in this ring */
+};
+
 struct lv_msg {
 	enum lv_msg_type type;
 	unsigned from;       /* the sender's host index, < LS_MAX_HOSTS */
@@ -89,6 +108,10 @@ struct lv_msg {
 			                ** before its sender delivered a group change is
 			                ** delivered after it (found by the simulator) */
 		} ping;
+		struct {
+			uint64_t seq; /* the joiner's slot counts only above it */
+		} join;
+		struct lv_msg_admit admit;
 	} u;
 };
 

@@ -4,9 +4,9 @@
 ** Pins the wire format with one golden encoding of each type, round-trips
 ** extreme values, reaches every rejection reason (and checks that the
 ** encoder refuses the same values), rejects every truncation, a trailing
-** byte and every nonzero reserved byte, tells HARP buffers apart, and runs
-** a seeded random property loop: decode(encode(m)) == m and the
-** re-encoding is byte-identical.
+** byte and every nonzero reserved byte (STATE, VERDICT, ADMIT), tells HARP
+** buffers apart, and runs a seeded random property loop over all five
+** types: decode(encode(m)) == m and the re-encoding is byte-identical.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,6 +50,21 @@ static const uint8_t gold_ping[40] = {
     0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,                         /* view */
 };
 
+static const uint8_t gold_join[28] = {
+    0x48, 0x41, 0x4c, 0x56, 0x01, 0x04, 0x00, 0x07, /* HALV v1 JOIN from 7 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x04, /* ring */
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,                         /* seq */
+};
+
+static const uint8_t gold_admit[52] = {
+    0x48, 0x41, 0x4c, 0x56, 0x01, 0x05, 0x00, 0x01, /* HALV v1 ADMIT from 1 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, 0x05, /* ring */
+    0x00, 0x09, 0x00, 0x00,                         /* host 9, 0 */
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* seq */
+    0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, /* live: hosts 1, 2, 63 */
+    0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, /* prev_ring */
+};
+
 static const struct {
 	const uint8_t *b;
 	size_t len;
@@ -57,7 +72,11 @@ static const struct {
     {gold_state, sizeof(gold_state)},
     {gold_verdict, sizeof(gold_verdict)},
     {gold_ping, sizeof(gold_ping)},
+    {gold_join, sizeof(gold_join)},
+    {gold_admit, sizeof(gold_admit)},
 };
+
+#define N_GOLDS (sizeof(golds) / sizeof(golds[0]))
 
 static void
 gold_state_msg(struct lv_msg *m)
@@ -100,6 +119,29 @@ gold_ping_msg(struct lv_msg *m)
 	m->u.ping.view = 0xfedcba9876543210ull;
 }
 
+static void
+gold_join_msg(struct lv_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = LV_MSG_JOIN;
+	m->from = 7;
+	m->ring = (struct ls_ring){0x20, 4};
+	m->u.join.seq = 0x0000000100000002ull;
+}
+
+static void
+gold_admit_msg(struct lv_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = LV_MSG_ADMIT;
+	m->from = 1;
+	m->ring = (struct ls_ring){0x30, 5};
+	m->u.admit.host = 9;
+	m->u.admit.seq = 0x0000000100000002ull;
+	m->u.admit.live = 0x8000000000000006ull;
+	m->u.admit.prev_ring = (struct ls_ring){0x0000000a0000000bull, 0x0c0d0e0f};
+}
+
 static int
 ring_eq(struct ls_ring a, struct ls_ring b)
 {
@@ -128,6 +170,12 @@ msg_eq(const struct lv_msg *a, const struct lv_msg *b)
 	case LV_MSG_PING:
 		return a->u.ping.seq == b->u.ping.seq && a->u.ping.count == b->u.ping.count &&
 		       a->u.ping.view == b->u.ping.view;
+	case LV_MSG_JOIN:
+		return a->u.join.seq == b->u.join.seq;
+	case LV_MSG_ADMIT:
+		return a->u.admit.host == b->u.admit.host && a->u.admit.seq == b->u.admit.seq &&
+		       a->u.admit.live == b->u.admit.live &&
+		       ring_eq(a->u.admit.prev_ring, b->u.admit.prev_ring);
 	}
 	return 0;
 }
@@ -171,14 +219,16 @@ reject(const uint8_t *b, size_t len, const char *want)
 static void
 test_golden(void **state)
 {
-	struct lv_msg m[3], d;
+	struct lv_msg m[N_GOLDS], d;
 	uint8_t buf[LV_MSG_MAX];
 	size_t i, n;
 
 	gold_state_msg(&m[0]);
 	gold_verdict_msg(&m[1]);
 	gold_ping_msg(&m[2]);
-	for (i = 0; i < 3; i++) {
+	gold_join_msg(&m[3]);
+	gold_admit_msg(&m[4]);
+	for (i = 0; i < N_GOLDS; i++) {
 		n = lv_msg_encode(&m[i], buf, sizeof(buf));
 		assert_int_equal(n, golds[i].len);
 		assert_memory_equal(buf, golds[i].b, n);
@@ -246,6 +296,38 @@ test_extremes(void **state)
 	m.ring = (struct ls_ring){0, 1};
 	m.u.ping.seq = 1;
 	roundtrip(&m);
+
+	/* JOIN: any seq, 0 included (a first incarnation). */
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_JOIN;
+	m.from = 63;
+	m.ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
+	m.u.join.seq = UINT64_MAX;
+	roundtrip(&m);
+	m.from = 0;
+	m.ring = (struct ls_ring){0, 1};
+	m.u.join.seq = 0;
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_ADMIT;
+	m.from = 63;
+	m.ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
+	m.u.admit.host = 63;
+	m.u.admit.seq = UINT64_MAX;
+	m.u.admit.live = UINT64_MAX;
+	m.u.admit.prev_ring = (struct ls_ring){UINT64_MAX, UINT32_MAX};
+	roundtrip(&m);
+	/* The smallest values allowed: the sender alone, seq 0. */
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_ADMIT;
+	m.ring = (struct ls_ring){0, 1};
+	m.u.admit.live = 1;
+	m.u.admit.prev_ring = (struct ls_ring){0, 1};
+	roundtrip(&m);
+	m.from = 63;
+	m.u.admit.live = LS_BIT(63);
+	roundtrip(&m);
 }
 
 /* A copy of golden message `g` with bytes [off, off+n) set to v (big-endian). */
@@ -274,9 +356,15 @@ enum {
 	O_S_VLIVE = 56,
 	O_V_LOST = 32,
 	O_P_SEQ = 20,
+	O_J_SEQ = 20,
+	O_A_HOST = 20,
+	O_A_SEQ = 24,
+	O_A_LIVE = 32,
+	O_A_PREV_SEQ = 40,
+	O_A_PREV_NODEID = 48,
 };
 
-enum { G_STATE, G_VERDICT, G_PING };
+enum { G_STATE, G_VERDICT, G_PING, G_JOIN, G_ADMIT };
 
 /* The wire value patched into golden message g at off must be rejected as
 ** out of range, and the message it would stand for must not encode. */
@@ -290,9 +378,15 @@ static const struct bad_value bad_values[] = {
     {G_STATE, O_FROM, 2, 64},
     {G_VERDICT, O_FROM, 2, 0xffff},
     {G_PING, O_FROM, 2, 64},
+    {G_JOIN, O_FROM, 2, 64},
+    {G_JOIN, O_FROM, 2, 0xffff},
+    {G_ADMIT, O_FROM, 2, 64},
+    {G_ADMIT, O_FROM, 2, 0x101}, /* 1 mod 256: still out of range */
     {G_STATE, O_RING_NODEID, 4, 0},
     {G_VERDICT, O_RING_NODEID, 4, 0},
     {G_PING, O_RING_NODEID, 4, 0},
+    {G_JOIN, O_RING_NODEID, 4, 0},
+    {G_ADMIT, O_RING_NODEID, 4, 0},
     {G_STATE, O_B0, 1, 2},             /* access */
     {G_STATE, O_B0, 1, 0xff},          /* access */
     {G_STATE, O_B1, 1, 2},             /* has_verdict */
@@ -308,6 +402,15 @@ static const struct bad_value bad_values[] = {
     {G_VERDICT, O_LIVE, 8, 0},      /* SURVIVE with an empty liveset */
     {G_VERDICT, O_V_LOST, 8, 0x1c}, /* SURVIVE with live & lost */
     {G_PING, O_P_SEQ, 8, 0},
+    {G_ADMIT, O_A_HOST, 2, 64},                    /* host */
+    {G_ADMIT, O_A_HOST, 2, 0x109},                 /* host, 9 mod 256 */
+    {G_ADMIT, O_A_HOST, 2, 0xffff},                /* host */
+    {G_ADMIT, O_A_PREV_NODEID, 4, 0},              /* prev_ring.nodeid */
+    {G_ADMIT, O_A_LIVE, 8, 0},                     /* live empty */
+    {G_ADMIT, O_A_LIVE, 8, 0x8000000000000004ull}, /* live without the sender (1) */
+    {G_ADMIT, O_A_LIVE, 8, 0xfffffffffffffffdull}, /* ... all the others */
+    {G_ADMIT, O_FROM, 2, 0},                       /* a sender not in live */
+    {G_ADMIT, O_FROM, 2, 9},                       /* ... the admitted host */
 };
 
 static void
@@ -372,8 +475,38 @@ test_value_out_of_range(void **state)
 	gold_ping_msg(&m);
 	m.from = 0x10000 + 5; /* would wrap on the wire */
 	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_join_msg(&m);
+	m.from = 64;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_join_msg(&m);
+	m.ring.nodeid = 0;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.from = 64;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.ring.nodeid = 0;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.u.admit.host = 64;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	m.u.admit.host = 0x10000 + 9; /* would wrap to 9 on the wire */
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.u.admit.prev_ring.nodeid = 0;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.u.admit.live = 0;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	m.u.admit.live = 0x8000000000000004ull; /* without the sender */
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	gold_admit_msg(&m);
+	m.from = 9; /* the sender not in live */
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
 	gold_ping_msg(&m);
-	m.type = (enum lv_msg_type)4;
+	m.type = (enum lv_msg_type)6;
+	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
+	m.type = (enum lv_msg_type)0xff;
 	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
 	m.type = (enum lv_msg_type)0;
 	assert_int_equal(lv_msg_encode(&m, out, sizeof(out)), 0);
@@ -449,7 +582,9 @@ test_header_rejections(void **state)
 	reject(buf, n, "bad version");
 	n = patched(buf, G_PING, O_TYPE, 1, 0);
 	reject(buf, n, "bad type");
-	n = patched(buf, G_PING, O_TYPE, 1, 4);
+	n = patched(buf, G_PING, O_TYPE, 1, 6);
+	reject(buf, n, "bad type");
+	n = patched(buf, G_JOIN, O_TYPE, 1, 6);
 	reject(buf, n, "bad type");
 	n = patched(buf, G_PING, O_TYPE, 1, 0xff);
 	reject(buf, n, "bad type");
@@ -458,8 +593,16 @@ test_header_rejections(void **state)
 	reject(buf, n, "bad length");
 	n = patched(buf, G_PING, O_TYPE, 1, LV_MSG_VERDICT);
 	reject(buf, n, "bad length");
+	n = patched(buf, G_PING, O_TYPE, 1, LV_MSG_JOIN);
+	reject(buf, n, "bad length");
+	n = patched(buf, G_JOIN, O_TYPE, 1, LV_MSG_ADMIT);
+	reject(buf, n, "bad length");
+	n = patched(buf, G_ADMIT, O_TYPE, 1, LV_MSG_JOIN);
+	reject(buf, n, "bad length");
+	n = patched(buf, G_ADMIT, O_TYPE, 1, LV_MSG_STATE);
+	reject(buf, n, "bad length");
 
-	for (g = 0; g < 3; g++) {
+	for (g = 0; g < N_GOLDS; g++) {
 		/* Every truncation, and one trailing byte. */
 		for (n = 0; n < golds[g].len; n++)
 			reject(golds[g].b, n, n < 20 ? "short" : "bad length");
@@ -473,14 +616,16 @@ test_header_rejections(void **state)
 static void
 test_reserved(void **state)
 {
+	/* The types with a reserved u16, all at O_RSV. */
+	static const int with_rsv[] = {G_STATE, G_VERDICT, G_ADMIT};
 	uint8_t buf[LV_MSG_MAX];
-	size_t g, off, n;
+	size_t i, off, n;
 	int bit;
 
-	for (g = G_STATE; g <= G_VERDICT; g++)
+	for (i = 0; i < sizeof(with_rsv) / sizeof(with_rsv[0]); i++)
 		for (off = O_RSV; off < O_RSV + 2; off++)
 			for (bit = 0; bit < 8; bit++) {
-				n = patched(buf, (int)g, 0, 0, 0);
+				n = patched(buf, with_rsv[i], 0, 0, 0);
 				buf[off] ^= (uint8_t)(1u << bit);
 				reject(buf, n, "reserved field not zero");
 				buf[off] = 0xff;
@@ -498,7 +643,7 @@ test_bit_flips(void **state)
 	size_t g, i, n;
 	int bit;
 
-	for (g = 0; g < 3; g++)
+	for (g = 0; g < N_GOLDS; g++)
 		for (i = 0; i < golds[g].len; i++)
 			for (bit = 0; bit < 8; bit++) {
 				n = patched(buf, (int)g, 0, 0, 0);
@@ -522,7 +667,7 @@ test_is_mine(void **state)
 	assert_int_equal(lv_msg_is_mine(harp, 4), 0);
 	assert_int_equal(lv_msg_decode(harp, sizeof(harp), &d, &why), -1);
 	assert_string_equal(why, "bad magic");
-	for (g = 0; g < 3; g++) {
+	for (g = 0; g < N_GOLDS; g++) {
 		assert_int_equal(lv_msg_is_mine(golds[g].b, golds[g].len), 1);
 		assert_int_equal(lv_msg_is_mine(golds[g].b, 4), 1);
 		assert_int_equal(lv_msg_is_mine(golds[g].b, 3), 0);
@@ -536,8 +681,10 @@ test_type_name(void **state)
 	assert_string_equal(lv_msg_type_name(LV_MSG_STATE), "state");
 	assert_string_equal(lv_msg_type_name(LV_MSG_VERDICT), "verdict");
 	assert_string_equal(lv_msg_type_name(LV_MSG_PING), "ping");
+	assert_string_equal(lv_msg_type_name(LV_MSG_JOIN), "join");
+	assert_string_equal(lv_msg_type_name(LV_MSG_ADMIT), "admit");
 	assert_string_equal(lv_msg_type_name(0), "?");
-	assert_string_equal(lv_msg_type_name(4), "?");
+	assert_string_equal(lv_msg_type_name(6), "?");
 	assert_string_equal(lv_msg_type_name(-1), "?");
 }
 
@@ -596,7 +743,7 @@ static void
 rnd_msg(struct lv_msg *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->type = (enum lv_msg_type)(1 + rnd() % 3);
+	m->type = (enum lv_msg_type)(1 + rnd() % 5);
 	m->from = (unsigned)(rnd() % LS_MAX_HOSTS);
 	m->ring = rnd_ring(1);
 	switch (m->type) {
@@ -624,6 +771,16 @@ rnd_msg(struct lv_msg *m)
 	case LV_MSG_PING:
 		m->u.ping.seq = rnd_nonzero();
 		m->u.ping.count = (uint32_t)rnd();
+		m->u.ping.view = rnd_value();
+		break;
+	case LV_MSG_JOIN:
+		m->u.join.seq = rnd_value();
+		break;
+	case LV_MSG_ADMIT:
+		m->u.admit.host = (unsigned)(rnd() % LS_MAX_HOSTS);
+		m->u.admit.seq = rnd_value();
+		m->u.admit.live = rnd_value() | LS_BIT(m->from);
+		m->u.admit.prev_ring = rnd_ring(1);
 		break;
 	}
 }
@@ -640,7 +797,8 @@ test_random_roundtrip(void **state)
 		rnd_msg(&m);
 		n = lv_msg_encode(&m, buf, sizeof(buf));
 		assert_true(n == sizeof(gold_state) || n == sizeof(gold_verdict) ||
-		            n == sizeof(gold_ping));
+		            n == sizeof(gold_ping) || n == sizeof(gold_join) ||
+		            n == sizeof(gold_admit));
 		assert_int_equal(lv_msg_decode(buf, n, &d, NULL), 0);
 		if (!msg_eq(&m, &d))
 			fail_msg("iteration %d: %s decodes differently", i,
