@@ -803,7 +803,8 @@ load_liveset(struct ha *ha)
 ** than the last admission (<data-dir>/fence-admitted, written when this
 ** host joins a liveset).  It starts out of the pool (lv_config.out): the
 ** others decided without it and it has nothing to protect -- its reset
-** stopped its VMs.  Admission again is the join protocol's (not yet). */
+** stopped its VMs.  The master admits it again (docs/protocol.md,
+** "Rejoining"); its first SURVIVE marks the admission. */
 static int
 fenced_since_admitted(const struct ha *ha, uint64_t *newest)
 {
@@ -901,6 +902,9 @@ execute(struct ha *ha, const struct lv_action *a)
 				ha->joined = 1;
 				ha_fence_joined(ha->hf);
 				mark_admitted(ha);
+				if (ha->lvc.out)
+					log_notice("liveness: host %s is admitted to the liveset again",
+						   ha->cfg->host_uuid);
 			}
 			ha_fence_decision(ha->hf, FENCE_V_SURVIVE, (uint32_t)a->reason, NULL);
 		}
@@ -1050,7 +1054,9 @@ ha_ring(struct ha *ha, uint64_t ring_seq, uint32_t ring_nodeid, const uint32_t *
 	if (ha == NULL)
 		return;
 	ha->down = 0;
-	ha->ring.seq = ring_seq;
+	/* The engine numbers admissions inside a corosync ring: its ring
+	** seqs are corosync's LV_RING_SPAN apart (liveness.h). */
+	ha->ring.seq = ring_seq * LV_RING_SPAN;
 	ha->ring.nodeid = ring_nodeid;
 	ha->members = set_of(ha, nodes, n);
 	if (!(ha->members & LS_BIT(ha->self))) {
@@ -1101,7 +1107,7 @@ ha_group(struct ha *ha, const uint32_t *nodes, const uint32_t *pids, size_t n)
 void
 ha_quorum(struct ha *ha, uint64_t ring_seq, int quorate)
 {
-	if (ha == NULL || ring_seq != ha->ring.seq)
+	if (ha == NULL || ring_seq * LV_RING_SPAN != ha->ring.seq)
 		return; /* a view of another ring is stale (cpg.h) */
 	ha->quorate = quorate;
 	if (ha->started && !ha->down)
@@ -1116,7 +1122,7 @@ ha_cpg_down(struct ha *ha)
 	/* Cut off from every other host: a ring of myself alone, newer than
 	** any I have seen (docs/protocol.md: corosync down). */
 	ha->down = 1;
-	ha->ring.seq++;
+	ha->ring.seq += LV_RING_SPAN;
 	ha->ring.nodeid = ha->nodeid[ha->self];
 	ha->members = ha->group = LS_BIT(ha->self);
 	ha->quorate = 0;
@@ -1254,8 +1260,8 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 		if (fenced_since_admitted(ha, &newest)) {
 			ha->lvc.out = 1;
 			log_warnx("liveness: host %s was fenced (record %llu) and is not admitted "
-				  "again: it stays out of the pool's liveset (no watchdog, no "
-				  "decisions; it only acknowledges its ring mates)",
+				  "again: it starts out of the pool's liveset (no watchdog, no "
+				  "decisions) and asks the master to admit it",
 				  cfg->host_uuid, (unsigned long long)newest);
 		}
 	}

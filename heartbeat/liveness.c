@@ -41,7 +41,8 @@ struct lv {
 	struct lv_stats stats;
 
 	/* membership */
-	struct lv_ring_view view; /* my current ring */
+	struct lv_ring_view view; /* my current ring (an admission's: seq above corosync's) */
+	struct ls_ring base;      /* corosync's ring, as the caller last gave it */
 	uint64_t live;            /* L */
 	struct ls_ring prev_ring; /* the ring L was agreed in */
 	int master;
@@ -101,6 +102,16 @@ struct lv {
 	uint64_t next_pet;
 	unsigned alerts;
 	uint64_t maint_until; /* in a maintenance window until then (0: not) */
+
+	/* rejoining (docs/protocol.md, "Rejoining") */
+	uint64_t joined;      /* the host the ADMIT that made my current ring admitted
+	                      ** (ls_input.joined); 0 after corosync's next ring */
+	uint64_t join_seq[LS_MAX_HOSTS]; /* a host's slot counts only above this seq */
+	int admit_sent;       /* as master: I sent an ADMIT in my current ring */
+	int caught_up;        /* my ring is an admission's that I did not see made (I
+	                      ** started after it): I adopt its verdict, never decide it */
+	uint64_t next_join;   /* out: when my next JOIN goes */
+	int out_written;      /* out: my FENCED slot is on the statefile */
 };
 
 static int
@@ -311,6 +322,14 @@ cycle(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
 	if (!lv->cfg.ls.statefile || lv->io != IO_NONE || now < lv->next_cycle)
 		return;
+	if (lv->state == LV_OUT && !lv->out_written) {
+		/* Out of the pool: my slot says FENCED until it is on the
+		** statefile -- a fence record of my old self, which lets the
+		** others count it dead (check_dead) and admit me. */
+		lv->next_cycle = now + lv->t->cycle_ms;
+		issue_write(lv, now, out);
+		return;
+	}
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return;
 	lv->next_cycle = now + lv->t->cycle_ms;
@@ -346,6 +365,8 @@ read_done(struct lv *lv, const struct lv_slot *slots, uint64_t now)
 			lv->stats.slots_invalid++;
 			continue; /* keep the last valid decoding */
 		}
+		if (s->seq <= lv->join_seq[h])
+			continue; /* written before it was admitted again: its old self */
 		if (lv->peer[h].valid && s->seq < lv->peer[h].seq) {
 			lv->stats.slots_invalid++; /* a writer's seq never goes back */
 			continue;
@@ -388,7 +409,10 @@ io_done(struct lv *lv, const struct lv_event *ev, uint64_t now, struct lv_action
 			lv->last_write_ok = now;
 			lv->on_disk = lv->mine;
 		}
-		issue_read(lv, now, out);
+		if (lv->state == LV_OUT && ev->u.io.ok && lv->mine.state == LS_FENCED)
+			lv->out_written = 1;
+		issue_read(lv, now, out); /* out too: the first read tells the
+		                          ** caller the statefile's generation */
 		return;
 	case IO_READ:
 		if (ev->u.io.ok) {
@@ -454,6 +478,8 @@ survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint
 
 	ha_assert(live & LS_BIT(lv->cfg.self));
 	lv->live = live;
+	lv->joined = 0;
+	lv->caught_up = 0;
 	lv->prev_ring = lv->view.ring;
 	lv->state = LV_STEADY;
 	lv->stats.survived++;
@@ -481,6 +507,24 @@ survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint
 	set_master(lv, out);
 }
 
+/* Out of the pool (again): a host that started out and has not survived
+** since -- it never ran anything and nobody waits for its fence.  Its slot
+** says FENCED again, so that whoever counted it in counts it dead. */
+static void
+go_out(struct lv *lv)
+{
+	lv->state = LV_OUT;
+	lv->joined = 0;
+	lv->adopt_pending = 0;
+	lv->mine.state = LS_FENCED;
+	lv->mine.has_verdict = 0;
+	lv->mine.vconfirmed = 0;
+	lv->mine.vring = (struct ls_ring){0, 0};
+	lv->mine.vlive = 0;
+	lv->out_written = 0;
+	lv->next_join = 0;
+}
+
 static void
 fence(struct lv *lv, enum ls_reason reason, enum ls_reason blocked, uint64_t winner,
       struct lv_actions *out)
@@ -488,6 +532,10 @@ fence(struct lv *lv, enum ls_reason reason, enum ls_reason blocked, uint64_t win
 	struct lv_action *a;
 	char w[200];
 
+	if (lv->cfg.out && !lv->has_confirmed) {
+		go_out(lv);
+		return;
+	}
 	lv->state = LV_FENCED;
 	a = push(out, LV_ACT_FENCE);
 	a->reason = reason;
@@ -506,10 +554,15 @@ fence(struct lv *lv, enum ls_reason reason, enum ls_reason blocked, uint64_t win
 		snprintf(a->detail, sizeof(a->detail), "%s", ls_reason_name(reason));
 }
 
+/* When lost host h is certainly dead: its silence (not while it is in my
+** ring: a member is heard from), or its fence record -- which speaks of the
+** incarnation that wrote it, in my ring or not: a host fenced and booted
+** again is in my ring, out of the pool, and its old self is dead all the
+** same. */
 static uint64_t
 dead_at(const struct lv *lv, unsigned h)
 {
-	uint64_t t = lv->last_from[h] + lv->t->restart_ms;
+	uint64_t t = (lv->view.members & LS_BIT(h)) ? NONE : lv->last_from[h] + lv->t->restart_ms;
 
 	if (lv->fence_seen[h] != NONE)
 		t = min_u64(t, lv->fence_seen[h] + lv->t->fence_restart_ms);
@@ -528,9 +581,7 @@ check_dead(struct lv *lv, uint64_t now, struct lv_actions *out)
 	for (h = 0; h < lv->cfg.ls.n; h++) {
 		struct lv_action *a;
 
-		if (!(lv->pending_dead & LS_BIT(h)) || (lv->view.members & LS_BIT(h)))
-			continue;
-		if (now < dead_at(lv, h))
+		if (!(lv->pending_dead & LS_BIT(h)) || now < dead_at(lv, h))
 			continue;
 		lv->pending_dead &= ~LS_BIT(h);
 		a = push(out, LV_ACT_HOST_DEAD);
@@ -599,6 +650,7 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 	in.cfg = &lv->cfg.ls;
 	in.self = lv->cfg.self;
 	in.live = L;
+	in.joined = lv->joined;
 	in.comp = C;
 	in.ring = lv->view.ring;
 	in.prev_ring = lv->prev_ring;
@@ -704,6 +756,8 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 		gated = 1, why = LS_R_AWAIT_VERDICT;
 	else if (now < lv->rewait_until)
 		gated = 1, why = LS_R_OUTDATED;
+	else if (lv->caught_up)
+		gated = 1, why = LS_R_AWAIT_VERDICT; /* an admission's round I did not see open */
 	if (gated) {
 		if (now >= deadline) {
 			/* Re-waiting with the whole liveset: rule 1 is not
@@ -717,6 +771,13 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 			return;
 		}
 		lv->next_eval = lv->rewait_until > now ? min_u64(deadline, lv->rewait_until) : deadline;
+		return;
+	}
+
+	/* A joiner whose admission round a ring change cut short, with no
+	** verdict that took it in: out again (it asks again). */
+	if (!((L | lv->joined) & LS_BIT(lv->cfg.self))) {
+		go_out(lv);
 		return;
 	}
 
@@ -807,11 +868,99 @@ adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_act
 	fence(lv, LS_R_LOST, LS_R_NONE, v->winner, out);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Rejoining (docs/protocol.md, "Rejoining")                               */
+
+static void install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now,
+                         struct lv_actions *out);
+
+/* The master, steady in the ring its liveset was agreed in, answers a JOIN
+** of a ring mate whose old self is known dead with an ADMIT (one per ring). */
+static void
+consider_join(struct lv *lv, unsigned j, uint64_t jseq, uint64_t now, struct lv_actions *out)
+{
+	struct lv_msg m;
+
+	if (lv->state != LV_STEADY || lv->master != (int)lv->cfg.self || lv->admit_sent ||
+	    j == lv->cfg.self || lv->maint_until != 0 || lv->view.local)
+		return;
+	if (!ring_eq(lv->view.ring, lv->prev_ring) || !lv_is_fresh(lv, now) ||
+	    lv->view.ring.seq - lv->base.seq >= LV_RING_SPAN - 1)
+		return;
+	if (!(lv->view.group & LS_BIT(j)) || (lv->pending_dead & LS_BIT(j)))
+		return; /* its old self may still run VMs: restarts come first */
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_ADMIT;
+	m.u.admit.host = j;
+	m.u.admit.seq = jseq;
+	m.u.admit.live = lv->live;
+	m.u.admit.prev_ring = lv->prev_ring;
+	lv->admit_sent = 1;
+	send_msg(lv, &m, out);
+}
+
+/* An ADMIT delivered in my ring: every engine (steady, in a round or out)
+** moves to the ring seq + 1 at this point of the total order, where the
+** admitted host's round is decided with it as `joined` (ls_decide). */
+static void
+admit(struct lv *lv, unsigned from, const struct lv_msg_admit *a, uint64_t now,
+      struct lv_actions *out)
+{
+	struct lv_ring_view v = lv->view;
+	unsigned j = a->host;
+
+	if (lv->view.local || lv->view.ring.seq - lv->base.seq >= LV_RING_SPAN - 1) {
+		lv->stats.msgs_ignored++;
+		return;
+	}
+	v.ring.seq++;
+	lv->joined = 0;
+	lv->caught_up = 0;
+	if (j < lv->cfg.ls.n && (lv->view.members & LS_BIT(j)) && j != from) {
+		if (j == lv->cfg.self && lv->state == LV_OUT) {
+			/* Me: the master's liveset is where I start. */
+			lv->live = a->live & lv->all;
+			lv->prev_ring = a->prev_ring;
+			lv->master = (int)from;
+			lv->mine.state = LS_ALIVE;
+			lv->state = LV_STEADY; /* install_ring opens the round */
+			lv->next_pet = now;
+			lv->next_cycle = now;
+			push(out, LV_ACT_MASTER)->host = lv->master;
+		}
+		if (!(lv->live & LS_BIT(j)))
+			lv->joined = LS_BIT(j);
+		if (j != lv->cfg.self) {
+			/* Its slot counts from its new self on; its old self is
+			** not pending (the master waited for its death). */
+			lv->join_seq[j] = a->seq;
+			lv->peer[j].valid = 0;
+			lv->last_seen[j] = now;
+			lv->fence_seen[j] = NONE;
+			lv->pending_dead &= ~LS_BIT(j);
+		}
+	}
+	install_ring(lv, &v, now, out);
+}
+
 static void
 handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_actions *out)
 {
 	unsigned from = m->from, i;
 
+	if (from < lv->cfg.ls.n && (lv->view.members & LS_BIT(from)) && !lv->view.local &&
+	    m->ring.nodeid == lv->view.ring.nodeid && m->ring.seq > lv->view.ring.seq &&
+	    m->ring.seq - lv->base.seq < LV_RING_SPAN && ring_eq(lv->view.ring, lv->base)) {
+		/* A ring mate is in an admission's ring of my corosync ring that
+		** I have not seen made: I started after its ADMIT.  Join it
+		** there; its round is the admitted host's, which I do not know:
+		** I take its verdict from a member, I do not decide it. */
+		struct lv_ring_view v = lv->view;
+
+		v.ring.seq = m->ring.seq;
+		install_ring(lv, &v, now, out);
+		lv->caught_up = lv->state == LV_ROUND;
+	}
 	if (from >= lv->cfg.ls.n || !ring_eq(m->ring, lv->view.ring) ||
 	    !(lv->view.members & LS_BIT(from))) {
 		lv->stats.msgs_ignored++;
@@ -859,17 +1008,24 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 		lv->verdict_taken = 1;
 		adopt(lv, &m->u.verdict, now, out);
 		return;
+	case LV_MSG_JOIN:
+		consider_join(lv, from, m->u.join.seq, now, out);
+		return;
+	case LV_MSG_ADMIT:
+		admit(lv, from, &m->u.admit, now, out);
+		return;
 	}
 	lv->stats.msgs_ignored++;
 }
 
+static void install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now,
+                         struct lv_actions *out);
+
 static void
 new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
 {
-	uint64_t before = lv->view.members;
-	struct ls_ring before_ring = lv->view.ring;
 
-	if (ring_eq(v->ring, lv->view.ring) && !v->local == !lv->view.local &&
+	if (ring_eq(v->ring, lv->base) && !v->local == !lv->view.local &&
 	    v->members == lv->view.members) {
 		/* The same ring: a quorum update, or a daemon joined or left
 		** the group (a new view: positions start again). */
@@ -893,12 +1049,27 @@ new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_ac
 		}
 		return;
 	}
+	/* corosync's ring: an admission's round is over, or never happens */
+	lv->base = v->ring;
+	lv->joined = 0;
+	lv->caught_up = 0;
+	install_ring(lv, v, now, out);
+}
+
+/* Install ring v: corosync's (new_ring), or an admission's (admit()). */
+static void
+install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
+{
+	uint64_t before = lv->view.members;
+	struct ls_ring before_ring = lv->view.ring;
+
 	lv->view = *v;
 	lv->view.members &= lv->all;
 	lv->view.members |= LS_BIT(lv->cfg.self);
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
 	reset_view_count(lv);
+	lv->admit_sent = 0;
 	if (lv->state == LV_OUT) {
 		lv->nlocal = 0;
 		send_ping(lv, now, out);
@@ -983,14 +1154,19 @@ start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actio
 	lv->mine.valid = 1;
 	lv->mine.state = LS_ALIVE;
 	lv->view = *v;
+	lv->base = v->ring;
 	lv->view.members = (v->members & lv->all) | LS_BIT(lv->cfg.self);
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
 	if (lv->cfg.out) {
-		/* Out of the pool: only my PINGs, whose counts acknowledge my
-		** ring mates' (they wait for every member of the group). */
+		/* Out of the pool: my PINGs, whose counts acknowledge my ring
+		** mates' (they wait for every member of the group), my FENCED
+		** slot, my JOINs. */
 		lv->state = LV_OUT;
+		lv->mine.state = LS_FENCED;
+		lv->next_cycle = now;
 		send_ping(lv, now, out);
+		cycle(lv, now, out);
 		return;
 	}
 	/* Where L was agreed: my predecessor's last agreement (a restarted
@@ -1073,8 +1249,22 @@ tick(struct lv *lv, uint64_t now, struct lv_actions *out)
 {
 	if (lv->maint_until != 0 && now >= lv->maint_until)
 		maint_end(lv, now);
-	if (lv->state == LV_OUT && now >= lv->next_ping)
-		send_ping(lv, now, out);
+	if (lv->state == LV_OUT) {
+		if (now >= lv->next_ping)
+			send_ping(lv, now, out);
+		if (now >= lv->next_join) {
+			struct lv_msg m;
+
+			memset(&m, 0, sizeof(m));
+			m.type = LV_MSG_JOIN;
+			m.u.join.seq = lv->mine.seq; /* my FENCED write's: the others take
+			                             ** my slot from my next write on */
+			lv->next_join = now + LV_JOIN_RETRY_MS;
+			send_msg(lv, &m, out);
+		}
+		cycle(lv, now, out);
+		return;
+	}
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return;
 	if (now >= lv->next_pet) {
@@ -1179,8 +1369,12 @@ lv_next_deadline(const struct lv *lv)
 	uint64_t t = NONE;
 	unsigned h;
 
-	if (lv->state == LV_OUT)
-		return lv->next_ping;
+	if (lv->state == LV_OUT) {
+		t = min_u64(lv->next_ping, lv->next_join);
+		if (lv->cfg.ls.statefile && lv->io == IO_NONE && !lv->out_written)
+			t = min_u64(t, lv->next_cycle);
+		return t;
+	}
 	if (lv->state != LV_STEADY && lv->state != LV_ROUND)
 		return NONE;
 	t = min_u64(lv->next_pet, lv->next_ping);
@@ -1194,8 +1388,8 @@ lv_next_deadline(const struct lv *lv)
 		t = min_u64(t, lv->next_eval); /* evaluate() sets it, the deadline at the latest
 		                                ** (a re-wait past the deadline: its end) */
 	for (h = 0; h < lv->cfg.ls.n; h++)
-		if ((lv->pending_dead & ~lv->view.members) & LS_BIT(h))
-			t = min_u64(t, dead_at(lv, h)); /* a member is not dead: see check_dead */
+		if (lv->pending_dead & LS_BIT(h))
+			t = min_u64(t, dead_at(lv, h));
 	return t;
 }
 

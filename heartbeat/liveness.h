@@ -56,12 +56,24 @@ struct lv_config {
 	                    ** boot only); a cold start passes {0,0} and `live` = the
 	                    ** hosts with HA enabled */
 	int out;            /* 1: start out of the pool (LV_OUT): a fenced host that booted
-	                    ** and is not admitted again; it acknowledges its ring mates'
-	                    ** PINGs and does nothing else (docs/protocol.md) */
+	                    ** and is not admitted again.  It acknowledges its ring mates'
+	                    ** PINGs, says on the statefile that it is fenced, and asks the
+	                    ** master to admit it (JOIN) until it does (docs/protocol.md,
+	                    ** "Rejoining") */
 	uint64_t seq0;      /* my slot's first write carries seq0 + 1: a restarted daemon
 	                    ** must write above its predecessor (readers drop a seq that
 	                    ** goes back); hasvcd passes its start time in wall-clock us */
 };
+
+/* Ring seqs.  The caller numbers corosync's rings LV_RING_SPAN apart (its
+** seq times LV_RING_SPAN): an admission opens a round of its own in the
+** "ring" seq + 1 of the one it is delivered in, which must sort after that
+** ring and before corosync's next one (docs/protocol.md, "Rejoining").  At
+** most LV_RING_SPAN - 1 admissions per corosync ring. */
+#define LV_RING_SPAN 256
+
+/* An out-of-the-pool engine sends its JOIN this often until admitted. */
+#define LV_JOIN_RETRY_MS 1000
 
 /* A slot as the engine sees it (the daemon decodes sf_slot and maps nodeids
 ** to indexes; a slot naming an unknown nodeid is invalid).  When valid == 0
@@ -176,8 +188,10 @@ enum lv_state {
 	LV_FENCED, /* decided to fence; does nothing any more */
 	LV_LEFT,   /* stopped cleanly */
 	LV_OUT,    /* out of the pool (lv_config.out): in the CPG group, sending PINGs so
-	           ** that my ring mates' PINGs can become stable; no statefile I/O
-	           ** (my slot keeps saying fenced), no STATE, no decision, no pet */
+	           ** that my ring mates' PINGs can become stable, and JOINs; my slot
+	           ** says FENCED; no STATE, no decision, no pet.  The master's ADMIT
+	           ** takes me into a round (LV_ROUND); until I survive one, a fence
+	           ** decision brings me back here instead (I never ran anything) */
 };
 
 struct lv;

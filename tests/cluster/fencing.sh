@@ -14,13 +14,14 @@
 #      petting, the fence record reaches the statefile and host3 resets
 #      ("self-reset"); host1 and host2 survive as {host1,host2} with one
 #      master, and learn that host3 is dead from its fence record;
-#   4. heal, boot host3: it reports HA_HOST_WAS_FENCED with the reason from its
-#      fence record, and stays out of the liveset (no watchdog armed) while
-#      acknowledging its ring mates, who stay steady;
+#   4. heal, boot host3: it starts out of the pool, reports HA_HOST_WAS_FENCED
+#      with the reason from its fence record, and the master admits it again
+#      (docs/protocol.md, "Rejoining"): all three steady with the liveset of 3,
+#      host3's watchdog armed, nobody reset;
 #   5. host2's hasvcd is stopped (SIGSTOP): the keeper withholds the pets,
 #      leaves a fence record saying why, and the watchdog resets host2 within
-#      W (+ two pet periods); host1 goes on; host2, booted, reports
-#      HA_HOST_WAS_FENCED with that reason.
+#      W (+ two pet periods); host1 and host3 go on; host2, booted, reports
+#      HA_HOST_WAS_FENCED with that reason and rejoins.
 source "$(dirname "$0")/common.bash"
 [[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
 command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
@@ -35,13 +36,15 @@ msgs() {
 }
 u1=$(uuid host1) u2=$(uuid host2) u3=$(uuid host3)
 
-# boot_fenced HOST UUID: boot a fenced host, wait until it is out of the pool
-# and host1 has its one HA_HOST_WAS_FENCED message; print the message's body.
+# boot_fenced HOST UUID: boot a fenced host, wait until its hasvcd started
+# out of the pool and host1 has its one HA_HOST_WAS_FENCED message; print the
+# message's body.
 boot_fenced() {
 	local h=$1 u=$2 body
 	lab boot "$h" >/dev/null
-	is_out() { [[ $(liv "$1" '.state') == out ]]; }
-	wait_for 60 "$h back, out of the pool" is_out "$h"
+	started_out() { grep -q 'is not admitted again: it starts out of the pool' \
+		"$HASVC_LAB_DIR/$1/hasvcd.log" 2>/dev/null; }
+	wait_for 60 "$h back, started out of the pool" started_out "$h"
 	one_alert() { (($(msgs host1 HA_HOST_WAS_FENCED "$1") == 1)); }
 	wait_for 30 "an HA_HOST_WAS_FENCED message about $h" one_alert "$u"
 	body=$(lab exec host1 hasvc message-list params=all --json |
@@ -109,15 +112,20 @@ grep -q "fence record [0-9]* written to" "$HASVC_LAB_DIR/host3/hasvcd.log" ||
 	die "host3 did not write its local fence record before the reset"
 lab check
 
-echo "== 4: heal, boot host3: HA_HOST_WAS_FENCED, and it stays out"
+echo "== 4: heal, boot host3: HA_HOST_WAS_FENCED, and it rejoins"
 lab heal >/dev/null
+t0=$(date +%s%N)
 body=$(boot_fenced host3 "$u3")
 rt=$(lab exec host3 hasvc host-fence-history --json | jq -r '.[0].reason_text')
 [[ $body == *"$rt"* ]] || die "the alert does not give the recorded reason '$rt': $body"
-[[ $(liv host3 '.watchdog_armed') == false ]] || die "host3 armed its watchdog while out of the pool"
-simhv host3 | grep -qx 'watchdog: disarmed' || die "host3's watchdog is armed: $(simhv host3 | grep watchdog)"
-sleep 3 # host3 in their ring and group: the survivors must stay fresh and steady
-steady 2 host1 host2 || die "host3's return disturbed the survivors: $(liv host1 '.last_decision')"
+wait_for 30 "host3 admitted again: all three steady, host3's watchdog armed" steady 3 host1 host2 host3
+echo "host3 booted and rejoined in $((($(date +%s%N) - t0) / 1000000)) ms: $(liv host3 '.last_decision')"
+simhv host3 | grep -qx 'watchdog: armed 1000 ms' || die "host3's watchdog is not armed: $(simhv host3 | grep watchdog)"
+grep -q 'liveness: host .* is admitted' "$HASVC_LAB_DIR/host3/hasvcd.log" ||
+	die "host3's hasvcd does not say it was admitted"
+sleep 3 # a rejoin must not disturb anybody
+steady 3 host1 host2 host3 || die "host3's rejoin disturbed the pool: $(liv host1 '.last_decision')"
+for h in host1 host2; do [[ $(resets "$h") == 0 ]] || die "$h was reset"; done
 [[ $(resets host3) == 1 ]] || die "host3 was reset again after its boot"
 lab check
 
@@ -132,13 +140,13 @@ simhv host2 | grep -qx 'last-reset-reason: watchdog timeout' ||
 echo "host2 reset by its watchdog ${dt} ms after SIGSTOP (W 1000 ms + up to 2 pet periods of 250 ms)"
 grep -q 'pets stopped' "$HASVC_LAB_DIR/host2/wdkeeper.log" ||
 	die "host2's keeper did not log that it stopped petting a hung daemon"
-alone() { [[ $(liv host1 '.state') == steady && $(liv host1 '.live | length') == 1 ]]; }
-wait_for 30 "host1 to go on alone" alone
+wait_for 30 "host1 and host3 to go on as two" steady 2 host1 host3
 echo "host1: $(liv host1 '.last_decision')"
 lab check
 # The keeper left a fence record when it stopped petting: booted, host2
-# knows why it was reset, says so, and stays out of the pool.
+# knows why it was reset, says so, and is admitted again.
 body=$(boot_fenced host2 "$u2")
 [[ $body == *"watchdog"*"stopped answering"* ]] || die "host2's alert does not say why: $body"
+wait_for 30 "host2 admitted again" steady 3 host1 host2 host3
 lab check
 echo "fencing: ok"

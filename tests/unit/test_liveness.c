@@ -129,9 +129,11 @@ static void
 step(struct host *h, const struct lv_event *ev)
 {
 	struct lv_actions acts = {0};
+	struct ls_ring before = lv_get_ring(h->lv);
 
-	if (ev->type == LV_EV_DELIVER) {
-		h->dcount++;
+	if (ev->type == LV_EV_DELIVER && ev->u.msg.ring.seq == before.seq &&
+	    ev->u.msg.ring.nodeid == before.nodeid) {
+		h->dcount++; /* the engine counts only its ring's messages */
 		h->heard[ev->u.msg.from] = h->now;
 		if (ev->u.msg.type == LV_MSG_STATE)
 			h->stated |= (uint64_t)1 << ev->u.msg.from;
@@ -139,6 +141,11 @@ step(struct host *h, const struct lv_event *ev)
 	lv_step(h->lv, ev, h->now, &acts);
 	apply(h, &acts);
 	lv_actions_free(&acts);
+	if (ev->type == LV_EV_DELIVER && lv_get_ring(h->lv).seq != before.seq) {
+		/* an admission's ring: counts and STATEs start again */
+		h->dcount = 0;
+		h->stated = 0;
+	}
 }
 
 /* The peers in h->echo deliver my PING and answer with theirs, whose count
@@ -716,6 +723,28 @@ test_maintenance(void **state)
 ** member of the group), and nothing else -- no statefile I/O (its slot keeps
 ** saying fenced), no STATE, no pet, no decision, no lease -- whatever it
 ** delivers, through ring changes and a stop. */
+static struct lv_msg
+admit_msg(unsigned from, struct ls_ring ring, unsigned host, uint64_t seq, uint64_t live,
+          struct ls_ring prev)
+{
+	struct lv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_ADMIT;
+	m.from = from;
+	m.ring = ring;
+	m.u.admit.host = host;
+	m.u.admit.seq = seq;
+	m.u.admit.live = live;
+	m.u.admit.prev_ring = prev;
+	return m;
+}
+
+/* A host out of the pool (fenced, booted): PINGs, one FENCED write, JOINs
+** every LV_JOIN_RETRY_MS carrying that write's seq -- no pet, no survive, no
+** lease, whatever its ring mates say.  The master's ADMIT takes it into
+** the ring seq + 1 with the master's liveset; it survives that round by
+** rule 1 with itself in the liveset, and only then pets with a lease. */
 static void
 test_out_of_the_pool(void **state)
 {
@@ -723,7 +752,8 @@ test_out_of_the_pool(void **state)
 	struct lv_msg v, p;
 	struct lv_event ev;
 	char err[200];
-	unsigned i, pings = 0, counted = 0;
+	unsigned i, pings = 0, joins = 0, counted = 0;
+	uint64_t jseq = 0;
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
@@ -737,6 +767,7 @@ test_out_of_the_pool(void **state)
 	h.cfg.live = 7;
 	h.cfg.master = -1;
 	h.cfg.out = 1;
+	h.cfg.seq0 = 5000;
 	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h.cfg.timing, err, sizeof(err)), 0);
 	h.lv = lv_new(&h.cfg, err, sizeof(err));
 	assert_non_null(h.lv);
@@ -764,23 +795,193 @@ test_out_of_the_pool(void **state)
 	ring_change(&h, 12, 7, 1);
 	run(&h, 1000 + 20000);
 	assert_int_equal(lv_get_state(h.lv), LV_OUT);
-	assert_int_equal(h.writes + h.pets + h.fences + h.survives, 0);
+	/* one write: my slot says FENCED, above my predecessor's seqs */
+	assert_int_equal(h.writes, 1);
+	assert_int_equal(h.disk[2].state, LS_FENCED);
+	assert_int_equal(h.disk[2].seq, 5001);
+	assert_false(h.disk[2].has_verdict);
+	assert_int_equal(h.pets + h.fences + h.survives, 0);
 	assert_false(h.io_pending);
 	assert_int_equal(lv_lease(h.lv), 0);
 	assert_int_equal(h.master, -1);
 	for (i = 0; i < h.nsent && i < 512; i++) {
+		if (h.sent[i].type == LV_MSG_JOIN) {
+			joins++;
+			jseq = h.sent[i].u.join.seq;
+			continue;
+		}
 		assert_int_equal(h.sent[i].type, LV_MSG_PING);
 		pings++;
 		counted += h.sent[i].u.ping.count > 0;
 	}
-	/* a PING every ping_ms, counting what was delivered */
+	/* a PING every ping_ms, counting what was delivered; a JOIN a second */
 	assert_in_range(pings, 20000 / h.cfg.timing.ping_ms - 2, 20000 / h.cfg.timing.ping_ms + 2);
 	assert_true(counted > pings / 2);
+	assert_in_range(joins, 20000 / LV_JOIN_RETRY_MS - 1, 20000 / LV_JOIN_RETRY_MS + 1);
+	assert_int_equal(jseq, 5001);
+
+	/* An ADMIT of another ring, or for another host, is no admission. */
+	p = admit_msg(0, R(8), 2, jseq, 3, R(8));
+	deliver(&h, &p);
+	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	p = admit_msg(0, R(12), 1, 0, 3, R(12));
+	deliver(&h, &p);
+	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	assert_int_equal(lv_get_ring(h.lv).seq, 13); /* every engine follows the ring */
+	/* The master (0) admits me in ring 13: round of ring 14 with L = {0,1}. */
+	p = admit_msg(0, R(13), 2, jseq, 3, R(13));
+	deliver(&h, &p);
+	assert_int_equal(lv_get_state(h.lv), LV_ROUND);
+	assert_int_equal(lv_get_ring(h.lv).seq, 14);
+	assert_int_equal(lv_get_live(h.lv), 3);
+	assert_int_equal(h.master, 0);
+	assert_int_equal(lv_lease(h.lv), 0);
+	run(&h, h.now + 5000);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(h.survives, 1);
+	assert_int_equal(h.survive_live, 7);
+	assert_int_equal(h.survive_reason, LS_R_NO_PARTITION);
+	assert_int_equal(lv_get_live(h.lv), 7);
+	assert_int_equal(h.fences, 0);
+	assert_true(h.pets > 0);
+	assert_true(lv_lease(h.lv) > h.now);
+	/* my slot is alive again, with the round's verdict */
+	assert_int_equal(h.disk[2].state, LS_ALIVE);
+	assert_true(h.disk[2].seq > jseq);
+	assert_true(h.disk[2].has_verdict);
+	assert_int_equal(h.disk[2].vring.seq, 14);
+	assert_int_equal(h.disk[2].vlive, 7);
+
 	memset(&ev, 0, sizeof(ev));
 	ev.type = LV_EV_STOP;
 	step(&h, &ev);
 	assert_int_equal(lv_get_state(h.lv), LV_LEFT);
-	assert_false(h.io_pending); /* no LEAVING: the slot says fenced */
+	host_free(&h);
+}
+
+/* A joiner whose admission round a corosync ring change cuts short, with no
+** verdict that took it in, is out again -- not fenced (it never ran
+** anything) -- says FENCED again and asks again. */
+static void
+test_admission_cut_short(void **state)
+{
+	struct host h;
+	struct lv_event ev;
+	struct lv_msg p;
+	char err[200];
+	unsigned i, joins = 0;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.master = -1;
+	h.cfg.ls.n = 3;
+	for (i = 0; i < 3; i++)
+		h.cfg.ls.weight[i] = 1;
+	h.cfg.ls.preferred = -1;
+	h.cfg.ls.statefile = 1;
+	h.cfg.self = 2;
+	h.cfg.live = 7;
+	h.cfg.master = -1;
+	h.cfg.out = 1;
+	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h.cfg.timing, err, sizeof(err)), 0);
+	h.lv = lv_new(&h.cfg, err, sizeof(err));
+	assert_non_null(h.lv);
+	h.now = 1000;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_START;
+	ev.u.ring.ring = R(8);
+	ev.u.ring.members = 7;
+	h.echo = 3;
+	h.no_auto_state = 1; /* the members decide nothing before the cut */
+	step(&h, &ev);
+	run(&h, 3000);
+	p = admit_msg(0, R(8), 2, h.disk[2].seq, 3, R(8));
+	deliver(&h, &p);
+	assert_int_equal(lv_get_state(h.lv), LV_ROUND);
+	run(&h, h.now + 100);
+	/* corosync's next ring: the admission never completed anywhere */
+	h.no_auto_state = 0;
+	ring_change(&h, 12, 7, 1);
+	run(&h, h.now + 3000);
+	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	assert_int_equal(h.fences + h.survives, 0);
+	assert_int_equal(h.disk[2].state, LS_FENCED);
+	h.nsent = 0;
+	run(&h, h.now + 3000);
+	for (i = 0; i < h.nsent; i++)
+		joins += h.sent[i].type == LV_MSG_JOIN;
+	assert_true(joins >= 2);
+	host_free(&h);
+}
+
+/* The master's side: a JOIN of a ring mate out of the pool is answered with
+** one ADMIT carrying my liveset and the ring it was agreed in; at its
+** delivery every engine moves to the ring seq + 1, where rule 1 takes the
+** joiner in.  Its old slot (a fence record from before its admission) no
+** longer counts: cut off again at once, it is dead only after the restart
+** bound, not by that record. */
+static void
+test_admit(void **state)
+{
+	struct host h;
+	struct lv_msg j;
+	unsigned i, admits = 0;
+
+	(void)state;
+	host_init(&h, 3, 0, 1, 7);
+	run(&h, 5000);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(h.master, 0);
+	/* host 2 is fenced: its record is on the statefile, it leaves the ring */
+	peer_slot(&h, 2, 900, 8, 7, LS_FENCING);
+	h.disk[2].fence_present = 1;
+	h.disk[2].fence_reason = LS_R_LOST;
+	run(&h, h.now + 1000);
+	ring_change(&h, 10, 3, 1);
+	run(&h, h.now + 20000);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(lv_get_live(h.lv), 3);
+	assert_true(h.dead & 4);
+	/* it boots, out of the pool, in corosync's ring 12 */
+	ring_change(&h, 12, 7, 1);
+	peer_slot(&h, 2, 1001, 12, 7, LS_FENCED);
+	run(&h, h.now + 5000);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(lv_get_live(h.lv), 3);
+	/* its JOIN: one ADMIT (a second JOIN in the same ring: none) */
+	memset(&j, 0, sizeof(j));
+	j.type = LV_MSG_JOIN;
+	j.from = 2;
+	j.ring = lv_get_ring(h.lv);
+	j.u.join.seq = 1001;
+	h.nsent = 0;
+	deliver(&h, &j);
+	deliver(&h, &j);
+	for (i = 0; i < h.nsent; i++)
+		if (h.sent[i].type == LV_MSG_ADMIT) {
+			admits++;
+			assert_int_equal(h.sent[i].u.admit.host, 2);
+			assert_int_equal(h.sent[i].u.admit.seq, 1001);
+			assert_int_equal(h.sent[i].u.admit.live, 3);
+			assert_int_equal(h.sent[i].u.admit.prev_ring.seq, 12);
+		}
+	assert_int_equal(admits, 1);
+	h.survives = 0;
+	run(&h, h.now + 5000); /* the ADMIT is delivered: ring 13, rule 1 */
+	assert_int_equal(lv_get_ring(h.lv).seq, 13);
+	assert_int_equal(h.survives, 1);
+	assert_int_equal(h.survive_live, 7);
+	assert_int_equal(lv_get_live(h.lv), 7);
+	/* Host 2 is cut off before it wrote anything new: its slot still says
+	** FENCED (seq 1001, not above its JOIN's).  Not dead by that record:
+	** only by the restart bound from its last message. */
+	h.dead = 0;
+	ring_change(&h, 16, 3, 1);
+	run(&h, h.now + h.cfg.timing.fence_restart_ms + 1000);
+	assert_false(h.dead & 4);
+	run(&h, h.heard[2] + h.cfg.timing.restart_ms + 1000);
+	assert_true(h.dead & 4);
+	assert_true(h.dead_at[2] >= h.heard[2] + h.cfg.timing.restart_ms);
 	host_free(&h);
 }
 
@@ -824,6 +1025,8 @@ main(void)
 	    cmocka_unit_test(test_access_latch),
 	    cmocka_unit_test(test_maintenance),
 	    cmocka_unit_test(test_out_of_the_pool),
+	    cmocka_unit_test(test_admission_cut_short),
+	    cmocka_unit_test(test_admit),
 	    cmocka_unit_test(test_bad_config),
 	};
 
