@@ -82,6 +82,7 @@ struct cluster {
 	** while running): ha_follow() replays it */
 	struct event *ev_ha;
 	int ha_err_logged;
+	int ha_seen_off; /* this daemon has seen the pool's HA off: a start is an enable */
 	int ring_known, group_known, quorum_known, down;
 	uint64_t ring_seq, quorum_seq;
 	uint32_t ring_nodeid;
@@ -538,9 +539,12 @@ ha_follow(struct cluster *cl)
 		cl->ha_err_logged = 0;
 		return;
 	}
+	if (!on && cluster_serving(cl))
+		cl->ha_seen_off = 1; /* the pool's (in step with the master), not a stale copy's */
 	if (!on || cl->ha != NULL)
 		return;
-	cl->ha = ha_start(cl->base, cl->db, cl->cfg, ha_send, ha_write, cl, err, sizeof(err));
+	cl->ha = ha_start(cl->base, cl->db, cl->cfg, ha_send, ha_write, cl, !cl->ha_seen_off, err,
+			  sizeof(err));
 	if (cl->ha == NULL) {
 		if (err[0] != '\0' && !cl->ha_err_logged)
 			log_errx("host %s: HA is enabled but liveness cannot run: %s",

@@ -1171,7 +1171,7 @@ host_cmp(const void *a, const void *b)
 
 struct ha *
 ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_send_fn send,
-	 ha_write_fn write, void *arg, char *err, size_t errlen)
+	 ha_write_fn write, void *arg, int booted, char *err, size_t errlen)
 {
 	struct ha *ha = NULL;
 	struct db_pool pool;
@@ -1263,6 +1263,12 @@ ha_start(struct event_base *base, struct db *db, const struct config *cfg, ha_se
 				  "again: it starts out of the pool's liveset (no watchdog, no "
 				  "decisions) and asks the master to admit it",
 				  cfg->host_uuid, (unsigned long long)newest);
+		} else if (booted && ha->lvc.prev_ring.nodeid == 0) {
+			ha->lvc.out = 1;
+			log_notice("liveness: host %s starts with HA already on and no liveset of "
+				   "this boot: it starts out of the pool's liveset and asks the "
+				   "master to admit it",
+				   cfg->host_uuid);
 		}
 	}
 	if (lv_timing_derive(timeout, (enum lv_profile)profile, &ha->lvc.timing, err, errlen) < 0)

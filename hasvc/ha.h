@@ -63,9 +63,16 @@ typedef int (*ha_write_fn)(void *arg, int master_only, int (*fn)(void *fnarg, st
 ** cluster members: NULL with err[0] == '\0' when HA is off; NULL with a
 ** sentence in err on a real problem (bad timeout, no cluster key).  The
 ** engine starts at the first ring (ha_ring).  `send` and `write` get `arg`;
-** `write` may be NULL (alerts are then logged only). */
+** `write` may be NULL (alerts are then logged only).
+**
+** `booted`: HA was on before this daemon saw it off -- a boot (or a restart)
+** into a running pool, not pool.enable_ha.  Unless a predecessor of this boot
+** saved its liveset (a daemon restart), the engine starts out of the pool and
+** asks to be admitted (docs/protocol.md, "Rejoining"): a cold start would
+** weigh a liveset of every host against a pool that has moved on. */
 struct ha *ha_start(struct event_base *base, struct db *db, const struct config *cfg,
-		    ha_send_fn send, ha_write_fn write, void *arg, char *err, size_t errlen);
+		    ha_send_fn send, ha_write_fn write, void *arg, int booted, char *err,
+		    size_t errlen);
 /* Stop, leaving an armed watchdog armed: a daemon restart (the keeper pets on
 ** until the lease).  NULL: no-op. */
 void ha_stop(struct ha *ha);

@@ -108,9 +108,13 @@ struct lv {
 	                      ** (ls_input.joined); 0 after corosync's next ring */
 	uint64_t join_seq[LS_MAX_HOSTS]; /* a host's slot counts only above this seq */
 	int admit_sent;       /* as master: I sent an ADMIT in my current ring */
+	int admission;        /* my round is an admission's, opened while I was steady:
+	                      ** it is timed like a steady ring (round_start()) */
 	int caught_up;        /* my ring is an admission's that I did not see made (I
 	                      ** started after it): I adopt its verdict, never decide it */
 	uint64_t next_join;   /* out: when my next JOIN goes */
+	uint64_t jreq_have;   /* hosts whose JOIN was delivered in this view ... */
+	uint64_t jreq[LS_MAX_HOSTS]; /* ... with this seq */
 	int out_written;      /* out: my FENCED slot is on the statefile */
 };
 
@@ -257,6 +261,7 @@ reset_view_count(struct lv *lv)
 
 	lv->dcount = 0;
 	memset(lv->acked, 0, sizeof(lv->acked));
+	lv->jreq_have = 0;
 	for (i = 0; i < PING_RING; i++)
 		lv->pings[i].seq = 0; /* their positions meant the old view's */
 }
@@ -480,6 +485,7 @@ survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint
 	lv->live = live;
 	lv->joined = 0;
 	lv->caught_up = 0;
+	lv->admission = 0;
 	lv->prev_ring = lv->view.ring;
 	lv->state = LV_STEADY;
 	lv->stats.survived++;
@@ -596,6 +602,17 @@ check_dead(struct lv *lv, uint64_t now, struct lv_actions *out)
 /* ---------------------------------------------------------------------- */
 /* The round                                                               */
 
+/* When my round counts as started, for its deadline t_change + decide_ms.
+** An admission's round disturbs nothing: while my ring stays fresh it is
+** timed like a steady ring, whose stall round would start when freshness
+** runs out -- so a member hung during an admission costs no more than one
+** hung in a steady ring (T8), and the lease stays fresh_until + decide_ms. */
+static uint64_t
+round_start(const struct lv *lv)
+{
+	return lv->admission && lv->fresh_until > lv->t_change ? lv->fresh_until : lv->t_change;
+}
+
 static void
 start_round(struct lv *lv, uint64_t t_change)
 {
@@ -661,11 +678,11 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 	in.access = lv->state_access & C;
 	in.peer = peer;
 	in.now = now;
-	in.t_change = lv->t_change;
+	in.t_change = round_start(lv);
 	in.t_stale = lv->t->stale_ms;
 	in.t_decide = lv->t->decide_ms;
 	ls_decide(&in, r);
-	deadline = lv->t_change + lv->t->decide_ms;
+	deadline = round_start(lv) + lv->t->decide_ms;
 
 	fresh = lv_is_fresh(lv, now);
 	alerts = r->alerts | (fresh ? 0 : LV_ALERT_STALLED);
@@ -680,8 +697,9 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 			lv->adopt_pending = 0;
 			survive(lv, lv->adopted.live & lv->all, lv->adopted.lost & lv->all,
 			        (enum ls_reason)lv->adopted.reason, now, out);
-		} else if (fresh && (lv->state_have & C & L & lv->view.group & ~LS_BIT(lv->cfg.self)) ==
-		                        (C & L & lv->view.group & ~LS_BIT(lv->cfg.self)) &&
+		} else if (fresh && (lv->state_have & C & L & lv->view.group & ~LS_BIT(lv->cfg.self) &
+		                     ~lv->jreq_have) ==
+		                        (C & L & lv->view.group & ~LS_BIT(lv->cfg.self) & ~lv->jreq_have) &&
 		           r->verdict == LS_SURVIVE && r->reason == LS_R_NO_PARTITION) {
 			survive(lv, r->live, r->lost, r->reason, now, out);
 		} else {
@@ -749,15 +767,19 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 		        (enum ls_reason)lv->adopted.reason, now, out);
 		return;
 	}
-	need = C & L & lv->view.group & ~LS_BIT(lv->cfg.self);
+	/* A member out of the pool (its JOIN says so) sends no STATE and has
+	** no verdict to tell: its liveset entry is a fenced host back before
+	** its loss was decided (it is admitted again from there). */
+	need = C & L & lv->view.group & ~LS_BIT(lv->cfg.self) & ~lv->jreq_have;
 	if (!fresh)
 		gated = 1, why = LS_R_NONE;
 	else if ((lv->state_have & need) != need)
 		gated = 1, why = LS_R_AWAIT_VERDICT;
 	else if (now < lv->rewait_until)
 		gated = 1, why = LS_R_OUTDATED;
-	else if (lv->caught_up)
-		gated = 1, why = LS_R_AWAIT_VERDICT; /* an admission's round I did not see open */
+	else if (lv->caught_up && !ring_eq(lv->prev_ring, lv->view.ring))
+		gated = 1, why = LS_R_AWAIT_VERDICT; /* an admission's round I did not see open
+		                                     ** (my predecessor may have closed it) */
 	if (gated) {
 		if (now >= deadline) {
 			/* Re-waiting with the whole liveset: rule 1 is not
@@ -871,8 +893,8 @@ adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_act
 /* ---------------------------------------------------------------------- */
 /* Rejoining (docs/protocol.md, "Rejoining")                               */
 
-static void install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now,
-                         struct lv_actions *out);
+static void install_ring(struct lv *lv, const struct lv_ring_view *v, int same_view,
+                         uint64_t now, struct lv_actions *out);
 
 /* The master, steady in the ring its liveset was agreed in, answers a JOIN
 ** of a ring mate whose old self is known dead with an ADMIT (one per ring). */
@@ -881,6 +903,25 @@ consider_join(struct lv *lv, unsigned j, uint64_t jseq, uint64_t now, struct lv_
 {
 	struct lv_msg m;
 
+	lv->jreq_have |= LS_BIT(j);
+	lv->jreq[j] = jseq;
+	if (lv->state == LV_OUT && lv->jreq_have == lv->all && (lv->view.group & lv->all) == lv->all &&
+	    lv->cfg.self == 0 && !lv->admit_sent && !lv->view.local &&
+	    lv->view.ring.seq - lv->base.seq < LV_RING_SPAN - 1) {
+		/* Every host of the pool is in my ring, and every one asks to
+		** be admitted: nobody is in the pool to admit anybody (they were
+		** all fenced).  The lowest host re-forms it: an ADMIT of itself
+		** with every host as the liveset, agreed in this ring. */
+		memset(&m, 0, sizeof(m));
+		m.type = LV_MSG_ADMIT;
+		m.u.admit.host = lv->cfg.self;
+		m.u.admit.seq = jseq;
+		m.u.admit.live = lv->all;
+		m.u.admit.prev_ring = lv->view.ring;
+		lv->admit_sent = 1;
+		send_msg(lv, &m, out);
+		return;
+	}
 	if (lv->state != LV_STEADY || lv->master != (int)lv->cfg.self || lv->admit_sent ||
 	    j == lv->cfg.self || lv->maint_until != 0 || lv->view.local)
 		return;
@@ -916,7 +957,31 @@ admit(struct lv *lv, unsigned from, const struct lv_msg_admit *a, uint64_t now,
 	v.ring.seq++;
 	lv->joined = 0;
 	lv->caught_up = 0;
-	if (j < lv->cfg.ls.n && (lv->view.members & LS_BIT(j)) && j != from) {
+	if (j == from && lv->state == LV_OUT && (lv->jreq_have & lv->all) == lv->all &&
+	    (a->live & lv->all) == lv->all) {
+		/* The pool re-forms (consider_join): every host starts from
+		** the whole pool as its liveset, each one's slot counting from
+		** its JOIN's seq on. */
+		unsigned h;
+
+		for (h = 0; h < lv->cfg.ls.n; h++)
+			if (h != lv->cfg.self) {
+				lv->join_seq[h] = lv->jreq[h];
+				lv->peer[h].valid = 0;
+				lv->last_seen[h] = now;
+				lv->fence_seen[h] = NONE;
+			}
+		lv->pending_dead = 0;
+		lv->live = lv->all;
+		lv->prev_ring = a->prev_ring;
+		lv->master = (int)from;
+		lv->mine.state = LS_ALIVE;
+		lv->state = LV_STEADY;
+		lv->next_pet = now;
+		lv->next_cycle = now;
+		push(out, LV_ACT_MASTER)->host = lv->master;
+	} else if (j < lv->cfg.ls.n && (lv->view.members & LS_BIT(j)) && j != from) {
+		lv->admission = lv->state == LV_STEADY || (lv->state == LV_ROUND && lv->admission);
 		if (j == lv->cfg.self && lv->state == LV_OUT) {
 			/* Me: the master's liveset is where I start. */
 			lv->live = a->live & lv->all;
@@ -940,7 +1005,7 @@ admit(struct lv *lv, unsigned from, const struct lv_msg_admit *a, uint64_t now,
 			lv->pending_dead &= ~LS_BIT(j);
 		}
 	}
-	install_ring(lv, &v, now, out);
+	install_ring(lv, &v, 1, now, out);
 }
 
 static void
@@ -958,7 +1023,7 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 		struct lv_ring_view v = lv->view;
 
 		v.ring.seq = m->ring.seq;
-		install_ring(lv, &v, now, out);
+		install_ring(lv, &v, 0, now, out);
 		lv->caught_up = lv->state == LV_ROUND;
 	}
 	if (from >= lv->cfg.ls.n || !ring_eq(m->ring, lv->view.ring) ||
@@ -1018,8 +1083,8 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 	lv->stats.msgs_ignored++;
 }
 
-static void install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now,
-                         struct lv_actions *out);
+static void install_ring(struct lv *lv, const struct lv_ring_view *v, int same_view,
+                         uint64_t now, struct lv_actions *out);
 
 static void
 new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
@@ -1049,16 +1114,25 @@ new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_ac
 		}
 		return;
 	}
-	/* corosync's ring: an admission's round is over, or never happens */
+	/* corosync's ring: an admission's round is over, or never happens.
+	** A round that was one goes on as a steady ring's would: from this
+	** change, or from when freshness ran out if that came first. */
+	if (lv->state == LV_ROUND && lv->admission)
+		lv->t_change = round_start(lv) < now ? round_start(lv) : now;
+	lv->admission = 0;
 	lv->base = v->ring;
 	lv->joined = 0;
 	lv->caught_up = 0;
-	install_ring(lv, v, now, out);
+	install_ring(lv, v, 0, now, out);
 }
 
-/* Install ring v: corosync's (new_ring), or an admission's (admit()). */
+/* Install ring v: corosync's (new_ring), or an admission's (admit():
+** `same_view`, the CPG view goes on -- every engine of it moves at the same
+** point of its total order, so the delivery count and the acknowledgements
+** go on too, and freshness with them). */
 static void
-install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
+install_ring(struct lv *lv, const struct lv_ring_view *v, int same_view, uint64_t now,
+             struct lv_actions *out)
 {
 	uint64_t before = lv->view.members;
 	struct ls_ring before_ring = lv->view.ring;
@@ -1068,7 +1142,9 @@ install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct l
 	lv->view.members |= LS_BIT(lv->cfg.self);
 	lv->view.group = ((v->group ? v->group : v->members) & lv->view.members) |
 	                 LS_BIT(lv->cfg.self);
-	reset_view_count(lv);
+	if (!same_view)
+		reset_view_count(lv);
+	lv->jreq_have = 0;
 	lv->admit_sent = 0;
 	if (lv->state == LV_OUT) {
 		lv->nlocal = 0;
@@ -1078,7 +1154,8 @@ install_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct l
 	lv->state_have = lv->state_access = 0;
 	memset(lv->mstate, 0, sizeof(lv->mstate));
 	lv->verdict_sent = lv->verdict_taken = lv->adopt_pending = 0;
-	lv->fresh_until = 0;
+	if (!same_view)
+		lv->fresh_until = 0;
 	lv->nlocal = 0;
 	if (lv->state == LV_STEADY)
 		start_round(lv, now);
@@ -1356,7 +1433,7 @@ lv_lease(const struct lv *lv)
 	case LV_STEADY:
 		return lv->fresh_until + lv->t->decide_ms;
 	case LV_ROUND:
-		deadline = lv->t_change + lv->t->decide_ms;
+		deadline = round_start(lv) + lv->t->decide_ms;
 		return deadline > lv->fresh_until ? deadline : lv->fresh_until;
 	default:
 		return 0;

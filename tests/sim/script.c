@@ -153,7 +153,7 @@ parse_expect(struct parser *p, int i, uint64_t at)
 	size_t k = 0;
 
 	if (i >= p->ntok)
-		return perr(p, "expect what? (alive, fenced, master, survivors, restarted)");
+		return perr(p, "expect what? (alive, fenced, master, survivors, live, restarted)");
 	if (sp->nexpect == SIM_MAX_EXPECT)
 		return perr(p, "too many expectations (max %d)", SIM_MAX_EXPECT);
 	x = &sp->expect[sp->nexpect];
@@ -164,8 +164,9 @@ parse_expect(struct parser *p, int i, uint64_t at)
 		k += (size_t)snprintf(x->text + k, sizeof(x->text) - k, "%s%s", j > i ? " " : "",
 		                      p->tok[j]);
 	if (strcmp(p->tok[i], "alive") == 0 || strcmp(p->tok[i], "fenced") == 0 ||
-	    strcmp(p->tok[i], "survivors") == 0) {
-		x->kind = p->tok[i][0] == 'a' ? SX_ALIVE : p->tok[i][0] == 'f' ? SX_FENCED : SX_SURVIVORS;
+	    strcmp(p->tok[i], "survivors") == 0 || strcmp(p->tok[i], "live") == 0) {
+		x->kind = p->tok[i][0] == 'a' ? SX_ALIVE : p->tok[i][0] == 'f' ? SX_FENCED
+		        : p->tok[i][0] == 's' ? SX_SURVIVORS : SX_LIVE;
 		if (parse_hosts(p, i + 1, &x->hosts) < 0)
 			return -1;
 	} else if (strcmp(p->tok[i], "master") == 0) {
@@ -179,7 +180,8 @@ parse_expect(struct parser *p, int i, uint64_t at)
 			return perr(p, "expect restarted N");
 		x->value = (int)v;
 	} else {
-		return perr(p, "unknown expectation '%s' (alive, fenced, master, survivors, restarted)",
+		return perr(p, "unknown expectation '%s' (alive, fenced, master, survivors, live, "
+		            "restarted)",
 		            p->tok[i]);
 	}
 	sp->nexpect++;
@@ -389,6 +391,9 @@ parse_line(struct parser *p)
 			sp->cpg = SIM_CPG_SAFE;
 		else
 			return perr(p, "cpg agreed|safe");
+	} else if (strcmp(k, "reboot") == 0) {
+		if (parse_time(p->tok[1], &sp->reboot_ms) < 0 || sp->reboot_ms == 0)
+			return perr(p, "reboot DURATION (like 3s): a reset host boots again after it");
 	} else if (strcmp(k, "run") == 0) {
 		if (parse_time(p->tok[1], &sp->run_ms) < 0)
 			return perr(p, "run DURATION (like 60s)");
@@ -485,6 +490,10 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 		if (t.restart_ms + 2ull * t.decide_ms + 10000 > tail)
 			tail = t.restart_ms + 2ull * t.decide_ms + 10000;
 	}
+	/* Half the pools reboot a reset host: it comes back out of the pool
+	** and asks to be admitted (docs/protocol.md, "Rejoining"). */
+	if (sim_rand(&r, 2))
+		sp->reboot_ms = 1000 + sim_rand(&r, 4000);
 	nf = (unsigned)sim_rand(&r, 7);
 	for (unsigned i = 0; i < nf; i++) {
 		struct sim_fault *f = &sp->fault[sp->nfaults++];

@@ -58,6 +58,8 @@ enum sim_expect_kind {
 	SX_MASTER,    /* every survivor reports this master */
 	SX_SURVIVORS, /* exactly these hosts are powered, in the pool and not fenced */
 	SX_RESTARTED, /* this many VM restarts so far */
+	SX_LIVE,      /* exactly these hosts run engines steady in the pool with exactly
+	              ** these hosts as their liveset (a rejoined host among them) */
 };
 
 struct sim_expect {
@@ -90,6 +92,8 @@ struct sim_spec {
 	int cpg;            /* enum sim_cpg: scenarios safe, random schedules agreed */
 	int random_offsets; /* random clock offsets per host (else 0) */
 	uint64_t run_ms;    /* 0: last fault or expect + 30 s */
+	uint64_t reboot_ms; /* a host reset by a fence or its watchdog boots again this
+	                    ** long after (0: it stays off until a power on) */
 	struct sim_fault fault[SIM_MAX_FAULTS];
 	unsigned nfaults;
 	struct sim_expect expect[SIM_MAX_EXPECT];

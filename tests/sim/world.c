@@ -35,7 +35,8 @@ enum ev_type {
 	EV_GROUP,
 	EV_PUMP,      /* agreed CPG: host delivers what it holds of ring `a` */
 	EV_STALL_END, /* host's corosync resumes */
-	EV_RESTART,   /* host's daemon starts again after a kill */
+	EV_RESTART,   /* host's daemon starts again after a kill, or after its boot */
+	EV_BOOT,      /* a reset host boots again (sim_spec.reboot_ms) */
 };
 
 struct ev {
@@ -130,8 +131,15 @@ struct host {
 	uint64_t lease;
 	uint64_t kp_until; /* local: the keeper pets on its own until then (the
 	                   ** daemon died), unless a FENCE stops it first */
-	int down; /* the daemon is dead (killed), the host runs on */
+	int down; /* the daemon is dead (killed), or not started yet after a boot */
+	int booting; /* powered on: corosync runs, the daemon starts soon (EV_RESTART) */
+	int unadmitted; /* booted and not admitted since (hasvcd: no liveset of this
+	                ** boot, or a fence record newer than <data-dir>/fence-admitted):
+	                ** its daemons start out of the pool */
+	int wd_armed; /* the watchdog is armed (a booted host's: once it survives a round
+	              ** with itself in the liveset, as hasvcd arms it, or it fences) */
 	int restarted; /* its engine is a restarted daemon's */
+	int survived;  /* ... which survived a round since its start */
 	uint64_t incarnation; /* its daemon's "pid": one more at every restart */
 	uint64_t saved_live; /* what the daemon keeps across a restart: its last */
 	struct ls_ring saved_prev; /* agreed liveset, where, and the master */
@@ -367,7 +375,7 @@ running_engine(const struct host *h)
 
 static void recompute_rings(struct world *w);
 static void leave_group(struct world *w, int h);
-static struct lv *make_engine(struct world *w, unsigned h, uint64_t seq0, char *why,
+static struct lv *make_engine(struct world *w, unsigned h, uint64_t seq0, int out, char *why,
                               size_t whylen);
 static void save_liveset(struct world *w, int h);
 static void pump(struct world *w, int k, int r);
@@ -416,8 +424,45 @@ kill_host(struct world *w, int h, int cause)
 	hp->stalled = 0;
 	hp->stall_gen++;
 	hp->tick_at = SIM_NEVER;
+	hp->booting = 0;
+	hp->saved_live = 0; /* hasvcd keeps it for this boot only */
 	io_clear(hp, 1); /* a fence record already on its way may still land */
 	recompute_rings(w);
+	if (cause != D_POWEROFF && w->sp->reboot_ms != 0)
+		push(w, w->now + w->sp->reboot_ms, EV_BOOT, h, 0, 0);
+}
+
+/* Host h boots (power on, or the reboot after a reset): its corosync joins
+** at once, its daemon starts 0.3 - 2 s later (EV_RESTART) -- out of the pool
+** if the host was fenced or reset by its watchdog (hasvcd finds a local
+** fence record: docs/fencing.md), else a cold start.  It comes back without
+** VMs and with its watchdog disarmed. */
+static void
+boot_host(struct world *w, int h)
+{
+	struct host *hp = &w->h[h];
+	char why[200];
+
+	if (hp->powered)
+		return;
+	hp->lv = make_engine(w, (unsigned)h, 0, 0, why, sizeof(why)); /* a stand-in until its start */
+	if (NEVER(hp->lv == NULL)) {
+		violation(w, IENG, "h%d: engine at boot: %s", h, why);
+		return;
+	}
+	hp->powered = 1;
+	hp->fenced = 0;
+	hp->down = 1;
+	hp->booting = 1;
+	hp->wd_armed = 0;
+	hp->lease = hp->kp_until = 0;
+	hp->last_pet = local_at(hp, w->now);
+	hp->hung_until = 0;
+	hp->nheld = 0;
+	hp->tick_at = SIM_NEVER;
+	hp->tick_gen++;
+	recompute_rings(w);
+	push(w, w->now + rnd(w, 300, 2000), EV_RESTART, h, 0, ++hp->restart_gen);
 }
 
 /* Deliver an engine event to h now, or hold it while its daemon hangs. */
@@ -717,7 +762,7 @@ new_ring(struct world *w, uint64_t members)
 	}
 	r = &w->rings[w->nrings];
 	memset(r, 0, sizeof(*r));
-	w->ringseq += 4;
+	w->ringseq += LV_RING_SPAN; /* hasvcd's numbering: admissions fit between */
 	r->seq = w->ringseq;
 	r->nodeid = (uint32_t)__builtin_ctzll(members) + 1;
 	r->members = members;
@@ -1203,7 +1248,8 @@ check_false_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 }
 
 static void
-record_survive(struct world *w, int h, struct ls_ring prev, uint64_t L, uint64_t live)
+record_survive(struct world *w, int h, struct ls_ring prev, uint64_t L, uint64_t live,
+               int reason)
 {
 	uint64_t runnable = 0;
 	struct survive_rec *s;
@@ -1217,6 +1263,12 @@ record_survive(struct world *w, int h, struct ls_ring prev, uint64_t L, uint64_t
 	** prev ring is 0): it adopts or catches up with its members' verdict,
 	** whose deciders recorded the round. */
 	if (w->h[h].restarted && prev.seq == 0)
+		return;
+	/* Nor does the first SURVIVE of a restarted engine that adopts a
+	** member's verdict: rounds may have ended while it was down (an
+	** admission's among them), and the verdict it takes is of the ring it
+	** is in, recorded by its decider under that round's own prev ring. */
+	if (w->h[h].restarted && !w->h[h].survived && reason == LS_R_ADOPTED)
 		return;
 
 	for (unsigned g = 0; g < w->n; g++)
@@ -1315,6 +1367,12 @@ do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 		tr(w, h, "FENCE %s", rname(a->reason));
 	hp->fenced = hp->ever_fenced = 1;
 	hp->silent_at = w->now;
+	if (!hp->wd_armed) {
+		/* the keeper arms a disarmed watchdog first, then stops petting */
+		hp->wd_armed = 1;
+		hp->last_pet = local_at(hp, w->now);
+		schedule_wd(w, h);
+	}
 	/* hasvcd has the keeper stop petting (and acknowledge it) before it
 	** writes the fence record (docs/fencing.md, "The keeper") */
 	if (hp->kp_until > local_at(hp, w->now)) {
@@ -1375,6 +1433,10 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			io_issue(w, h, a, 0, 0);
 			break;
 		case LV_ACT_SEND:
+			if (a->msg.type == LV_MSG_ADMIT && a->msg.u.admit.host == (unsigned)h)
+				tr(w, h, "re-forms the pool: every host asks to be admitted");
+			else if (a->msg.type == LV_MSG_ADMIT)
+				tr(w, h, "admits h%u", a->msg.u.admit.host);
 			cpg_send(w, h, &a->msg);
 			break;
 		case LV_ACT_PET:
@@ -1394,8 +1456,20 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			w->st->survive[a->reason & 15]++;
 			tr(w, h, "SURVIVE %s live=%s lost=%s", rname(a->reason),
 			   setstr(s1, sizeof(s1), a->live), setstr(s2, sizeof(s2), a->lost));
-			record_survive(w, h, prev, L, a->live);
+			record_survive(w, h, prev, L, a->live, a->reason);
+			hp->survived = 1;
 			save_liveset(w, h);
+			if (a->live & LS_BIT(h))
+				hp->unadmitted = 0; /* hasvcd marks the admission */
+			/* a host in my liveset is not dead: one admitted again
+			** runs its own VMs (its old self's are restarted already) */
+			hp->dead_known &= ~a->live;
+			if (!hp->wd_armed && (a->live & LS_BIT(h))) {
+				/* hasvcd arms the watchdog when it joins a liveset */
+				hp->wd_armed = 1;
+				hp->last_pet = local_at(hp, w->now);
+				schedule_wd(w, h);
+			}
 			hp->wait_reason = 0;
 			hp->disturbed = still_disturbed(w, h);
 			break;
@@ -1456,9 +1530,9 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		break;
 	case SF_POWERON:
 		if (!w->h[f->host].powered) {
-			tr(w, f->host, "power on (out of the pool: no rejoin)");
+			tr(w, f->host, "power on");
 			w->st->faults[SS_POWERON]++;
-			w->h[f->host].powered = 1;
+			boot_host(w, f->host);
 		}
 		break;
 	case SF_PARTITION:
@@ -1629,6 +1703,7 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	struct lv_event ev;
 	struct ring *R;
 	char why[200];
+	int out;
 
 	if (gen != hp->restart_gen || !hp->powered || !hp->down || hp->lv == NULL)
 		return;
@@ -1640,7 +1715,12 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	}
 	lv_free(hp->lv);
 	/* hasvcd's seq0 is its start time in wall-clock us: above the old run's */
-	hp->lv = make_engine(w, (unsigned)h, local_at(hp, w->now) * 1000, why, sizeof(why));
+	/* hasvcd starts out of the pool after a boot into a running pool (no
+	** liveset of this boot), and after a fence until it is admitted */
+	if (hp->booting)
+		hp->unadmitted = 1;
+	out = hp->unadmitted;
+	hp->lv = make_engine(w, (unsigned)h, local_at(hp, w->now) * 1000, out, why, sizeof(why));
 	if (NEVER(hp->lv == NULL)) {
 		violation(w, IENG, "h%d: restarted engine: %s", h, why);
 		hp->powered = 0;
@@ -1648,6 +1728,7 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	}
 	hp->down = 0;
 	hp->restarted = 1;
+	hp->survived = 0;
 	hp->incarnation++;
 	hp->alerts = 0;
 	hp->wait_reason = -1;
@@ -1656,7 +1737,15 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	hp->tick_gen++;
 	hp->tick_same = 0;
 	io_clear(hp, 1); /* the old daemon's requests died with it */
-	tr(w, h, "daemon restarted");
+	if (hp->booting) /* its first round starts at START, not S after a stall: */
+		hp->disturbed = w->now > w->tm.fresh_ms ? w->now - w->tm.fresh_ms : 0;
+	if (!hp->booting)
+		tr(w, h, "daemon restarted");
+	else
+		tr(w, h, "daemon starts after the boot: %s",
+		   hp->death == D_POWEROFF ? "out of the pool, asks to be admitted"
+		                           : "out of the pool (a fence record), asks to be admitted");
+	hp->booting = 0;
 	/* The join is a view change ordered before anything the new daemon
 	** sends; its own START already has the new group. */
 	set_group(w, h, 1);
@@ -1719,6 +1808,20 @@ check_expect(struct world *w, const struct sim_expect *x)
 		uint64_t m = set_of(w, x->kind);
 		ok = m == x->hosts;
 		snprintf(got, sizeof(got), "%s", setstr(s, sizeof(s), m));
+		break;
+	}
+	case SX_LIVE: {
+		uint64_t m = 0;
+		ok = 1;
+		for (unsigned h = 0; h < w->n; h++) {
+			const struct host *hp = &w->h[h];
+			if (!running_engine(hp) || lv_get_state(hp->lv) != LV_STEADY)
+				continue;
+			m |= LS_BIT(h);
+			ok &= lv_get_live(hp->lv) == x->hosts;
+		}
+		ok &= m == x->hosts;
+		snprintf(got, sizeof(got), "steady %s", setstr(s, sizeof(s), m));
 		break;
 	}
 	case SX_MASTER: {
@@ -1801,7 +1904,7 @@ save_liveset(struct world *w, int h)
 ** liveset is every host; a restarted daemon starts from what its
 ** predecessor saved (seq0 != 0). */
 static struct lv *
-make_engine(struct world *w, unsigned h, uint64_t seq0, char *why, size_t whylen)
+make_engine(struct world *w, unsigned h, uint64_t seq0, int out, char *why, size_t whylen)
 {
 	const struct sim_spec *sp = w->sp;
 	const struct host *hp = &w->h[h];
@@ -1818,6 +1921,7 @@ make_engine(struct world *w, unsigned h, uint64_t seq0, char *why, size_t whylen
 	cfg.live = sp->n == 64 ? ~0ull : LS_BIT(sp->n) - 1;
 	cfg.master = 0;
 	cfg.seq0 = seq0;
+	cfg.out = out;
 	if (seq0 != 0 && hp->saved_live != 0) {
 		cfg.live = hp->saved_live;
 		cfg.prev_ring = hp->saved_prev;
@@ -1848,7 +1952,8 @@ world_init(struct world *w, const struct sim_spec *sp, char *err, size_t errlen)
 	}
 	for (unsigned h = 0; h < sp->n; h++) {
 		struct host *hp = &w->h[h];
-		hp->lv = make_engine(w, h, 0, why, sizeof(why));
+		hp->lv = make_engine(w, h, 0, 0, why, sizeof(why));
+		hp->wd_armed = 1;
 		if (hp->lv == NULL) {
 			snprintf(err, errlen, "lv_new: %s", why);
 			return -1;
@@ -1973,7 +2078,7 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			break;
 		case EV_WD:
 			hp->wd_pending = 0;
-			if (!in_pool(hp))
+			if (!in_pool(hp) || !hp->wd_armed)
 				break;
 			if (local_at(hp, w->now) >= wd_last(hp, local_at(hp, w->now)) + w->tm.wd_ms) {
 				kill_host(w, e.host, D_WATCHDOG);
@@ -2004,6 +2109,12 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			break;
 		case EV_FAULT:
 			apply_fault(w, &sp->fault[e.a]);
+			break;
+		case EV_BOOT:
+			if (!w->h[e.host].powered) {
+				tr(w, e.host, "boots again");
+				boot_host(w, e.host);
+			}
 			break;
 		case EV_RESTART:
 			ev_restart(w, e.host, e.gen);

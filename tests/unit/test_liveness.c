@@ -141,11 +141,9 @@ step(struct host *h, const struct lv_event *ev)
 	lv_step(h->lv, ev, h->now, &acts);
 	apply(h, &acts);
 	lv_actions_free(&acts);
-	if (ev->type == LV_EV_DELIVER && lv_get_ring(h->lv).seq != before.seq) {
-		/* an admission's ring: counts and STATEs start again */
-		h->dcount = 0;
-		h->stated = 0;
-	}
+	if (ev->type == LV_EV_DELIVER && lv_get_ring(h->lv).seq != before.seq)
+		h->stated = 0; /* an admission's ring: STATEs again (the CPG view, and its
+		               ** delivery count, go on) */
 }
 
 /* The peers in h->echo deliver my PING and answer with theirs, whose count
