@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat
 CPPFLAGS := -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fno-strict-aliasing -pthread -MMD -MP
-LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LDLIBS := $(shell pkg-config --libs $(PKGS)) $(shell pkg-config --libs netsnmp) -lpthread -lm
 TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 ifeq ($(WERROR),1)

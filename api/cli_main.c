@@ -1410,6 +1410,183 @@ out:
 	return rc;
 }
 
+/* A secret from KEY=VALUE or from the first line of KEY-file=FILE (which
+** keeps it out of ps); "" when neither is given.  -1 after usage. */
+static int
+secret_arg(struct cli *x, const char *key, char *out, size_t len)
+{
+	char fkey[64];
+	const char *v = cliargs_get(x->args, key), *f;
+
+	snprintf(fkey, sizeof(fkey), "%s-file", key);
+	f = cliargs_get(x->args, fkey);
+	out[0] = '\0';
+	if (v != NULL && f != NULL) {
+		usage(x, "give %s= or %s=, not both", key, fkey);
+		return -1;
+	}
+	if (v != NULL) {
+		snprintf(out, len, "%s", v);
+	} else if (f != NULL && read_file_line(f, out, len) < 0) {
+		usage(x, "cannot read %s from %s: %s", key, f,
+		      errno == ENODATA ? "empty" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* snmp-receiver-add address=A [port=162] version=2c|3 [inform=BOOL]
+** community=C | user=U auth-key=K priv-key=K (or *-file=FILE): prints the
+** new receiver's uuid. */
+static int
+cmd_snmp_add(struct cli *x)
+{
+	const char *address = cliargs_get(x->args, "address");
+	const char *version = cliargs_get(x->args, "version");
+	const char *user = cliargs_get(x->args, "user");
+	char community[128], auth[128], priv[128];
+	struct xval *p, *r = NULL;
+	int64_t port = 162;
+	int inform = 0, rc;
+
+	if (cliargs_get_int(x->args, "port", 1, 65535, &port) < 0 ||
+	    cliargs_get_bool(x->args, "inform", &inform) < 0)
+		return usage(x, "%s", x->args->err);
+	if (secret_arg(x, "community", community, sizeof(community)) < 0 ||
+	    secret_arg(x, "auth-key", auth, sizeof(auth)) < 0 ||
+	    secret_arg(x, "priv-key", priv, sizeof(priv)) < 0)
+		return EXIT_USAGE;
+	if ((rc = check_known(x)) != 0)
+		goto out;
+	if (address == NULL || version == NULL) {
+		rc = usage(x, "address= and version= are required");
+		goto out;
+	}
+	p = xval_new_array();
+	xval_array_append(p, xval_new_string(address));
+	xval_array_append(p, xval_new_int(port));
+	xval_array_append(p, xval_new_string(version));
+	xval_array_append(p, xval_new_bool(inform));
+	xval_array_append(p, xval_new_string(community));
+	xval_array_append(p, xval_new_string(user != NULL ? user : ""));
+	xval_array_append(p, xval_new_string(auth));
+	xval_array_append(p, xval_new_string(priv));
+	rc = call(x, "pool.snmp_receiver_add", p, &r);
+	if (rc == 0 && xval_is(r, XVAL_STRING))
+		printf("%s\n", xval_string(r));
+	xval_free(r);
+out:
+	explicit_bzero(community, sizeof(community));
+	explicit_bzero(auth, sizeof(auth));
+	explicit_bzero(priv, sizeof(priv));
+	return rc;
+}
+
+static int
+cmd_snmp_remove(struct cli *x)
+{
+	const char *uuid = cliargs_get(x->args, "uuid");
+	struct xval *r = NULL;
+	int rc;
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if (uuid == NULL)
+		return usage(x, "uuid= is required");
+	rc = call(x, "pool.snmp_receiver_remove", params1(xval_new_string(uuid)), &r);
+	xval_free(r);
+	return rc;
+}
+
+/* Each record of array r as "field: value" lines, `order` first, a blank
+** line between records. */
+static void
+print_records(const struct xval *r, const char *const *order)
+{
+	size_t i, j;
+
+	for (i = 0; i < xval_len(r); i++) {
+		const struct xval *e = xval_array_get(r, i), *v;
+
+		if (i > 0)
+			fputc('\n', stdout);
+		for (j = 0; order[j] != NULL; j++) {
+			char *text;
+
+			if ((v = xval_struct_get(e, order[j])) == NULL)
+				continue;
+			text = clifmt_value(v, 0);
+			printf("%s: %s\n", order[j], text);
+			xfree(text);
+		}
+	}
+}
+
+static int
+cmd_snmp_list(struct cli *x)
+{
+	static const char *const order[] = {"uuid", "address", "port", "version", "inform", "user",
+					    "community_set", "auth_key_set", "priv_key_set",
+					    "engine_id", NULL};
+	struct xval *r = NULL;
+	int rc, json = cliargs_flag(x->args, "json");
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = call(x, "pool.snmp_receiver_get_all_records", NULL, &r)) != 0)
+		return rc;
+	if (json) {
+		clifmt_json_value(stdout, r);
+		fputc('\n', stdout);
+	} else if (xval_len(r) == 0) {
+		printf("no SNMP receivers\n");
+	} else {
+		print_records(r, order);
+	}
+	xval_free(r);
+	return 0;
+}
+
+/* snmp-test: the outcome per receiver; exit status EXIT_API if any failed. */
+static int
+cmd_snmp_test(struct cli *x)
+{
+	struct xval *r = NULL;
+	size_t i;
+	int rc, failed = 0, json = cliargs_flag(x->args, "json");
+
+	if ((rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = call(x, "pool.snmp_test", NULL, &r)) != 0)
+		return rc;
+	for (i = 0; i < xval_len(r); i++) {
+		const struct xval *e = xval_array_get(r, i), *ok = xval_struct_get(e, "ok");
+
+		failed += ok == NULL || !xval_bool(ok);
+	}
+	if (json) {
+		clifmt_json_value(stdout, r);
+		fputc('\n', stdout);
+	} else if (xval_len(r) == 0) {
+		printf("no SNMP receivers\n");
+	} else {
+		for (i = 0; i < xval_len(r); i++) {
+			const struct xval *e = xval_array_get(r, i);
+			const struct xval *a = xval_struct_get(e, "address");
+			const struct xval *p = xval_struct_get(e, "port");
+			const struct xval *ok = xval_struct_get(e, "ok");
+			const struct xval *err = xval_struct_get(e, "error");
+
+			printf("%s:%" PRId64 ": %s%s\n", a != NULL ? xval_string(a) : "?",
+			       p != NULL ? xval_int(p) : 0,
+			       ok != NULL && xval_bool(ok) ? "ok" : "FAILED: ",
+			       ok != NULL && xval_bool(ok) ? "" : err != NULL ? xval_string(err) : "");
+		}
+	}
+	xval_free(r);
+	return failed ? EXIT_API : 0;
+}
+
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 static int cmd_cluster_status(struct cli *x);
@@ -1492,6 +1669,18 @@ static const struct command commands[] = {
      "vm-param-set uuid=UUID [ha-restart-priority=restart|best-effort|] [order=N] "
      "[start-delay=N] [ha-always-run=BOOL]",
      "change a VM's HA policy", cmd_param_set},
+    {"snmp-receiver-add", NULL,
+     "snmp-receiver-add address=ADDR [port=162] version=2c|3 [inform=BOOL] "
+     "community=C | user=U auth-key=K priv-key=K (or community-file=, auth-key-file=, "
+     "priv-key-file=)",
+     "add an SNMP notification receiver to the pool (v3: authPriv, SHA + AES-128)",
+     cmd_snmp_add},
+    {"snmp-receiver-list", NULL, "snmp-receiver-list [--json]",
+     "list the pool's SNMP receivers (secrets are never shown)", cmd_snmp_list},
+    {"snmp-receiver-remove", NULL, "snmp-receiver-remove uuid=UUID",
+     "remove an SNMP receiver", cmd_snmp_remove},
+    {"snmp-test", NULL, "snmp-test [--json]",
+     "send a test notification to every SNMP receiver and print each outcome", cmd_snmp_test},
     {"message-list", "message", "message-list " LIST_OPTS, "list the alerts", cmd_list},
     {"event-watch", NULL, "event-watch [class=vm,host,pool,message,...]",
      "print each change as 'class operation uuid' until interrupted", cmd_event_watch},

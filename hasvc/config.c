@@ -45,6 +45,7 @@
 #define DEFAULT_WD_TIMEOUT_MS 30000u
 #define WD_TIMEOUT_MIN_MS     1000u
 #define WD_TIMEOUT_MAX_MS     600000u
+#define DEFAULT_HOOK_TIMEOUT_MS 5000u /* <hook-timeout>: 1s..10m, as every duration */
 
 /* Every element, so that cross-element rules can find where each one was. */
 enum elem_id {
@@ -72,6 +73,9 @@ enum elem_id {
 	E_CL_AUTHKEY,
 	E_CL_LOG,
 	E_CL_STATE_DIR,
+	E_NOTIFY,
+	E_NOTIFY_HOOK,
+	E_NOTIFY_HOOK_TIMEOUT,
 	E_LOG,
 	E_LOG_LEVEL,
 	E_LOG_SYSLOG,
@@ -463,6 +467,15 @@ static const struct elem cluster_elems[] = {
     {NULL},
 };
 
+/* notify_hook is an array: its stride is one entry. */
+static const struct elem notify_elems[] = {
+    {"hook", E_NOTIFY_HOOK, CONFIG_MAX_HOOKS, 0, parse_path, offsetof(struct config, notify_hook),
+     sizeof(((struct config *)0)->notify_hook[0]), NULL, NULL},
+    LEAF("hook-timeout", E_NOTIFY_HOOK_TIMEOUT, 1, 0, parse_duration, notify_hook_timeout_ms,
+         NULL),
+    {NULL},
+};
+
 static const struct elem log_elems[] = {
     LEAF("level", E_LOG_LEVEL, 1, 0, parse_log_level, log_level, log_level_names),
     LEAF("syslog", E_LOG_SYSLOG, 1, 0, parse_bool, log_syslog, NULL),
@@ -481,6 +494,7 @@ static const struct elem root_elems[] = {
     NODE("hypervisor", E_HYPERVISOR, 0, hypervisor_elems),
     NODE("api", E_API, 0, api_elems),
     NODE("cluster", E_CLUSTER, 0, cluster_elems),
+    NODE("notify", E_NOTIFY, 0, notify_elems),
     NODE("log", E_LOG, 0, log_elems),
     {NULL},
 };
@@ -671,6 +685,7 @@ check_combinations(struct parse *p)
 		     config_hv_backend_name(cfg->hv_backend));
 
 	cfg->cluster = p->count[E_CLUSTER] > 0;
+	cfg->nhooks = p->count[E_NOTIFY_HOOK];
 
 	/* Certificate and key follow data-dir unless given. */
 	if (!p->bad[E_DATA_DIR]) {
@@ -799,6 +814,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->corosync_authkey, sizeof(cfg->corosync_authkey), "/etc/corosync/authkey");
 	snprintf(cfg->corosync_log, sizeof(cfg->corosync_log), "/var/log/corosync/corosync.log");
 	snprintf(cfg->corosync_state_dir, sizeof(cfg->corosync_state_dir), "/var/lib/corosync");
+	cfg->notify_hook_timeout_ms = DEFAULT_HOOK_TIMEOUT_MS;
 	cfg->log_level = LOG_INFO;
 	cfg->log_syslog = 1;
 }

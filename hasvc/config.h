@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_PATH  "/etc/hasvc/hasvcd.conf"
 #define CONFIG_PATH_LEN      4096
 #define CONFIG_MAX_ADDRS     2
+#define CONFIG_MAX_HOOKS     4
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* larger files are refused */
 #define CONFIG_DEFAULT_KEEPER_SOCKET "/run/hasvc/wdkeeper.sock"
 #define CONFIG_MAX_ERRORS    100           /* later problems are summed up in one last error */
@@ -71,6 +72,12 @@ struct config {
 	char corosync_authkey[CONFIG_PATH_LEN];   /* default /etc/corosync/authkey */
 	char corosync_log[CONFIG_PATH_LEN];       /* default /var/log/corosync/corosync.log */
 	char corosync_state_dir[CONFIG_PATH_LEN]; /* default /var/lib/corosync */
+
+	/* <notify>: alert hook scripts (docs/monitoring.md), run with the alert
+	** as JSON on stdin, killed after hook_timeout_ms (default 5000). */
+	size_t nhooks;
+	char notify_hook[CONFIG_MAX_HOOKS][CONFIG_PATH_LEN];
+	uint32_t notify_hook_timeout_ms;
 
 	int log_level;  /* syslog priority, default LOG_INFO */
 	int log_syslog; /* default 1 */

@@ -158,10 +158,33 @@ static const char schema_v2[] =
 	"INSERT INTO repl VALUES (1, 0, 0);";
 /* clang-format on */
 
+/* Version 3: SNMP trap receivers (pool-wide, secrets included: the file is
+** 0600) and the per-message "notified" marker (hasvc/notify.h).  Messages
+** already stored count as notified: an upgrade must not replay old alerts. */
+/* clang-format off */
+static const char schema_v3[] =
+	"CREATE TABLE snmp_receiver ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" address TEXT NOT NULL,"
+	" port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+	" version TEXT NOT NULL CHECK (version IN ('2c', '3')),"
+	" inform INTEGER NOT NULL DEFAULT 0 CHECK (inform IN (0, 1)),"
+	" community TEXT NOT NULL DEFAULT '',"
+	" user TEXT NOT NULL DEFAULT '',"
+	" auth_key TEXT NOT NULL DEFAULT '',"
+	" priv_key TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE message_notified ("
+	" uuid TEXT PRIMARY KEY NOT NULL,"
+	" host TEXT NOT NULL DEFAULT '',"
+	" time INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO message_notified (uuid, host, time) SELECT uuid, '', 0 FROM message;";
+/* clang-format on */
+
 /* migrations[i] takes a database from schema version i to i + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -183,6 +206,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define GROUP_COLS "uuid, name_label, name_description, placement"
 #define MSG_COLS   "uuid, name, priority, cls, obj_uuid, timestamp, body"
 #define FENCE_COLS "id, host_uuid, timestamp, reason, detail"
+#define SNMP_COLS  "uuid, address, port, version, inform, community, user, auth_key, priv_key"
 
 enum stmt_id {
 	S_BEGIN,
@@ -219,6 +243,13 @@ enum stmt_id {
 	S_MSG_INSERT,
 	S_MSG_LIST,
 	S_MSG_DELETE,
+	S_MSG_UNNOTIFIED,
+	S_NOTIFIED_INSERT,
+	S_NOTIFIED_DELETE,
+	S_NOTIFIED_SELECT,
+	S_SNMP_UPSERT,
+	S_SNMP_DELETE,
+	S_SNMP_LIST,
 	S_FENCE_INSERT,
 	S_FENCE_LIST_ALL,
 	S_FENCE_LIST_HOST,
@@ -308,6 +339,18 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MSG_LIST] = "SELECT " MSG_COLS " FROM message WHERE timestamp >= ?1 "
                    "ORDER BY timestamp, rowid",
     [S_MSG_DELETE] = "DELETE FROM message WHERE uuid = ?1",
+    [S_MSG_UNNOTIFIED] = "SELECT " MSG_COLS " FROM message WHERE uuid NOT IN "
+                         "(SELECT uuid FROM message_notified) ORDER BY timestamp, rowid",
+    [S_NOTIFIED_INSERT] = "INSERT OR IGNORE INTO message_notified (uuid, host, time) "
+                          "VALUES (?1, ?2, ?3)",
+    [S_NOTIFIED_DELETE] = "DELETE FROM message_notified WHERE uuid = ?1",
+    [S_NOTIFIED_SELECT] = "SELECT 1 FROM message_notified WHERE uuid = ?1",
+    [S_SNMP_UPSERT] = "INSERT INTO snmp_receiver (" SNMP_COLS ") VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                      "ON CONFLICT (uuid) DO UPDATE SET address = ?2, port = ?3, version = ?4, "
+                      "inform = ?5, community = ?6, user = ?7, auth_key = ?8, priv_key = ?9",
+    [S_SNMP_DELETE] = "DELETE FROM snmp_receiver WHERE uuid = ?1",
+    [S_SNMP_LIST] = "SELECT " SNMP_COLS " FROM snmp_receiver ORDER BY address, port, uuid",
     [S_FENCE_INSERT] = "INSERT INTO fence_record (host_uuid, timestamp, reason, detail) "
                        "VALUES (?1, ?2, ?3, ?4)",
     [S_FENCE_LIST_ALL] = "SELECT " FENCE_COLS " FROM fence_record "
@@ -357,7 +400,7 @@ struct db_tinfo {
 	int col_a, col_b;              /* repl_tables[].col_a/col_b, -1 if none */
 };
 
-#define DB_NTABLES 9
+#define DB_NTABLES 11
 
 struct db {
 	sqlite3 *h;
@@ -994,6 +1037,32 @@ sqlite_refusal(sqlite3 *h, const char *path, int rc, char *err, size_t errlen)
 	}
 }
 
+/* chmod 0600 the database file and its -wal/-shm files if they exist (and
+** are group- or world-accessible).  0, or -1 with errno. */
+static int
+protect_files(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char f[PATH_MAX];
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sfx); i++) {
+		if ((size_t)snprintf(f, sizeof(f), "%s%s", path, sfx[i]) >= sizeof(f)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (stat(f, &sb) < 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return -1;
+		}
+		if ((sb.st_mode & 077) != 0 && chmod(f, sb.st_mode & 0700) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Is the database behind `h` one we may open?  Checks that it is SQLite,
 ** that it is ours (or brand new and empty), and that its schema is not newer
 ** than ours.  Reads only.  0 with *version set, or -1 with err set. */
@@ -1192,6 +1261,13 @@ db_open(const char *path, int flags, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	/* The file holds secrets (SNMP keys, the cluster key, password
+	** hashes): owner only, and so are the -wal/-shm files SQLite creates
+	** next to it with the main file's mode. */
+	if (protect_files(db->path) < 0) {
+		snprintf(err, errlen, "%s: cannot make it mode 0600: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (exec_const(db, "PRAGMA foreign_keys = ON", "enabling foreign keys") < 0 ||
 	    exec_const(db, "PRAGMA journal_mode = WAL", "switching to WAL") < 0 ||
 	    exec_const(db, "PRAGMA synchronous = FULL", "setting synchronous") < 0) {
@@ -2145,10 +2221,10 @@ out:
 	return write_end(db, rc);
 }
 
-int
-db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n)
+static int
+message_rows(struct db *db, enum stmt_id id, int64_t since, struct db_message **out, size_t *n)
 {
-	sqlite3_stmt *s = st(db, S_MSG_LIST);
+	sqlite3_stmt *s = st(db, id);
 	struct db_message *v = NULL, *m;
 	size_t len = 0;
 	int rc;
@@ -2157,7 +2233,8 @@ db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, since);
+	if (id == S_MSG_LIST)
+		sqlite3_bind_int64(s, 1, since);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		v = xreallocarray(v, len + 1, sizeof(*v));
 		m = &v[len++];
@@ -2183,9 +2260,172 @@ db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n
 }
 
 int
+db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n)
+{
+	return message_rows(db, S_MSG_LIST, since, out, n);
+}
+
+/* A message's notified marker goes with it, in the same write. */
+int
 db_message_delete(struct db *db, const char *uuid)
 {
-	return delete_row(db, S_MSG_DELETE, DB_TABLE_MESSAGE, uuid, "deleting a message");
+	sqlite3_stmt *s;
+	int rc;
+
+	if (write_begin(db) < 0)
+		return -1;
+	rc = -1;
+	s = st(db, S_MSG_DELETE);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	if (run(db, s, "deleting a message") < 0)
+		goto out;
+	if (sqlite3_changes(db->h) == 0) {
+		rc = 1;
+		goto out;
+	}
+	s = st(db, S_NOTIFIED_DELETE);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	if (run(db, s, "deleting a message's notified marker") < 0)
+		goto out;
+	note(db, DB_TABLE_MESSAGE, uuid, DB_CHANGE_DEL);
+	rc = 0;
+out:
+	return write_end(db, rc);
+}
+
+int
+db_message_unnotified(struct db *db, struct db_message **out, size_t *n)
+{
+	return message_rows(db, S_MSG_UNNOTIFIED, INT64_MIN, out, n);
+}
+
+int
+db_message_mark_notified(struct db *db, const char *uuid, const char *host, int64_t time)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(uuid)) {
+		db_set_err(db, "%s: notified marker: invalid uuid", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_NOTIFIED_INSERT);
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, host != NULL ? host : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, time);
+		rc = run(db, s, "marking a message notified");
+	}
+	return write_end(db, rc);
+}
+
+int
+db_message_notified(struct db *db, const char *uuid)
+{
+	return row_exists(db, S_NOTIFIED_SELECT, uuid);
+}
+
+/* ---- SNMP receivers ---- */
+
+int
+db_snmp_receiver_put(struct db *db, const struct db_snmp_receiver *r)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(r->uuid)) {
+		db_set_err(db, "%s: SNMP receiver: invalid uuid", db->path);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_SNMP_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, r->uuid);
+	BIND_STR(s, 2, r->address);
+	sqlite3_bind_int64(s, 3, r->port);
+	BIND_STR(s, 4, r->version);
+	sqlite3_bind_int(s, 5, r->inform != 0);
+	BIND_STR(s, 6, r->community);
+	BIND_STR(s, 7, r->user);
+	BIND_STR(s, 8, r->auth_key);
+	BIND_STR(s, 9, r->priv_key);
+	rc = run(db, s, "storing an SNMP receiver");
+out:
+	return write_end(db, rc);
+}
+
+int
+db_snmp_receiver_delete(struct db *db, const char *uuid)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_SNMP_DELETE);
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+		rc = run(db, s, "deleting an SNMP receiver");
+		if (rc == 0 && sqlite3_changes(db->h) == 0)
+			rc = 1;
+	}
+	return write_end(db, rc);
+}
+
+int
+db_snmp_receiver_list(struct db *db, struct db_snmp_receiver **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_SNMP_LIST);
+	struct db_snmp_receiver *v = NULL, *r;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		r = &v[len++];
+		memset(r, 0, sizeof(*r));
+		COL_STR(s, 0, r->uuid);
+		COL_STR(s, 1, r->address);
+		r->port = sqlite3_column_int64(s, 2);
+		COL_STR(s, 3, r->version);
+		r->inform = sqlite3_column_int(s, 4);
+		COL_STR(s, 5, r->community);
+		COL_STR(s, 6, r->user);
+		COL_STR(s, 7, r->auth_key);
+		COL_STR(s, 8, r->priv_key);
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing SNMP receivers");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		explicit_bzero(v, len * sizeof(*v));
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void
+db_snmp_receiver_list_free(struct db_snmp_receiver *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	explicit_bzero(v, n * sizeof(*v));
+	xfree(v);
 }
 
 /* ---- fence records ---- */
@@ -2395,9 +2635,14 @@ static const struct repl_table {
     {"fence_record", "SELECT * FROM fence_record ORDER BY id", DB_TABLE_FENCE, "id", NULL},
     {"user", "SELECT * FROM user ORDER BY name", DB_TABLE_USER, "name", NULL},
     {"map", "SELECT * FROM map ORDER BY owner, field, key", -1, "owner", NULL},
+    /* Schema 3.  No record type: nothing watches them through the hook
+    ** (hasvc/notify.c reads them when it needs them). */
+    {"snmp_receiver", "SELECT * FROM snmp_receiver ORDER BY uuid", -1, "uuid", NULL},
+    {"message_notified", "SELECT * FROM message_notified ORDER BY uuid", -1, "uuid", NULL},
 };
 
-enum { T_POOL, T_HOST, T_VM, T_GROUP, T_MEMBER, T_MESSAGE, T_FENCE, T_USER, T_MAP };
+enum { T_POOL, T_HOST, T_VM, T_GROUP, T_MEMBER, T_MESSAGE, T_FENCE, T_USER, T_MAP, T_SNMP,
+       T_NOTIFIED };
 
 _Static_assert(ARRAY_SIZE(repl_tables) == DB_NTABLES, "one db_tinfo per replicated table");
 

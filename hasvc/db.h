@@ -26,7 +26,7 @@
 
 #include "lib/ids.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 #define DB_APPLICATION_ID 0x48415356 /* "HASV" */
 
 #define DB_NAME_LEN 256
@@ -261,6 +261,38 @@ int db_message_add(struct db *db, struct db_message *m);
 /* Messages with timestamp >= since, oldest first. */
 int db_message_list(struct db *db, int64_t since, struct db_message **out, size_t *n);
 int db_message_delete(struct db *db, const char *uuid);
+
+/* The notified marker (hasvc/notify.h): a message is sent to the SNMP
+** receivers and hooks once, by whoever writes its marker.  _unnotified lists
+** the messages without one, oldest first (xfree the array); _mark_notified
+** stores it (by host, at wall-clock time), a no-op if it is there already;
+** _notified returns 1 marked, 0 not, -1 error.  Deleting a message deletes
+** its marker in the same write.  Neither table is reported to the change
+** hook. */
+int db_message_unnotified(struct db *db, struct db_message **out, size_t *n);
+int db_message_mark_notified(struct db *db, const char *uuid, const char *host, int64_t time);
+int db_message_notified(struct db *db, const char *uuid);
+
+/* An SNMP notification receiver of the pool (hasvc/api_snmp.h).  Holds the
+** secrets: never hand one to the API as is; free lists with
+** db_snmp_receiver_list_free, which wipes them. */
+struct db_snmp_receiver {
+	char uuid[HA_UUID_LEN];
+	char address[DB_ADDR_LEN]; /* IPv4 or IPv6 literal, or a host name */
+	int64_t port;              /* 1..65535 */
+	char version[4];           /* "2c" or "3" */
+	int inform;                /* 1: InformRequest (acknowledged), 0: trap */
+	char community[128];       /* v2c */
+	char user[64];             /* v3 (authPriv, SHA + AES-128) */
+	char auth_key[128];        /* v3 passphrases, >= 8 characters */
+	char priv_key[128];
+};
+
+/* _put inserts or replaces; _delete returns 0, 1 no such receiver, -1. */
+int db_snmp_receiver_put(struct db *db, const struct db_snmp_receiver *r);
+int db_snmp_receiver_delete(struct db *db, const char *uuid);
+int db_snmp_receiver_list(struct db *db, struct db_snmp_receiver **out, size_t *n);
+void db_snmp_receiver_list_free(struct db_snmp_receiver *v, size_t n);
 
 /* Append a fence record; fills r->id. */
 int db_fence_add(struct db *db, struct db_fence_record *r);

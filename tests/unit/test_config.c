@@ -182,6 +182,23 @@ test_sim_file(void **state)
 }
 
 static void
+test_notify_hooks(void **state)
+{
+	assert_int_equal(parse(HEAD "  <notify>\n    <hook>/usr/lib/hasvc/mail-alarm</hook>\n"
+	                            "    <hook> /etc/hasvc/hooks/page </hook>\n"
+	                            "    <hook-timeout>2500ms</hook-timeout>\n  </notify>\n" TAIL),
+	                 0);
+	assert_int_equal(errs.n, 0);
+	assert_int_equal(cfg.nhooks, 2);
+	assert_string_equal(cfg.notify_hook[0], "/usr/lib/hasvc/mail-alarm");
+	assert_string_equal(cfg.notify_hook[1], "/etc/hasvc/hooks/page");
+	assert_int_equal(cfg.notify_hook_timeout_ms, 2500);
+	/* An empty <notify/> is allowed: no hooks. */
+	assert_int_equal(parse(HEAD "  <notify/>\n" TAIL), 0);
+	assert_int_equal(cfg.nhooks, 0);
+}
+
+static void
 test_minimal_file_defaults(void **state)
 {
 	assert_int_equal(parse(HEAD TAIL), 0);
@@ -202,6 +219,8 @@ test_minimal_file_defaults(void **state)
 	assert_string_equal(cfg.api_key, "/var/lib/hasvc/xapi-ssl.key");
 	assert_int_equal(cfg.log_level, LOG_INFO);
 	assert_int_equal(cfg.log_syslog, 1);
+	assert_int_equal(cfg.nhooks, 0);
+	assert_int_equal(cfg.notify_hook_timeout_ms, 5000);
 
 	/* Only data-dir given: certificate and key follow it. */
 	assert_int_equal(parse(HEAD "<data-dir>/srv/ha</data-dir>\n" TAIL), 0);
@@ -319,6 +338,16 @@ static const struct bad_case bad_cases[] = {
     {"port too big", HEAD "  <api><port>65536</port></api>\n" TAIL, 5, "out of range"},
     {"port overflow", HEAD "  <api><port>99999999999999999999999</port></api>\n" TAIL, 5,
      "out of range"},
+    {"relative hook", HEAD "  <notify><hook>mail-alarm</hook></notify>\n" TAIL, 5,
+     "<hook> \"mail-alarm\" is not an absolute path"},
+    {"too many hooks",
+     HEAD "  <notify><hook>/a</hook><hook>/b</hook><hook>/c</hook><hook>/d</hook>\n"
+          "<hook>/e</hook></notify>\n" TAIL,
+     6, "<hook> may appear at most 4 times in <notify>"},
+    {"hook timeout too short", HEAD "  <notify><hook-timeout>5ms</hook-timeout></notify>\n" TAIL,
+     5, "<hook-timeout> 5ms is out of range"},
+    {"unknown in notify", HEAD "  <notify><trap>x</trap></notify>\n" TAIL, 5,
+     "unknown element <trap> in <notify>"},
     {"duration syntax", HEAD "  <watchdog><timeout>30h</timeout></watchdog>\n" TAIL, 5,
      "<timeout> \"30h\" is not a duration (N, Nms, Ns or Nm)"},
     {"duration without number", HEAD "  <watchdog><timeout>s</timeout></watchdog>\n" TAIL, 5,
@@ -707,6 +736,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_cluster_element, teardown),
 	    cmocka_unit_test_teardown(test_sim_file, teardown),
 	    cmocka_unit_test_teardown(test_minimal_file_defaults, teardown),
+	    cmocka_unit_test_teardown(test_notify_hooks, teardown),
 	    cmocka_unit_test_teardown(test_values_accepted, teardown),
 	    cmocka_unit_test_teardown(test_each_rule, teardown),
 	    cmocka_unit_test_teardown(test_all_problems_at_once, teardown),

@@ -1444,6 +1444,8 @@ test_migrate_from_v1(void **state)
 	                 "INSERT INTO vm (uuid, name_label, resident_on) VALUES"
 	                 " ('" UUID_VM1 "', 'vm1', '" UUID_H1 "');"
 	                 "INSERT INTO map VALUES ('" UUID_H1 "', 'other_config', 'k', 'v');"
+	                 "INSERT INTO message (uuid, name, priority, timestamp) VALUES"
+	                 " ('" UUID_POOL "', 'HA_HOST_FAILED', 3, 1);"
 	                 "PRAGMA application_id = 1212240726; PRAGMA user_version = 1;",
 	                 schema_v1);
 	sql(path, text);
@@ -1468,6 +1470,8 @@ test_migrate_from_v1(void **state)
 	assert_int_equal(db_repl_get(db, &term, &pos), 0);
 	assert_int_equal(term, 0);
 	assert_int_equal(pos, 0);
+	/* Schema 3: a message stored before counts as notified (no replay). */
+	assert_int_equal(db_message_notified(db, UUID_POOL), 1);
 
 	/* The new columns work, the nodeid is unique among members. */
 	h.cluster_nodeid = 1;
@@ -2371,10 +2375,12 @@ test_snapshot_restore(void **state)
 		struct db *n = clone_db(a, &pn);
 
 		db_close(n);
-		sql(pn, "PRAGMA user_version = 3;");
+		msg = xasprintf("PRAGMA user_version = %d;", DB_SCHEMA_VERSION + 1);
+		sql(pn, msg);
+		xfree(msg);
 		img = slurp(pn, &ilen);
 		assert_int_equal(db_restore(b, img, ilen), -1);
-		msg = xasprintf("schema version 3");
+		msg = xasprintf("schema version %d", DB_SCHEMA_VERSION + 1);
 		assert_non_null(strstr(db_errmsg(b), msg));
 		xfree(msg);
 		xfree(img);
@@ -2599,6 +2605,140 @@ group_teardown(void **state)
 	return rmdir(tmpdir); /* fails, and so does the run, if a test left a file */
 }
 
+/* ---- SNMP receivers and the notified marker (schema 3) ---- */
+
+#define UUID_R1 "44444444-4444-4444-8444-444444444444"
+#define UUID_R2 "55555555-5555-4555-8555-555555555555"
+
+static void
+make_receiver(struct db_snmp_receiver *r, const char *uuid, const char *addr, const char *ver)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
+	snprintf(r->address, sizeof(r->address), "%s", addr);
+	r->port = 162;
+	snprintf(r->version, sizeof(r->version), "%s", ver);
+	if (strcmp(ver, "3") == 0) {
+		snprintf(r->user, sizeof(r->user), "u");
+		snprintf(r->auth_key, sizeof(r->auth_key), "authsecret");
+		snprintf(r->priv_key, sizeof(r->priv_key), "privsecret");
+	} else {
+		snprintf(r->community, sizeof(r->community), "public");
+	}
+}
+
+static void
+test_snmp_notified(void **state)
+{
+	struct db_snmp_receiver r1, r2, *v = NULL;
+	struct db_message m1, m2, *mv = NULL;
+	struct stat sb;
+	struct hook_rec rr;
+	size_t n;
+	char *path, *wal;
+	struct db *db = open_new(&path);
+
+	/* Secrets live here: the file and its WAL are owner-only. */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 077, 0);
+	wal = xasprintf("%s-wal", path);
+	if (stat(wal, &sb) == 0)
+		assert_int_equal(sb.st_mode & 077, 0);
+	xfree(wal);
+
+	memset(&rr, 0, sizeof(rr));
+	db_set_change_hook(db, rec_hook, &rr);
+	make_receiver(&r1, UUID_R1, "192.0.2.9", "2c");
+	make_receiver(&r2, UUID_R2, "192.0.2.8", "3");
+	r2.inform = 1;
+	assert_int_equal(db_snmp_receiver_put(db, &r1), 0);
+	assert_int_equal(db_snmp_receiver_put(db, &r2), 0);
+	assert_int_equal(rr.n, 0); /* not reported to the hook */
+	assert_int_equal(db_snmp_receiver_list(db, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].uuid, UUID_R2); /* by address */
+	assert_string_equal(v[0].version, "3");
+	assert_int_equal(v[0].inform, 1);
+	assert_string_equal(v[0].priv_key, "privsecret");
+	assert_string_equal(v[1].community, "public");
+	db_snmp_receiver_list_free(v, n);
+	r1.port = 70000; /* CHECK */
+	assert_int_equal(db_snmp_receiver_put(db, &r1), -1);
+	r1.port = 162;
+	snprintf(r1.version, sizeof(r1.version), "1");
+	assert_int_equal(db_snmp_receiver_put(db, &r1), -1);
+	assert_int_equal(db_snmp_receiver_delete(db, UUID_R1), 0);
+	assert_int_equal(db_snmp_receiver_delete(db, UUID_R1), 1);
+	assert_int_equal(db_snmp_receiver_list(db, &v, &n), 0);
+	assert_int_equal(n, 1);
+	db_snmp_receiver_list_free(v, n);
+
+	/* Markers: unnotified lists what has none, oldest first. */
+	memset(&m1, 0, sizeof(m1));
+	snprintf(m1.name, sizeof(m1.name), "HA_HOST_FAILED");
+	m1.priority = 3;
+	m1.timestamp = 200;
+	m2 = m1;
+	m2.timestamp = 100;
+	assert_int_equal(db_message_add(db, &m1), 0);
+	assert_int_equal(db_message_add(db, &m2), 0);
+	assert_int_equal(db_message_unnotified(db, &mv, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(mv[0].uuid, m2.uuid);
+	xfree(mv);
+	assert_int_equal(db_message_notified(db, m2.uuid), 0);
+	rr.n = 0;
+	assert_int_equal(db_message_mark_notified(db, m2.uuid, UUID_H1, 5), 0);
+	assert_int_equal(db_message_mark_notified(db, m2.uuid, UUID_H1, 6), 0); /* no-op */
+	assert_int_equal(rr.n, 0);
+	assert_int_equal(db_message_notified(db, m2.uuid), 1);
+	assert_int_equal(db_message_unnotified(db, &mv, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(mv[0].uuid, m1.uuid);
+	xfree(mv);
+	assert_int_equal(db_message_mark_notified(db, "nope", UUID_H1, 5), -1);
+	/* Deleting a message deletes its marker. */
+	assert_int_equal(db_message_delete(db, m2.uuid), 0);
+	assert_int_equal(db_message_notified(db, m2.uuid), 0);
+	assert_int_equal(db_message_delete(db, m2.uuid), 1);
+	db_close(db);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM message_notified"), 0);
+	remove_db(path);
+}
+
+/* Both tables replicate: a capture of receiver and marker writes applied on
+** a copy gives the same dump. */
+static void
+test_snmp_replicated(void **state)
+{
+	struct db_snmp_receiver r1;
+	struct db_message m;
+	char *pa, *pb;
+	struct db *a = open_new(&pa), *b;
+	void *blob = NULL;
+	size_t len = 0;
+
+	b = clone_db(a, &pb);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.name, sizeof(m.name), "HA_HOST_FAILED");
+	m.priority = 3;
+	assert_int_equal(db_capture_begin(a), 0);
+	make_receiver(&r1, UUID_R1, "192.0.2.9", "3");
+	assert_int_equal(db_snmp_receiver_put(a, &r1), 0);
+	assert_int_equal(db_message_add(a, &m), 0);
+	assert_int_equal(db_message_mark_notified(a, m.uuid, UUID_H1, 7), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_apply_change(a, 1, 1, blob, len), 0);
+	assert_int_equal(db_apply_change(b, 1, 1, blob, len), 0);
+	xfree(blob);
+	assert_dump_equal(a, b);
+	assert_int_equal(db_message_notified(b, m.uuid), 1);
+	db_close(a);
+	db_close(b);
+	remove_db(pa);
+	remove_db(pb);
+}
+
 int
 main(void)
 {
@@ -2621,6 +2761,7 @@ main(void)
 	    cmocka_unit_test(test_faults),          cmocka_unit_test(test_hook_faults),
 	    cmocka_unit_test(test_apply_faults),
 #endif
+	    cmocka_unit_test(test_snmp_notified), cmocka_unit_test(test_snmp_replicated),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
