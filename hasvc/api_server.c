@@ -21,8 +21,11 @@
 #include "hasvc/api_planner.h"
 #include "hasvc/api_pool.h"
 #include "hasvc/api_server.h"
+#include "hasvc/api_snmp.h"
 #include "hasvc/cluster.h"
 #include "hasvc/ha.h"
+#include "hasvc/metrics.h"
+#include "hasvc/notify.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -34,10 +37,13 @@ struct api_server {
 	struct api_events *events;
 	struct api_planner *planner;
 	struct api_pool *pool;
+	struct notify *notify; /* alerts to SNMP receivers and hooks (hasvc/notify.h) */
+	struct api_snmp *snmp;
 	struct api_server_hooks hooks;
 	struct cluster *cluster; /* NULL: a standalone one-host pool */
 	int root_pending;        /* clustered: user root still to be created by the master */
 	struct httpd *httpd;
+	struct metrics *metrics; /* GET /metrics (hasvc/metrics.h) */
 	char master_addr[DB_ADDR_LEN];
 };
 
@@ -64,6 +70,26 @@ master_address(void *arg)
 	return addr;
 }
 
+/* The notifier sends from the writable master only; its markers are
+** replicated writes of the master (hasvc/notify.h). */
+static int
+notify_is_sender(void *arg)
+{
+	struct api_server *d = arg;
+	struct repl_status st;
+
+	cluster_get_status(d->cluster, &st);
+	return st.writable;
+}
+
+static int
+notify_write(void *arg, int (*fn)(void *fnarg, struct db *db), void *fnarg)
+{
+	struct api_server *d = arg;
+
+	return cluster_local_write(d->cluster, 1, fn, fnarg);
+}
+
 /* The pool database has one change hook (db.h); this fans each committed
 ** change out to the API events and to the planner's debounce, in that
 ** order.  Neither does more than record the change. */
@@ -74,6 +100,7 @@ db_changed(void *arg, enum db_table table, const char *uuid, enum db_change op)
 
 	api_events_db_hook(d->events, table, uuid, op);
 	api_planner_db_hook(d->planner, table, uuid, op);
+	notify_db_hook(d->notify, table, uuid, op);
 }
 
 static int
@@ -423,6 +450,24 @@ h_install_certificate(void *arg, struct rpc_call *c)
 	rpc_reply(c, xval_new_string(""));
 }
 
+/* The httpd handler: GET /metrics, else the XAPI. */
+static void
+http_request(void *arg, struct httpd_req *req)
+{
+	struct api_server *d = arg;
+
+	if (!metrics_handle(d->metrics, req))
+		rpc_handle_http(d->rpc, req);
+}
+
+static unsigned
+api_connections(void *arg)
+{
+	struct api_server *d = arg;
+
+	return d->httpd != NULL ? httpd_connections(d->httpd) : 0;
+}
+
 struct api_server *
 api_server_start(struct event_base *base, struct db *db, const struct config *cfg,
 		 struct cluster *cluster, const struct api_server_hooks *shooks)
@@ -477,6 +522,16 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 		d->pool = api_pool_new(base, &d->actx, cfg, cluster, &ph);
 		api_pool_register(d->pool);
 	}
+	{
+		struct notify_hooks nh = {.arg = d};
+
+		if (cluster != NULL) {
+			nh.is_sender = notify_is_sender;
+			nh.write = notify_write;
+		}
+		d->notify = notify_new(base, d->db, cfg, &nh);
+		d->snmp = api_snmp_new(&d->actx, d->notify);
+	}
 	db_set_change_hook(d->db, db_changed, d);
 
 	memset(&hc, 0, sizeof(hc));
@@ -485,7 +540,14 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	hc.cert_path = cfg->api_certificate;
 	hc.key_path = cfg->api_key;
 	httpd_config_defaults(&hc);
-	d->httpd = httpd_new(base, &hc, rpc_handle_http, d->rpc, err, sizeof(err));
+	{
+		struct metrics_hooks mh = {.arg = d, .user_lookup = user_lookup,
+					   .connections = api_connections};
+
+		d->metrics = metrics_new(base, d->db, cfg, cluster, d->planner, d->rpc,
+					 METRICS_AUTH_BASIC, &mh);
+	}
+	d->httpd = httpd_new(base, &hc, http_request, d, err, sizeof(err));
 	if (d->httpd == NULL)
 		fatalx("API on %s port %u: %s", cfg->api_address, cfg->api_port, err);
 	{
@@ -521,8 +583,11 @@ api_server_stop(struct api_server *d)
 	if (d == NULL)
 		return;
 	httpd_free(d->httpd);
+	metrics_free(d->metrics);
 	db_set_change_hook(d->db, NULL, NULL);
 	api_pool_free(d->pool);
+	api_snmp_free(d->snmp);
+	notify_free(d->notify);
 	api_planner_free(d->planner);
 	api_events_free(d->events);
 	rpc_free(d->rpc);

@@ -1390,4 +1390,9 @@ ha_get_status(const struct ha *ha, struct ha_status *out)
 	out->alerts_sent = ha->alerts_sent;
 	out->alerts_dropped = ha->alerts_dropped;
 	ha_fence_get_status(ha->hf, &out->fence);
+	out->now = now;
+	lv_get_timers(ha->lv, &out->timers);
+	out->live_set = live;
+	for (i = 0; i < ha->n; i++)
+		memcpy(out->hosts[i], ha->uuid[i], HA_UUID_LEN);
 }

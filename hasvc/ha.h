@@ -113,6 +113,12 @@ struct ha_status {
 	uint64_t dropped; /* malformed liveness messages, unknown senders */
 	uint64_t alerts_sent, alerts_dropped; /* XAPI messages written, given up */
 	struct ha_fence_status fence;
+	/* for /metrics (hasvc/metrics.h): the engine's clocks, taken at `now`
+	** (CLOCK_MONOTONIC ms), and the hosts by index (timers.n of them) */
+	uint64_t now;
+	struct lv_timers timers;
+	uint64_t live_set; /* the liveset as a map of indexes */
+	char hosts[LS_MAX_HOSTS][HA_UUID_LEN];
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out); /* ha NULL: not running */
 

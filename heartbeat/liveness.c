@@ -1576,3 +1576,28 @@ lv_actions_free(struct lv_actions *a)
 	a->v = NULL;
 	a->n = a->cap = 0;
 }
+
+/* Read-only accessors for /metrics (liveness.h).  Nothing above depends on
+** them. */
+void
+lv_get_timers(const struct lv *lv, struct lv_timers *out)
+{
+	unsigned h;
+
+	memset(out, 0, sizeof(*out));
+	out->n = lv->cfg.ls.n;
+	out->self = lv->cfg.self;
+	out->state = lv->state;
+	out->timing = *lv->t;
+	for (h = 0; h < lv->cfg.ls.n && h < LS_MAX_HOSTS; h++) {
+		out->last_from[h] = lv->last_from[h];
+		out->last_seen[h] = lv->last_seen[h];
+	}
+	out->fresh_until = lv->fresh_until;
+	if (lv->state == LV_ROUND)
+		out->decide_at = round_start(lv) + lv->t->decide_ms;
+	out->last_write_ok = lv->last_write_ok;
+	out->last_read_ok = lv->last_read_ok;
+	out->streak = lv->streak_start != NONE;
+	out->lease = lv_lease(lv);
+}

@@ -249,4 +249,27 @@ const char *lv_event_name(int e);
 void lv_actions_reset(struct lv_actions *a);
 void lv_actions_free(struct lv_actions *a);
 
+/*
+** Read-only accessors for /metrics (hasvc/metrics.h), kept together here.
+**
+** lv_get_timers() copies the engine's clocks: times are on my clock (ms, the
+** `now` of the events), 0 where nothing happened yet; the reader computes
+** ages and margins from them.  A time may lie ahead of the last event (after
+** a maintenance window every peer counts as heard from slightly in the
+** future): a reader clamps a negative age to 0.
+*/
+struct lv_timers {
+	unsigned n, self;          /* hosts of the config, my index */
+	enum lv_state state;
+	struct lv_timing timing;   /* the derived timers (stale_ms, decide_ms, ...) */
+	uint64_t last_from[LS_MAX_HOSTS]; /* my last delivery of a message from h */
+	uint64_t last_seen[LS_MAX_HOSTS]; /* the read that last saw h's slot advance */
+	uint64_t fresh_until;      /* my ring is fresh (rule 1 holds) until then */
+	uint64_t decide_at;        /* LV_ROUND: the round's deadline; else 0 */
+	uint64_t last_write_ok, last_read_ok; /* my last statefile successes */
+	int streak;                /* 1: a run of storage access is going on */
+	uint64_t lease;            /* lv_lease() */
+};
+void lv_get_timers(const struct lv *lv, struct lv_timers *out);
+
 #endif

@@ -14,6 +14,10 @@
 ** the loop reports TIMEOUT, unlinks it and marks it abandoned: the thread
 ** frees it (and counts it late) when its I/O returns.  A QUEUED request whose
 ** deadline passes is unlinked and freed by the loop and never run.
+**
+** Latency: the thread times each request's I/O (req_run) and counts it in
+** the instance's histograms under mu and in the process-wide totals under
+** totals_mu (sf_io.h); neither lock is held across I/O.
 */
 #include "heartbeat/sf_io.h"
 
@@ -35,6 +39,17 @@
 
 #define SFIO_HANG_MS 10000 /* what the "sf.io.hang" fault point sleeps */
 
+/* 100 us .. 30 s: a healthy local disk lands in the first few, multipath
+** failover (the conservative profile's tens of seconds) in the last. */
+const uint64_t sfio_hist_bound_us[SFIO_HIST_BOUNDS] = {
+    100,    250,    500,     1000,    2500,    5000,     10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 5000000, 30000000,
+};
+
+/* Every sfio of the process together (sfio_get_latency_totals). */
+static pthread_mutex_t totals_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sfio_hist totals_read, totals_write;
+
 enum req_state {
 	REQ_QUEUED,
 	REQ_RUNNING,
@@ -53,6 +68,7 @@ struct sfio_req {
 	enum sfio_status status;
 	int err;
 	uint64_t done_ms;
+	uint64_t took_us; /* the I/O's latency (req_run) */
 };
 
 struct sfio {
@@ -151,10 +167,46 @@ full_io(int fd, int write_op, uint8_t *buf, size_t len, off_t off)
 	return 0;
 }
 
+void
+sfio_hist_add(struct sfio_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < SFIO_HIST_BOUNDS && us > sfio_hist_bound_us[i])
+		i++;
+	h->bucket[i]++;
+	h->count++;
+	h->sum_us += us;
+}
+
+/* Count a finished request's latency; called with mu held. */
+static void
+req_count(struct sfio *s, const struct sfio_req *q)
+{
+	int rd = q->op == SFIO_READ_ALL;
+
+	sfio_hist_add(rd ? &s->stats.read_lat : &s->stats.write_lat, q->took_us);
+	pthread_mutex_lock(&totals_mu);
+	sfio_hist_add(rd ? &totals_read : &totals_write, q->took_us);
+	pthread_mutex_unlock(&totals_mu);
+}
+
+void
+sfio_get_latency_totals(struct sfio_hist *read, struct sfio_hist *write)
+{
+	pthread_mutex_lock(&totals_mu);
+	if (read != NULL)
+		*read = totals_read;
+	if (write != NULL)
+		*write = totals_write;
+	pthread_mutex_unlock(&totals_mu);
+}
+
 /* Run one request, without the lock. */
 static void
 req_run(struct sfio *s, struct sfio_req *q)
 {
+	uint64_t t0 = clock_mono_ns();
 	int rc;
 
 	if (FAULT("sf.io.hang"))
@@ -170,6 +222,7 @@ req_run(struct sfio *s, struct sfio_req *q)
 	q->status = rc == 0 ? SFIO_OK : SFIO_EIO;
 	q->err = rc == 0 ? 0 : errno;
 	q->done_ms = clock_mono_ms();
+	q->took_us = (clock_mono_ns() - t0) / 1000;
 }
 
 static void *
@@ -192,6 +245,7 @@ sfio_thread(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		req_run(s, q);
 		pthread_mutex_lock(&s->mu);
+		req_count(s, q);
 		if (q->abandoned) {
 			s->stats.late++;
 			req_free(q);

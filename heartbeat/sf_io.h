@@ -62,12 +62,37 @@ struct sfio_result {
 	uint8_t *buf;
 };
 
+/*
+** Latency histograms of the I/O itself: the time the thread spent on one
+** request (pread/pwrite, and in FAULTS=1 builds the fault points' sleep),
+** measured on the thread with CLOCK_MONOTONIC, whatever the result (OK, EIO,
+** or late after its deadline).  A request still stuck in the kernel is in no
+** bucket until it returns; one never run (timed out while queued) is in none.
+** So a hung path shows as timeouts first, then as one huge latency.
+**
+** Bucket i (i < SFIO_HIST_BOUNDS) counts latencies <= sfio_hist_bound_us[i]
+** and above the bound before it; bucket SFIO_HIST_BOUNDS counts the rest.
+** The buckets are not cumulative (a reader adds them up for Prometheus' le).
+*/
+#define SFIO_HIST_BOUNDS 15
+extern const uint64_t sfio_hist_bound_us[SFIO_HIST_BOUNDS];
+
+struct sfio_hist {
+	uint64_t bucket[SFIO_HIST_BOUNDS + 1];
+	uint64_t count;
+	uint64_t sum_us;
+};
+
+/* Count one latency of `us` microseconds into *h. */
+void sfio_hist_add(struct sfio_hist *h, uint64_t us);
+
 struct sfio_stats {
 	uint64_t submitted;
 	uint64_t ok;
 	uint64_t eio;
 	uint64_t timeouts;
 	uint64_t late; /* results that came back after their deadline, discarded */
+	struct sfio_hist read_lat, write_lat; /* this statefile's, since sfio_open */
 };
 
 /* Open the statefile at `path` (O_RDWR | O_DIRECT | O_DSYNC; without O_DIRECT
@@ -109,6 +134,13 @@ int sfio_next_deadline(struct sfio *s, uint64_t *deadline);
 unsigned sfio_pending(struct sfio *s);
 
 void sfio_get_stats(struct sfio *s, struct sfio_stats *out);
+
+/* The latency histograms of every sfio of the process together, since the
+** process started: what /metrics exports (hasvc/metrics.h).  Process-wide
+** because a Prometheus histogram must never go back, and hasvcd closes and
+** opens its statefile whenever HA is disabled and enabled again.  Either
+** pointer may be NULL. */
+void sfio_get_latency_totals(struct sfio_hist *read, struct sfio_hist *write);
 
 /* Free a result's buffer (safe to call twice). */
 void sfio_result_clear(struct sfio_result *r);

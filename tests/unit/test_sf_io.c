@@ -4,7 +4,8 @@
 ** without O_DIRECT).  With FAULTS=1 builds: an I/O error is reported as EIO;
 ** a hung I/O is reported as TIMEOUT at its deadline while the thread is still
 ** stuck, so are the requests queued behind it, the loop is never blocked,
-** and the late result is discarded when the thread comes back.
+** and the late result is discarded when the thread comes back.  The latency
+** histograms count every I/O that returned, the hung one with its 10 s.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,20 +166,69 @@ write_and_read_back(struct sfio *s)
 	xfree(snap);
 }
 
+static uint64_t
+hist_total(const struct sfio_hist *h)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i <= SFIO_HIST_BOUNDS; i++)
+		n += h->bucket[i];
+	return n;
+}
+
+/* A latency goes into the first bucket whose bound it does not exceed. */
+static void
+test_hist_buckets(void **state)
+{
+	struct sfio_hist h;
+	unsigned i;
+
+	memset(&h, 0, sizeof(h));
+	for (i = 1; i < SFIO_HIST_BOUNDS; i++)
+		assert_true(sfio_hist_bound_us[i] > sfio_hist_bound_us[i - 1]);
+	sfio_hist_add(&h, 0);
+	sfio_hist_add(&h, 100);
+	assert_int_equal(h.bucket[0], 2);
+	sfio_hist_add(&h, 101);
+	assert_int_equal(h.bucket[1], 1);
+	sfio_hist_add(&h, sfio_hist_bound_us[SFIO_HIST_BOUNDS - 1]);
+	assert_int_equal(h.bucket[SFIO_HIST_BOUNDS - 1], 1);
+	sfio_hist_add(&h, sfio_hist_bound_us[SFIO_HIST_BOUNDS - 1] + 1);
+	sfio_hist_add(&h, UINT64_MAX / 4);
+	assert_int_equal(h.bucket[SFIO_HIST_BOUNDS], 2);
+	assert_int_equal(h.count, 6);
+	assert_int_equal(hist_total(&h), 6);
+	assert_int_equal(h.sum_us, 0 + 100 + 101 + 30000000 + 30000001 + UINT64_MAX / 4);
+}
+
 static void
 test_write_read(void **state)
 {
 	char err[256];
 	struct sfio *s = sfio_open(path, err, sizeof(err));
 	struct sfio_stats st;
+	struct sfio_hist rd0, wr0, rd1, wr1;
 
 	assert_non_null(s);
 	fprintf(stderr, "# %s: O_DIRECT %s\n", path, sfio_direct(s) ? "yes" : "no");
+	sfio_get_latency_totals(&rd0, &wr0);
 	write_and_read_back(s);
 	sfio_get_stats(s, &st);
 	assert_int_equal(st.submitted, 4);
 	assert_int_equal(st.ok, 4);
 	assert_int_equal(st.timeouts + st.eio + st.late, 0);
+	/* Every I/O is timed, per statefile and in the process' totals. */
+	assert_int_equal(st.write_lat.count, 3);
+	assert_int_equal(st.read_lat.count, 1);
+	assert_int_equal(hist_total(&st.write_lat), 3);
+	assert_int_equal(hist_total(&st.read_lat), 1);
+	sfio_get_latency_totals(&rd1, NULL);
+	sfio_get_latency_totals(NULL, &wr1);
+	assert_int_equal(rd1.count - rd0.count, 1);
+	assert_int_equal(wr1.count - wr0.count, 3);
+	assert_int_equal(wr1.sum_us - wr0.sum_us, st.write_lat.sum_us);
+	assert_int_equal(hist_total(&rd1), rd1.count);
 	/* Closing with requests still queued frees them. */
 	sfio_read_all(s, clock_mono_ms() + 5000);
 	sfio_read_all(s, clock_mono_ms() + 5000);
@@ -346,6 +396,12 @@ test_fault_hang(void **state)
 	assert_int_equal(st.late, 1);
 	assert_int_equal(st.ok, 1);
 	assert_int_equal(st.timeouts, 3);
+	/* The hung read is timed when it returns: 10 s, in the <= 30 s bucket;
+	** the two never run are in no histogram. */
+	assert_int_equal(st.read_lat.count, 2);
+	assert_int_equal(st.write_lat.count, 0);
+	assert_int_equal(st.read_lat.bucket[SFIO_HIST_BOUNDS - 1], 1);
+	assert_true(st.read_lat.sum_us >= 10000000ull);
 	assert_int_equal(fault_configure(""), 0);
 	sfio_close(s);
 }
@@ -374,6 +430,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hist_buckets),
 	    cmocka_unit_test(test_write_read),       cmocka_unit_test(test_tmpfs_fallback),
 	    cmocka_unit_test(test_open_errors),      cmocka_unit_test(test_late_done),
 #ifdef HASVC_FAULTS
