@@ -65,6 +65,7 @@ struct ring {
 	uint64_t view, view0; /* lv_ring_view.view of `group`, of `group0` */
 	uint64_t group0; /* ... when the ring formed (agreed: views are in the log) */
 	uint64_t formed, complete, broken; /* SIM_NEVER: not yet / intact */
+	uint64_t view_at; /* its group last changed then (a daemon joined or left) */
 	int parked;                        /* messages waiting for `complete`, a list */
 	struct amsg *log;                  /* agreed: the ring's total order */
 	uint32_t nlog, caplog;
@@ -1211,6 +1212,15 @@ check_false_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 		uint64_t early = (uint64_t)w->tm.fresh_ms + w->tm.decide_ms;
 		uint64_t slack = 2 * (uint64_t)w->tm.ping_ms + 2 * SIM_CPG_MAX_MS +
 		                 3 * SIM_TICK_LATE_MS + w->tm.decide_ms / 500 + 1;
+		/* A view change (a daemon joined or left the group) restarts
+		** the delivery count: the first PING stable in the new view can
+		** take one more ping period and delivery (a daemon that starts
+		** in an admission's ring acknowledges only from its first message
+		** of it on). */
+		if (hp->ring >= 0 && hp->disturbed != SIM_NEVER &&
+		    w->rings[hp->ring].view_at + 2 * (uint64_t)w->tm.ping_ms + 2 * SIM_CPG_MAX_MS >
+		        hp->disturbed && w->rings[hp->ring].view_at <= hp->disturbed)
+			slack += w->tm.ping_ms + SIM_CPG_MAX_MS;
 		early = early > slack ? early - slack : 0;
 		/* A CPG delay beyond delta delays stability itself: no bound. */
 		/* ... nor after it, while freshness gained under it lasts. */
@@ -1334,6 +1344,7 @@ set_group(struct world *w, int h, int join)
 		w->rings[hp->ring].group |= LS_BIT(h);
 	else
 		w->rings[hp->ring].group &= ~LS_BIT(h);
+	w->rings[hp->ring].view_at = w->now;
 	w->rings[hp->ring].view = view_of(w, w->rings[hp->ring].group);
 	if (w->sp->cpg == SIM_CPG_AGREED)
 		cpg_send_agreed(w, h, NULL, w->rings[hp->ring].group);
