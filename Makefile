@@ -3,6 +3,7 @@
 #   make                 build bin/hasvcd, bin/hasvc, bin/hasvc-simhv, bin/hasvc-db
 #   make deps            install every Debian package the build, tests and demo need
 #   make test            deps + depcheck + sanitizer build tests + release build tests
+#                        + the real-Xen tests (make test-xen: Xen + dom0 under QEMU)
 #   make check           build and run the tests of the current variant only
 #   make demo            a live single-host pool (hasvcd + hasvc-simhv)
 #   make bench           benchmarks that print figures
@@ -176,6 +177,11 @@ test: deps
 	@$(MAKE) --no-print-directory depcheck
 	@$(MAKE) --no-print-directory ASAN=1 UBSAN=1 FAULTS=1 check
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory test-xen
+
+# The real-Xen tests (Xen + dom0 under QEMU, one boot per scenario):
+# tests/xen/xen.mk, docs/xen-tests.md.
+include tests/xen/xen.mk
 
 # 100,000 random simulator schedules on the release build: prints the count,
 # the faults exercised, the decisions and 0 violations (exit 1 otherwise).

@@ -137,7 +137,7 @@ struct db_vm {
 	int is_control_domain;
 	size_t ngroups;
 	char groups[DB_VM_MAX_GROUPS][HA_UUID_LEN]; /* VM_group uuids */
-	char hv_config[DB_TEXT_LEN]; /* backend config (xl syntax for hv_xen), may be "" */
+	char hv_config[DB_TEXT_LEN]; /* backend config (libxl JSON for hv_xen: docs/hv_xen.md), may be "" */
 	struct db_map other_config;
 };
 

@@ -26,7 +26,7 @@ PACKAGES=(
 	spin                                     # model check of the liveness protocol (tests/model)
 	libsnmp-dev snmp snmptrapd smitools      # SNMP traps (net-snmp), their tests, MIB check (smilint)
 	python3-prometheus-client                # a real parser for GET /metrics in the tests
-	qemu-system-x86 xen-utils-4.17 busybox-static cpio  # tests/xen: real Xen + dom0 under QEMU
+	qemu-system-x86 xen-utils-4.17 busybox-static cpio e2fsprogs bc  # tests/xen: Xen + dom0 in QEMU
 	procps psmisc util-linux coreutils       # pgrep, kill, flock, timeout in tests
 )
 

@@ -6,7 +6,10 @@
 ** fail with a sentence that says so and leave nothing behind.  The tests that
 ** need an open backend run only where /proc/xen/capabilities says control_d,
 ** and even there they only read: no domain is created and no watchdog is
-** armed (real-Xen tests that do are in tests/xen/).
+** armed -- unless HASVC_XEN_GUEST_KERNEL and HASVC_XEN_GUEST_RAMDISK name a
+** PV guest to boot, as tests/xen/ (QEMU + real Xen) does: then one guest is
+** started, shut down and destroyed, and a watchdog slot is armed, re-timed
+** and released within seconds.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,6 +28,9 @@
 #include "lib/log.h"
 
 #define VM_X "ffffffff-0000-4000-8000-00000000000f"
+#define VM_L "ffffffff-0000-4000-8000-0000000000a1"
+#define VM_BIG "ffffffff-0000-4000-8000-0000000000b2"
+#define MIB (1024ull * 1024ull)
 
 /* Present (non-NULL) only when libxenctrl is linked in, i.e. in an XEN=1
 ** build where hv_xen.c is the backend; only its address is used. */
@@ -190,6 +197,133 @@ test_dom0_refusals(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The state of `uuid` in the backend's domain list; 0 if it is not listed. */
+static int
+dom_state(struct hv *hv, const char *uuid, struct hv_domain *out)
+{
+	struct hv_domain *doms = NULL;
+	size_t n = 0, i;
+	int st = 0;
+
+	assert_int_equal(hv->ops->list_domains(hv, &doms, &n), 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(doms[i].uuid, uuid) == 0 && (st == 0 || doms[i].state != HV_DOM_DYING)) {
+			st = (int)doms[i].state;
+			if (out != NULL)
+				*out = doms[i];
+		}
+	free(doms);
+	return st;
+}
+
+/* Poll next_event for up to `secs` seconds until an event of `type` about
+** `uuid` comes; 1 if it did. */
+static int
+await_event(struct hv *hv, enum hv_event_type type, const char *uuid, int secs)
+{
+	struct hv_event ev;
+	int i, r;
+
+	for (i = 0; i < secs * 5; i++) {
+		while ((r = hv->ops->next_event(hv, &ev)) == 1)
+			if (ev.type == type && strcmp(ev.uuid, uuid) == 0)
+				return 1;
+		assert_int_equal(r, 0);
+		sleep_ms(200);
+	}
+	return 0;
+}
+
+/* A real guest's life on a real dom0: start from libxl JSON, the refusals
+** that reach Xen (EEXIST, ENOMEM), a clean shutdown seen as a domain state
+** and an event, destroy, and the watchdog's arm / re-time / pet / release.
+** Only with a guest kernel and ramdisk named in the environment. */
+static void
+test_dom0_lifecycle(void **state)
+{
+	struct hv *hv = *state;
+	const char *kernel = getenv("HASVC_XEN_GUEST_KERNEL");
+	const char *ramdisk = getenv("HASVC_XEN_GUEST_RAMDISK");
+	struct hv_host_info before, during;
+	struct hv_vm_spec spec, big;
+	struct hv_domain d;
+	char cfg[1024];
+	int i, st;
+
+	if (kernel == NULL || ramdisk == NULL)
+		skip();
+	snprintf(cfg, sizeof(cfg),
+	         "{\"c_info\":{\"type\":\"pv\",\"name\":\"from-json\"},"
+	         "\"b_info\":{\"max_memkb\":262144,\"kernel\":\"%s\",\"ramdisk\":\"%s\","
+	         "\"cmdline\":\"console=hvc0 quiet rdinit=/guestinit\",\"type.pv\":{}}}",
+	         kernel, ramdisk);
+	memset(&spec, 0, sizeof(spec));
+	strcpy(spec.uuid, VM_L);
+	strcpy(spec.name, "hasvc-unit-lifecycle");
+	spec.memory = 128 * MIB; /* the pool's value wins over the config's 256 MiB */
+	spec.vcpus = 1;
+	spec.config = cfg;
+	assert_int_equal(await_event(hv, HV_EV_DOMAIN_STARTED, VM_L, 0), 0); /* drain */
+	assert_int_equal(hv->ops->host_info(hv, &before), 0);
+
+	assert_int_equal(hv->ops->start(hv, &spec), 0);
+	st = dom_state(hv, VM_L, &d);
+	assert_int_equal(st, HV_DOM_RUNNING);
+	assert_true(d.memory >= 127 * MIB && d.memory <= 129 * MIB);
+	assert_int_equal(d.vcpus, 1);
+	assert_true(await_event(hv, HV_EV_DOMAIN_STARTED, VM_L, 5));
+	assert_int_equal(hv->ops->host_info(hv, &during), 0);
+	assert_true(during.memory_free + 128 * MIB <= before.memory_free);
+
+	errno = 0;
+	assert_int_equal(hv->ops->start(hv, &spec), -1);
+	assert_int_equal(errno, EEXIST);
+	big = spec;
+	strcpy(big.uuid, VM_BIG);
+	strcpy(big.name, "hasvc-unit-too-big");
+	big.memory = during.memory_total;
+	errno = 0;
+	assert_int_equal(hv->ops->start(hv, &big), -1);
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(dom_state(hv, VM_BIG, NULL), 0);
+	print_message("refused as expected: %s\n", hv->last_error);
+
+	/* A clean shutdown: the guest powers off (its /sbin/poweroff); the
+	** domain stays listed as shut down until destroyed (no reaper here). */
+	assert_int_equal(hv->ops->shutdown(hv, VM_L), 0);
+	for (i = 0; i < 300 && (st = dom_state(hv, VM_L, NULL)) == HV_DOM_RUNNING; i++)
+		sleep_ms(200);
+	assert_int_equal(st, HV_DOM_SHUTDOWN);
+	assert_true(await_event(hv, HV_EV_DOMAIN_DIED, VM_L, 5));
+	assert_int_equal(hv->ops->destroy(hv, VM_L), 0);
+	for (i = 0; i < 150 && dom_state(hv, VM_L, NULL) != 0; i++)
+		sleep_ms(200);
+	assert_int_equal(dom_state(hv, VM_L, NULL), 0);
+	errno = 0;
+	assert_int_equal(hv->ops->destroy(hv, VM_L), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* The watchdog: long timeouts, released at once. */
+	assert_int_equal(hv->ops->wd_arm(hv, 30000), 0);
+	assert_int_equal(hv->ops->wd_pet(hv), 0);
+	assert_int_equal(hv->ops->wd_arm(hv, 20500), 0); /* re-timed: 20 s */
+	assert_int_equal(hv->ops->wd_pet(hv), 0);
+	assert_int_equal(hv->ops->wd_disarm(hv), 0);
+	errno = 0;
+	assert_int_equal(hv->ops->wd_pet(hv), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(hv->ops->wd_disarm(hv), 0);
+}
+
 int
 main(void)
 {
@@ -200,6 +334,7 @@ main(void)
 	const struct CMUnitTest dom0_tests[] = {
 	    cmocka_unit_test(test_dom0_read_only),
 	    cmocka_unit_test(test_dom0_refusals),
+	    cmocka_unit_test(test_dom0_lifecycle),
 	};
 	int rc;
 
