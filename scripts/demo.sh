@@ -14,8 +14,8 @@
 #   4. isolates the master's host on the network: the majority elects a new
 #      master and keeps writing, the cut-off host loses the HA arbitration and
 #      fences itself; healing and booting it makes the pool one again with
-#      identical databases (the fenced host out of the HA liveset, with its
-#      HA_HOST_WAS_FENCED alert);
+#      identical databases, and the master admits the fenced host back into
+#      the HA liveset (with its HA_HOST_WAS_FENCED alert);
 #   5. freezes a member's hasvcd (SIGSTOP): the master stops waiting for it,
 #      and the host's hypervisor watchdog, no longer petted, resets it; the
 #      host is booted again and rejoins the pool;
@@ -131,9 +131,13 @@ lab boot "$m"
 # shellcheck disable=SC2046
 wait_for 40 "the pool whole again" ready $(hosts)
 show
-say "   $m is back in the pool, out of the HA liveset until HA is enabled again:"
+say "   $m booted out of the HA liveset; it says why it was reset, and the master admits it again:"
 lab exec "$new" hasvc message-list params=all --json |
 	jq -r '.[] | select(.name == "HA_HOST_WAS_FENCED") | "  \(.name): \(.body)"' | tail -1
+admitted() { [[ $(cs "$1" 2>/dev/null | jq -r '.liveness | "\(.state) \(.live | length)"') == "steady 3" ]]; }
+wait_for 30 "$m admitted to the HA liveset" admitted "$m"
+grep -h 'is admitted to the liveset again' "$HASVC_LAB_DIR/$m/hasvcd.log" | tail -1 |
+	sed 's/^.*liveness: /  /'
 
 m=$(master)
 victim=$(others "$m" | tail -1)
