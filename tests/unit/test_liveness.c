@@ -738,6 +738,40 @@ admit_msg(unsigned from, struct ls_ring ring, unsigned host, uint64_t seq, uint6
 	return m;
 }
 
+/* Host 2 of 3, started out of the pool (seq0 as given) in ring 8 with all
+** three members; hosts 0 and 1 answer its PINGs. */
+static void
+out_host_init(struct host *h, uint64_t seq0)
+{
+	struct lv_event ev;
+	char err[200];
+	unsigned i;
+
+	memset(h, 0, sizeof(*h));
+	h->master = -1;
+	h->cfg.ls.n = 3;
+	for (i = 0; i < 3; i++)
+		h->cfg.ls.weight[i] = 1;
+	h->cfg.ls.preferred = -1;
+	h->cfg.ls.statefile = 1;
+	h->cfg.self = 2;
+	h->cfg.live = 7;
+	h->cfg.master = -1;
+	h->cfg.out = 1;
+	h->cfg.seq0 = seq0;
+	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h->cfg.timing, err, sizeof(err)), 0);
+	h->lv = lv_new(&h->cfg, err, sizeof(err));
+	assert_non_null(h->lv);
+	h->now = 1000;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = LV_EV_START;
+	ev.u.ring.ring = R(8);
+	ev.u.ring.members = 7;
+	h->echo = 3;
+	step(h, &ev);
+	assert_int_equal(lv_get_state(h->lv), LV_OUT);
+}
+
 /* A host out of the pool (fenced, booted): PINGs, one FENCED write, JOINs
 ** every LV_JOIN_RETRY_MS carrying that write's seq -- no pet, no survive, no
 ** lease, whatever its ring mates say.  The master's ADMIT takes it into
@@ -749,34 +783,11 @@ test_out_of_the_pool(void **state)
 	struct host h;
 	struct lv_msg v, p;
 	struct lv_event ev;
-	char err[200];
 	unsigned i, pings = 0, joins = 0, counted = 0;
 	uint64_t jseq = 0;
 
 	(void)state;
-	memset(&h, 0, sizeof(h));
-	h.master = -1;
-	h.cfg.ls.n = 3;
-	for (i = 0; i < 3; i++)
-		h.cfg.ls.weight[i] = 1;
-	h.cfg.ls.preferred = -1;
-	h.cfg.ls.statefile = 1;
-	h.cfg.self = 2;
-	h.cfg.live = 7;
-	h.cfg.master = -1;
-	h.cfg.out = 1;
-	h.cfg.seq0 = 5000;
-	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h.cfg.timing, err, sizeof(err)), 0);
-	h.lv = lv_new(&h.cfg, err, sizeof(err));
-	assert_non_null(h.lv);
-	h.now = 1000;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = LV_EV_START;
-	ev.u.ring.ring = R(8);
-	ev.u.ring.members = 7;
-	h.echo = 3;
-	step(&h, &ev);
-	assert_int_equal(lv_get_state(h.lv), LV_OUT);
+	out_host_init(&h, 5000);
 	/* The others' verdict without me, their PINGs and STATEs: nothing. */
 	memset(&v, 0, sizeof(v));
 	v.type = LV_MSG_VERDICT;
@@ -864,34 +875,12 @@ static void
 test_admission_cut_short(void **state)
 {
 	struct host h;
-	struct lv_event ev;
 	struct lv_msg p;
-	char err[200];
 	unsigned i, joins = 0;
 
 	(void)state;
-	memset(&h, 0, sizeof(h));
-	h.master = -1;
-	h.cfg.ls.n = 3;
-	for (i = 0; i < 3; i++)
-		h.cfg.ls.weight[i] = 1;
-	h.cfg.ls.preferred = -1;
-	h.cfg.ls.statefile = 1;
-	h.cfg.self = 2;
-	h.cfg.live = 7;
-	h.cfg.master = -1;
-	h.cfg.out = 1;
-	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h.cfg.timing, err, sizeof(err)), 0);
-	h.lv = lv_new(&h.cfg, err, sizeof(err));
-	assert_non_null(h.lv);
-	h.now = 1000;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = LV_EV_START;
-	ev.u.ring.ring = R(8);
-	ev.u.ring.members = 7;
-	h.echo = 3;
+	out_host_init(&h, 0);
 	h.no_auto_state = 1; /* the members decide nothing before the cut */
-	step(&h, &ev);
 	run(&h, 3000);
 	p = admit_msg(0, R(8), 2, h.disk[2].seq, 3, R(8));
 	deliver(&h, &p);
