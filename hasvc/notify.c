@@ -2,7 +2,18 @@
 ** The notification choke point: see notify.h for who sends what when.
 **
 ** State on the loop: the in-flight table (messages fanned out whose marker
-** this host has not yet seen in its database) and the snmp-test requests.
+** this host has not yet seen in its database), the informs waiting for
+** their next attempt (the retry list, each with its own due time) and the
+** snmp-test requests.
+**
+** Informs and the worker.  An inform job is one attempt (one send, one
+** timeout of 1 s, no library retry), so a dead receiver keeps the SNMP
+** worker for one second per attempt and the others queued behind it wait
+** at most that.  An unacknowledged attempt goes back to the loop, which
+** parks the job on the retry list with its next-attempt time (1 s doubling
+** to 60 s) and requeues it when due; its message's pending count is not
+** decremented, so the marker waits for the acknowledgement -- or for the
+** message to pass NOTIFY_MAX_AGE_S, the inform's final failure.
 ** State shared with the workers: only each worker's queue, under its mutex;
 ** a job belongs to the loop until queued, to the worker until it writes the
 ** job's pointer to the completion pipe, and to the loop again after.
@@ -46,6 +57,11 @@ struct job {
 	char *json;
 	struct ntest *test; /* snmp-test */
 	size_t index;
+	/* inform retries, on the loop */
+	int64_t msg_time;  /* the message's timestamp: the stale bound */
+	unsigned failures; /* unacknowledged attempts so far */
+	uint64_t due_ms;   /* the next attempt, monotonic */
+	struct job *next;  /* on the retry list */
 	/* the outcome, filled by the worker */
 	int rc;
 	int killed;
@@ -83,12 +99,14 @@ struct notify {
 	struct db *db;
 	const struct config *cfg;
 	struct notify_hooks hooks;
-	struct event *timer, *done_ev;
+	struct event *timer, *done_ev, *retry_ev;
 	int pipe[2]; /* completions: worker -> loop, one struct job * per write */
 	struct worker w[2];
 	struct inflight fl[NOTIFY_INFLIGHT];
 	size_t nfl;
 	struct ntest *tests;
+	struct job *retries; /* unacknowledged informs, unordered */
+	size_t nretries;
 	notify_sink sink;
 	void *sink_arg;
 	struct notify_stats stats;
@@ -298,6 +316,71 @@ test_finish(struct notify *n, struct ntest *t)
 	xfree(t);
 }
 
+uint64_t
+notify_retry_delay_ms(unsigned failures)
+{
+	uint64_t d = NOTIFY_RETRY_FIRST_MS;
+
+	while (failures > 1 && d < NOTIFY_RETRY_MAX_MS) {
+		d *= 2;
+		failures--;
+	}
+	return d < NOTIFY_RETRY_MAX_MS ? d : NOTIFY_RETRY_MAX_MS;
+}
+
+int
+notify_retry_allowed(int64_t msg_time, int64_t now)
+{
+	return msg_time >= now - NOTIFY_MAX_AGE_S;
+}
+
+/* Arm the retry timer for the earliest due job (none: disarmed). */
+static void
+retry_arm(struct notify *n)
+{
+	struct job *j;
+	uint64_t first = UINT64_MAX, now = clock_mono_ms(), d;
+	struct timeval tv;
+
+	if (n->retry_ev == NULL)
+		return;
+	evtimer_del(n->retry_ev);
+	for (j = n->retries; j != NULL; j = j->next)
+		if (j->due_ms < first)
+			first = j->due_ms;
+	if (first == UINT64_MAX)
+		return;
+	d = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(d / 1000);
+	tv.tv_usec = (suseconds_t)(d % 1000) * 1000;
+	evtimer_add(n->retry_ev, &tv);
+}
+
+/* An inform not acknowledged, still worth sending: park it until its next
+** attempt.  The first failure is a warning, the following ones debug. */
+static void
+retry_later(struct notify *n, struct job *j)
+{
+	uint64_t d;
+
+	j->failures++;
+	d = notify_retry_delay_ms(j->failures);
+	j->due_ms = clock_mono_ms() + d;
+	n->stats.informs_retried++;
+	if (j->failures == 1)
+		log_warnx("alert %s %s: SNMP inform to %s not acknowledged (%s); retrying with "
+		          "backoff until acknowledged or %d s old",
+		          j->msg_name, j->msg_uuid, j->target_name, j->err, NOTIFY_MAX_AGE_S);
+	else
+		log_debug("alert %s %s: inform to %s: attempt %u not acknowledged; next in %" PRIu64
+		          " ms",
+		          j->msg_name, j->msg_uuid, j->target_name, j->failures, d);
+	j->next = n->retries;
+	n->retries = j;
+	n->nretries++;
+	retry_arm(n);
+}
+
 /* A job has its outcome: log it, count it, and mark its message once every
 ** job of the message has one. */
 static void
@@ -315,6 +398,11 @@ complete(struct notify *n, struct job *j)
 		if (--t->pending == 0)
 			test_finish(n, t);
 		job_free(j);
+		return;
+	}
+	if (j->kind == NOTIFY_SNMP && j->rc != 0 && j->target.inform &&
+	    notify_retry_allowed(j->msg_time, clock_wall_s())) {
+		retry_later(n, j);
 		return;
 	}
 	if (j->kind == NOTIFY_SNMP) {
@@ -391,6 +479,64 @@ enqueue(struct notify *n, struct job *j)
 	return 0;
 }
 
+static int is_sender(struct notify *n);
+
+size_t
+notify_run_retries(struct notify *n, uint64_t now_ms)
+{
+	struct job **pp = &n->retries, *due = NULL, *j;
+
+	/* Take the due ones off first: enqueue may complete a job at once
+	** (the sink), which can put it back on the list. */
+	while (*pp != NULL) {
+		j = *pp;
+		if (j->due_ms > now_ms) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		n->nretries--;
+		j->next = due;
+		due = j;
+	}
+	while ((j = due) != NULL) {
+		struct inflight *f = fl_find(n, j->msg_uuid);
+
+		due = j->next;
+		j->next = NULL;
+		if (f == NULL || f->pending == 0) {
+			/* marked meanwhile (or deleted): nothing left to do */
+			job_free(j);
+			continue;
+		}
+		if (!is_sender(n)) {
+			/* Not the sender now (a brief loss of writability, or a
+			** new master, which sends it too): wait, do not send. */
+			j->due_ms = now_ms + notify_retry_delay_ms(j->failures);
+			j->next = n->retries;
+			n->retries = j;
+			n->nretries++;
+			continue;
+		}
+		if (!notify_retry_allowed(j->msg_time, clock_wall_s())) {
+			complete(n, j); /* rc still -1: failed for good */
+			continue;
+		}
+		if (enqueue(n, j) < 0 && --f->pending == 0)
+			mark(n, f->uuid);
+	}
+	retry_arm(n);
+	return n->nretries;
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct notify *n = arg;
+
+	notify_run_retries(n, clock_mono_ms());
+}
+
 /* ---- fan-out ---- */
 
 char *
@@ -455,7 +601,9 @@ fill_target(struct snmp_trap_target *t, const struct db_snmp_receiver *r, const 
 	snprintf(t->priv_key, sizeof(t->priv_key), "%s", r->priv_key);
 	memcpy(t->engine_id, engine, SNMP_TRAP_ENGINE_ID_LEN);
 	t->timeout_ms = 1000;
-	t->retries = 5;
+	/* An alert's inform: one attempt per job, retried by the loop
+	** (retry_later); snmp-test answers at once: net-snmp's retries. */
+	t->retries = r->inform ? 0 : 5;
 }
 
 static void
@@ -512,6 +660,7 @@ fan_out(struct notify *n, struct inflight *f, const struct db_message *m,
 		         rcv[i].port);
 		fill_alert(&j->alert, m, host_uuid, host_name);
 		fill_target(&j->target, &rcv[i], engine);
+		j->msg_time = m->timestamp;
 		f->pending++;
 		if (enqueue(n, j) < 0)
 			f->pending--;
@@ -677,6 +826,7 @@ notify_test(struct notify *n, notify_test_done done, void *arg)
 		fill_alert(&j->alert, &m, host_uuid, host_name);
 		j->alert.test = 1;
 		fill_target(&j->target, &t->rcv[i], engine);
+		j->target.retries = 5;
 		if (enqueue(n, j) < 0) {
 			snprintf(t->res[i], sizeof(t->res[0]), "dropped: the SNMP queue is full");
 			t->pending--;
@@ -736,6 +886,7 @@ notify_new(struct event_base *base, struct db *db, const struct config *cfg,
 	n->done_ev = event_new(base, n->pipe[0], EV_READ | EV_PERSIST, on_done, n);
 	event_add(n->done_ev, NULL);
 	n->timer = evtimer_new(base, on_timer, n);
+	n->retry_ev = evtimer_new(base, on_retry, n);
 	evtimer_add(n->timer, &first);
 	for (k = 0; k < 2; k++) {
 		struct worker *w = &n->w[k];
@@ -782,6 +933,10 @@ notify_free(struct notify *n)
 		close(n->pipe[0]);
 		close(n->pipe[1]);
 	}
+	while ((j = n->retries) != NULL) {
+		n->retries = j->next;
+		job_free(j);
+	}
 	while (n->tests != NULL) {
 		n->tests->done = NULL;
 		test_finish(n, n->tests);
@@ -790,5 +945,7 @@ notify_free(struct notify *n)
 		event_free(n->done_ev);
 	if (n->timer != NULL)
 		event_free(n->timer);
+	if (n->retry_ev != NULL)
+		event_free(n->retry_ev);
 	xfree(n);
 }

@@ -10,7 +10,9 @@
 ** the writable master, or a standalone host -- fans it out, then writes the
 ** message's "notified" marker (db_message_mark_notified) through the
 ** replicated write path once every receiver and hook has had it (sent,
-** acknowledged, or failed for good).  Any host that becomes the sender sends
+** acknowledged, or failed for good).  An unacknowledged inform is retried
+** with backoff (notify_retry_delay_ms) until acknowledged or until its
+** message is older than NOTIFY_MAX_AGE_S; only then is it failed for good.  Any host that becomes the sender sends
 ** the messages that have no marker yet.  So across a master change an alert
 ** is delivered at least once (never lost while some master lives), and
 ** twice only when the old master sent it and died before its marker
@@ -42,6 +44,8 @@ struct notify;
 #define NOTIFY_INFLIGHT  1024 /* messages sent, marker not yet seen */
 #define NOTIFY_MAX_AGE_S 3600
 #define NOTIFY_SCAN_MS   2000 /* the periodic look for unmarked messages */
+#define NOTIFY_RETRY_FIRST_MS 1000  /* an unacknowledged inform: first wait */
+#define NOTIFY_RETRY_MAX_MS   60000 /* ... doubling up to this */
 
 struct notify_hooks {
 	void *arg;
@@ -60,7 +64,8 @@ enum notify_kind { NOTIFY_SNMP = 0, NOTIFY_HOOK };
 struct notify_stats {
 	uint64_t messages;   /* messages fanned out */
 	uint64_t traps_sent; /* acknowledged for informs */
-	uint64_t traps_failed;
+	uint64_t traps_failed; /* for good: a trap not sent, an inform stale */
+	uint64_t informs_retried; /* unacknowledged attempts, retried later */
 	uint64_t hooks_ok;
 	uint64_t hooks_failed; /* non-zero exit, killed by a signal, cannot start */
 	uint64_t hooks_killed; /* at their timeout */
@@ -97,7 +102,20 @@ int notify_test(struct notify *n, notify_test_done done, void *arg);
 /* Forget a test's callback (its caller went away); results are dropped. */
 void notify_test_cancel(struct notify *n, void *arg);
 
+/* The wait after the `failures`-th (>= 1) unacknowledged attempt of an
+** inform before the next: NOTIFY_RETRY_FIRST_MS doubling to
+** NOTIFY_RETRY_MAX_MS.  Pure. */
+uint64_t notify_retry_delay_ms(unsigned failures);
+/* 1 if an unacknowledged inform of a message stamped msg_time (wall clock,
+** s) is tried again at `now`: until the message is older than
+** NOTIFY_MAX_AGE_S (the bound past which an alert is not news).  Pure. */
+int notify_retry_allowed(int64_t msg_time, int64_t now);
+
 /* ---- for tests ---- */
+
+/* Requeue the inform retries due at monotonic time now_ms (the daemon's
+** timer does this); the number still waiting. */
+size_t notify_run_retries(struct notify *n, uint64_t now_ms);
 
 /* Replace the workers: each job is passed to fn on the loop instead, and
 ** completes with rc (0 ok / -1) when fn returns.  kind, the receiver's

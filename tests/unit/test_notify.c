@@ -4,7 +4,9 @@
 ** every receiver and hook and marks it; a non-sender sends nothing; a new
 ** sender sends what has no marker; a marker still on its way (replication)
 ** or not writable now never causes a resend; stale messages are marked
-** unsent; the hook JSON; snmp-test's per-receiver results.
+** unsent; an unacknowledged inform is retried with backoff (1 s doubling to
+** 60 s) until acknowledged or stale, and only then is its message marked;
+** the hook JSON; snmp-test's per-receiver results.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,6 +286,146 @@ test_failures_and_stale(void **state)
 }
 
 static void
+test_retry_schedule(void **state)
+{
+	int64_t now = 1800000000;
+
+	(void)state;
+	assert_int_equal(notify_retry_delay_ms(1), 1000);
+	assert_int_equal(notify_retry_delay_ms(2), 2000);
+	assert_int_equal(notify_retry_delay_ms(3), 4000);
+	assert_int_equal(notify_retry_delay_ms(6), 32000);
+	assert_int_equal(notify_retry_delay_ms(7), 60000);
+	assert_int_equal(notify_retry_delay_ms(8), 60000);
+	assert_int_equal(notify_retry_delay_ms(1000000), 60000);
+	assert_int_equal(notify_retry_allowed(now, now), 1);
+	assert_int_equal(notify_retry_allowed(now - NOTIFY_MAX_AGE_S, now), 1);
+	assert_int_equal(notify_retry_allowed(now - NOTIFY_MAX_AGE_S - 1, now), 0);
+	assert_int_equal(notify_retry_allowed(now + 60, now), 1); /* clock skew */
+}
+
+/* Make both receivers informs. */
+static void
+informs(struct env *e)
+{
+	struct db_snmp_receiver *r = NULL;
+	size_t nr = 0, i;
+
+	assert_int_equal(db_snmp_receiver_list(e->db, &r, &nr), 0);
+	assert_int_equal(nr, 2);
+	for (i = 0; i < nr; i++) {
+		r[i].inform = 1;
+		assert_int_equal(db_snmp_receiver_put(e->db, &r[i]), 0);
+	}
+	db_snmp_receiver_list_free(r, nr);
+}
+
+static void
+test_inform_retried_until_acknowledged(void **state)
+{
+	struct env *e = *state;
+	struct notify *n;
+	struct db_message m;
+	struct notify_stats st;
+	uint64_t t0;
+
+	informs(e);
+	n = make(e, 0);
+	e->fail = 1;
+	add_message(e, &m, "HA_HOST_FAILED", 0);
+	t0 = clock_mono_ms();
+	notify_scan(n);
+	/* 2 informs + the hook; the hook failed for good, the informs wait */
+	assert_int_equal(e->snmp, 2);
+	assert_int_equal(e->hooks, 1);
+	assert_int_equal(db_message_notified(e->db, m.uuid), 0);
+	notify_get_stats(n, &st);
+	assert_int_equal(st.traps_failed, 0);
+	assert_int_equal(st.informs_retried, 2);
+	/* a scan neither resends nor marks while they wait */
+	notify_scan(n);
+	assert_int_equal(e->calls, 3);
+	assert_int_equal(db_message_notified(e->db, m.uuid), 0);
+	/* not due yet; due after 1 s, then 2 s, then 4 s */
+	assert_int_equal(notify_run_retries(n, t0 + 500), 2);
+	assert_int_equal(e->snmp, 2);
+	assert_int_equal(notify_run_retries(n, t0 + 100000), 2);
+	assert_int_equal(e->snmp, 4);
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 1500), 2);
+	assert_int_equal(e->snmp, 4);
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 2100), 2);
+	assert_int_equal(e->snmp, 6);
+	/* not the sender now: nothing sent, still waiting */
+	e->sender = 0;
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 100000), 2);
+	assert_int_equal(e->snmp, 6);
+	/* the receivers come up: acknowledged, and only now marked */
+	e->sender = 1;
+	e->fail = 0;
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 1000000), 0);
+	assert_int_equal(e->snmp, 8);
+	assert_int_equal(db_message_notified(e->db, m.uuid), 1);
+	notify_get_stats(n, &st);
+	assert_int_equal(st.traps_sent, 2);
+	assert_int_equal(st.traps_failed, 0);
+	notify_scan(n);
+	assert_int_equal(e->snmp, 8);
+	notify_free(n);
+}
+
+static void
+test_inform_stale_fails(void **state)
+{
+	struct env *e = *state;
+	struct notify *n;
+	struct db_message m;
+	struct notify_stats st;
+
+	informs(e);
+	n = make(e, 0);
+	e->fail = 1;
+	/* 2 s inside the bound: retried once, then older than the bound */
+	add_message(e, &m, "HA_HOST_FAILED", NOTIFY_MAX_AGE_S - 2);
+	notify_scan(n);
+	assert_int_equal(e->snmp, 2);
+	assert_int_equal(db_message_notified(e->db, m.uuid), 0);
+	sleep(3);
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 100000), 0);
+	assert_int_equal(e->snmp, 2); /* not sent again: failed for good */
+	assert_int_equal(db_message_notified(e->db, m.uuid), 1);
+	notify_get_stats(n, &st);
+	assert_int_equal(st.traps_failed, 2);
+	notify_free(n);
+}
+
+static void
+test_inform_message_gone(void **state)
+{
+	struct env *e = *state;
+	struct notify *n;
+	struct db_message m;
+
+	informs(e);
+	n = make(e, 0);
+	e->fail = 1;
+	add_message(e, &m, "HA_HOST_FAILED", 0);
+	notify_scan(n);
+	assert_int_equal(e->snmp, 2);
+	/* deleted while its informs wait: the scan forgets it, the retries go */
+	assert_int_equal(db_message_delete(e->db, m.uuid), 0);
+	notify_scan(n);
+	e->fail = 0;
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 100000), 0);
+	assert_int_equal(e->snmp, 2);
+	/* jobs still waiting when the notifier goes are freed (ASan) */
+	e->fail = 1;
+	add_message(e, &m, "HA_HOST_FAILED", 0);
+	notify_scan(n);
+	assert_int_equal(notify_run_retries(n, 0), 2);
+	notify_free(n);
+}
+
+static void
 test_alert_json(void **state)
 {
 	struct db_message m;
@@ -357,6 +499,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_non_sender_then_new_master, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_marker_in_flight_no_resend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_and_stale, setup, teardown),
+	    cmocka_unit_test(test_retry_schedule),
+	    cmocka_unit_test_setup_teardown(test_inform_retried_until_acknowledged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inform_stale_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inform_message_gone, setup, teardown),
 	    cmocka_unit_test(test_alert_json),
 	    cmocka_unit_test_setup_teardown(test_snmp_test, setup, teardown),
 	};
