@@ -545,7 +545,7 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 					   .connections = api_connections};
 
 		d->metrics = metrics_new(base, d->db, cfg, cluster, d->planner, d->rpc,
-					 METRICS_AUTH_BASIC, &mh);
+					 (enum metrics_auth)cfg->api_metrics_auth, &mh);
 	}
 	d->httpd = httpd_new(base, &hc, http_request, d, err, sizeof(err));
 	if (d->httpd == NULL)

@@ -68,6 +68,7 @@ enum elem_id {
 	E_API_CERT,
 	E_API_KEY,
 	E_API_ROOT_PW,
+	E_API_METRICS_AUTH,
 	E_CLUSTER,
 	E_CL_CONF,
 	E_CL_AUTHKEY,
@@ -123,6 +124,12 @@ static const char *const wd_driver_names[] = {
 static const char *const hv_backend_names[] = {
     [CONFIG_HV_XEN] = "xen",
     [CONFIG_HV_SIM] = "sim",
+    NULL,
+};
+/* <metrics-auth>: index = enum metrics_auth (hasvc/metrics.h). */
+static const char *const metrics_auth_names[] = {
+    "basic",
+    "none",
     NULL,
 };
 /* The names log_level_from_name() knows, for messages. */
@@ -456,6 +463,8 @@ static const struct elem api_elems[] = {
     LEAF("certificate", E_API_CERT, 1, 0, parse_path, api_certificate, NULL),
     LEAF("key", E_API_KEY, 1, 0, parse_path, api_key, NULL),
     LEAF("root-password-file", E_API_ROOT_PW, 1, 0, parse_path, api_root_password_file, NULL),
+    LEAF("metrics-auth", E_API_METRICS_AUTH, 1, 0, parse_enum, api_metrics_auth,
+         metrics_auth_names),
     {NULL},
 };
 

@@ -63,6 +63,10 @@ struct config {
 	/* Read once, at a start with no API user, to create "root" (pool-admin);
 	** "" = prompt on a terminal, else no user until one is added. */
 	char api_root_password_file[CONFIG_PATH_LEN];
+	/* <metrics-auth> basic|none: GET /metrics needs HTTP Basic credentials
+	** of an API user (0, the default) or nothing (1; docs/metrics.md).
+	** The values are enum metrics_auth's (hasvc/metrics.h). */
+	int api_metrics_auth; /* 0 basic (default), 1 none */
 
 	/* <cluster>: present = this host is a member of a multi-host pool over
 	** corosync (docs/cluster.md); absent = a standalone one-host pool.

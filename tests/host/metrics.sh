@@ -11,7 +11,10 @@
 #     hasvc_vms_protected, a login moves hasvc_api_sessions, refusals count in
 #     hasvc_metrics_auth_refused_total;
 #  4. a client that leaves during its password check, then SIGTERM: exit 0,
-#     no sanitizer report.
+#     no sanitizer report;
+#  5. restarted with <metrics-auth>none</metrics-auth>: 200 without
+#     credentials and with wrong ones, no refusal counted; the XAPI still
+#     refuses a wrong password.
 . "$(dirname "$0")/common.bash"
 HOST=7a1f0c2e-5b3d-4e8f-9a6b-0c1d2e3f4a5b
 PY=/usr/bin/python3
@@ -160,6 +163,28 @@ kill -0 "$hasvcd_pid" || die "hasvcd died"
 # (sanitizer builds: no leak, no report).
 curl -ks --max-time 0.05 -u "root:slow-$RANDOM" "$API_URL/metrics" >/dev/null 2>&1 || true
 sleep 0.5
+kill -TERM "$hasvcd_pid"
+rc=0
+wait "$hasvcd_pid" || rc=$?
+((rc == 0)) || die "hasvcd exited $rc on SIGTERM"
+echo "ok: clean stop"
+
+# 5. <metrics-auth>none</metrics-auth>
+sed -i "s|<port>$API_PORT</port>|<port>$API_PORT</port><metrics-auth>none</metrics-auth>|" "$T/hasvcd.conf"
+grep -q '<metrics-auth>none</metrics-auth>' "$T/hasvcd.conf" || die "conf edit"
+start_hasvcd
+wait_api
+[[ $(scrape "$T/m5") == 200 ]] || die "metrics-auth none, no credentials: not 200"
+echo "ok: metrics-auth none: $(check_metrics "$T/m5")"
+[[ $(value "$T/m5" hasvc_info{host_uuid=\"$HOST\"}) == 1 ]] || die "hasvc_info missing"
+[[ $(scrape "$T/m6" -u "root:wrong-$RANDOM") == 200 ]] || die "metrics-auth none, wrong password: not 200"
+[[ $(value "$T/m6" hasvc_metrics_auth_refused_total) == 0 ]] || die "a refusal counted with metrics-auth none"
+[[ $(scrape "$T/m6" -X POST --data x) == 405 ]] || die "metrics-auth none, POST: not 405"
+jsonrpc session.login_with_password "[\"root\",\"wrong-$RANDOM\"]" | grep -q '"result":"OpaqueRef:' &&
+	die "the XAPI let a wrong password in"
+jsonrpc session.login_with_password "[\"root\",\"$ROOT_PW\"]" | grep -q '"result":"OpaqueRef:' ||
+	die "the XAPI does not answer next to an open /metrics"
+echo "ok: metrics-auth none: 200 without credentials; the XAPI still needs a password"
 kill -TERM "$hasvcd_pid"
 rc=0
 wait "$hasvcd_pid" || rc=$?

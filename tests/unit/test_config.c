@@ -263,6 +263,12 @@ test_values_accepted(void **state)
 	assert_int_equal(parse(HEAD "<data-dir><!-- x --><![CDATA[/srv/a]]></data-dir>" TAIL), 0);
 	assert_string_equal(cfg.data_dir, "/srv/a");
 	assert_int_equal(parse(HEAD "<api><address>fe80::1</address></api>" TAIL), 0);
+	/* <metrics-auth>: basic (the default) or none */
+	assert_int_equal(cfg.api_metrics_auth, 0);
+	assert_int_equal(parse(HEAD "<api><metrics-auth>none</metrics-auth></api>" TAIL), 0);
+	assert_int_equal(cfg.api_metrics_auth, 1);
+	assert_int_equal(parse(HEAD "<api><metrics-auth> basic </metrics-auth></api>" TAIL), 0);
+	assert_int_equal(cfg.api_metrics_auth, 0);
 }
 
 /* One broken file, one expected problem: message fragment and line. */
@@ -376,6 +382,11 @@ static const struct bad_case bad_cases[] = {
      "is not one of xen, linux or sim"},
     {"hypervisor backend", HEAD "  <hypervisor><backend>kvm</backend></hypervisor>\n" TAIL, 5,
      "<backend> \"kvm\" is not one of xen or sim"},
+    {"bad metrics auth", HEAD "  <api><metrics-auth>digest</metrics-auth></api>\n" TAIL, 5,
+     "<metrics-auth> \"digest\" is not one of basic or none"},
+    {"repeated metrics auth",
+     HEAD "  <api><metrics-auth>none</metrics-auth>\n<metrics-auth>basic</metrics-auth></api>\n" TAIL,
+     6, "<metrics-auth> may appear only once in <api>"},
     {"log level", HEAD "  <log><level>loud</level></log>\n" TAIL, 5,
      "<level> \"loud\" is not one of debug, info, notice, warning or error"},
     {"boolean", HEAD "  <log><syslog>maybe</syslog></log>\n" TAIL, 5,
@@ -712,6 +723,7 @@ test_shipped_example(void **state)
 	assert_int_equal(errs.n, 0);
 	assert_int_equal(cfg.watchdog_driver, CONFIG_WD_XEN);
 	assert_int_equal(cfg.api_port, 443);
+	assert_int_equal(cfg.api_metrics_auth, 0);
 }
 
 static void
@@ -724,6 +736,7 @@ test_defaults_function(void **state)
 	assert_int_equal(d.watchdog_timeout_ms, 30000);
 	assert_string_equal(d.watchdog_keeper_socket, "/run/hasvc/wdkeeper.sock");
 	assert_int_equal(d.api_port, 443);
+	assert_int_equal(d.api_metrics_auth, 0);
 	assert_int_equal(d.naddrs, 0);
 	assert_string_equal(d.host_uuid, "");
 }
