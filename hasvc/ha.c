@@ -18,6 +18,10 @@
 ** HA_HOST_FAILED with master_only = 0: it is not necessarily the database
 ** master, and the database master may be the lost host or still being
 ** re-elected, so "master_only" would drop the message on every host.
+** An alert that waits longer than NOTIFY_DIRECT_AFTER_MS (no master) is
+** sent to the SNMP receivers and hooks by this host itself (notify_direct)
+** and later stored with its notified marker (notify_put_sent), so that no
+** master sends it again (docs/monitoring.md, "When there is no master").
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,6 +38,7 @@
 #include "hasvc/ha.h"
 #include "hasvc/ha_alerts.h"
 #include "hasvc/ha_fence.h"
+#include "hasvc/notify.h"
 #include "heartbeat/lvmsg.h"
 #include "heartbeat/sf_io.h"
 #include "heartbeat/statefile.h"
@@ -85,6 +90,10 @@ struct ha {
 	/* alerts: the decisions (ha_alerts.h) and the messages not yet written */
 	struct ha_alerts alerts;
 	struct db_message outbox[HA_OUTBOX_MAX];
+	struct {
+		uint64_t since; /* queued at, monotonic ms */
+		int direct;     /* sent by this host itself (notify_direct) */
+	} outmeta[HA_OUTBOX_MAX];
 	unsigned nout;
 	struct event *ev_outbox;
 	uint64_t alerts_sent, alerts_dropped;
@@ -357,14 +366,51 @@ wall_of(uint64_t mono, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+/* The outbox's oldest message (ha->outbox[0]); with its notified marker if
+** this host sent it itself, in the same write: no master sends it again. */
 static int
 put_message(void *arg, struct db *db)
 {
-	return db_message_add(db, arg) < 0 ? -1 : 0;
+	struct ha *ha = arg;
+
+	if (ha->outmeta[0].direct)
+		return notify_put_sent(db, &ha->outbox[0], ha->cfg->host_uuid) < 0 ? -1 : 0;
+	return db_message_add(db, &ha->outbox[0]) < 0 ? -1 : 0;
+}
+
+static void
+outbox_pop(struct ha *ha)
+{
+	ha->nout--;
+	memmove(ha->outbox, ha->outbox + 1, ha->nout * sizeof(ha->outbox[0]));
+	memmove(ha->outmeta, ha->outmeta + 1, ha->nout * sizeof(ha->outmeta[0]));
+}
+
+/* No master has taken the outbox for NOTIFY_DIRECT_AFTER_MS: the alerts
+** waiting that long go to the SNMP receivers and hooks from here, once
+** each (the notifier's workers: this never blocks). */
+static void
+outbox_direct(struct ha *ha)
+{
+	uint64_t now = clock_mono_ms();
+	unsigned i;
+
+	for (i = 0; i < ha->nout; i++) {
+		if (ha->outmeta[i].direct || now - ha->outmeta[i].since < NOTIFY_DIRECT_AFTER_MS)
+			continue;
+		if (notify_direct(notify_process(), &ha->outbox[i]) < 0)
+			continue; /* tried again at the next failure */
+		ha->outmeta[i].direct = 1;
+		log_warnx("liveness: alert %s %s about %s: no master for %" PRIu64
+			  " s; sent to the SNMP receivers and hooks by this host",
+			  ha->outbox[i].name, ha->outbox[i].uuid, ha->outbox[i].obj_uuid,
+			  (now - ha->outmeta[i].since) / 1000);
+	}
 }
 
 /* Write the outbox, oldest first, from the loop; on "not possible now" (no
-** master, corosync down) try again in a second. */
+** master, corosync down) try again in a second, after sending what has
+** waited too long directly. */
 static void
 on_outbox(evutil_socket_t fd, short what, void *arg)
 {
@@ -373,16 +419,18 @@ on_outbox(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	while (ha->nout > 0) {
-		rc = ha->write(ha->send_arg, 0, put_message, &ha->outbox[0]);
+		rc = ha->write(ha->send_arg, 0, put_message, ha);
 		if (rc < 0) {
+			outbox_direct(ha);
 			evtimer_add(ha->ev_outbox, &retry);
 			return;
 		}
 		if (rc == 0)
 			ha->alerts_sent++;
-		log_info("liveness: alert %s about %s sent to the pool database",
-			 ha->outbox[0].name, ha->outbox[0].obj_uuid);
-		memmove(ha->outbox, ha->outbox + 1, --ha->nout * sizeof(ha->outbox[0]));
+		log_info("liveness: alert %s %s about %s sent to the pool database%s",
+			 ha->outbox[0].name, ha->outbox[0].uuid, ha->outbox[0].obj_uuid,
+			 ha->outmeta[0].direct ? " with its notified marker" : "");
+		outbox_pop(ha);
 	}
 }
 
@@ -401,11 +449,14 @@ raise_alert(struct ha *ha, enum ha_alert which, const char *obj, const char *bod
 	if (ha->nout == HA_OUTBOX_MAX) {
 		log_warnx("liveness: alert %s about %s dropped: %u alerts are waiting for a master",
 			  ha->outbox[0].name, ha->outbox[0].obj_uuid, ha->nout);
-		memmove(ha->outbox, ha->outbox + 1, --ha->nout * sizeof(ha->outbox[0]));
+		outbox_pop(ha);
 		ha->alerts_dropped++;
 	}
+	ha->outmeta[ha->nout].since = clock_mono_ms();
+	ha->outmeta[ha->nout].direct = 0;
 	m = &ha->outbox[ha->nout++];
 	memset(m, 0, sizeof(*m));
+	id_uuid_new(m->uuid); /* its own from the start: sent directly, then stored */
 	snprintf(m->name, sizeof(m->name), "%s", def->name);
 	m->priority = def->priority;
 	snprintf(m->cls, sizeof(m->cls), "%s", def->cls);

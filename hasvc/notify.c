@@ -6,6 +6,13 @@
 ** their next attempt (the retry list, each with its own due time) and the
 ** snmp-test requests.
 **
+** Sent directly (notify_direct): the origin of an alert that no master can
+** store fans it out itself.  Its in-flight entry and jobs are flagged
+** `direct`: they are sent and retried whether or not this host is the
+** sender, a scan neither forgets nor marks them (the message is not in the
+** database yet; the outbox stores it with its marker), and the entry is
+** forgotten, not marked, once every job has its outcome.
+**
 ** Informs and the worker.  An inform job is one attempt (one send, one
 ** timeout of 1 s, no library retry), so a dead receiver keeps the SNMP
 ** worker for one second per attempt and the others queued behind it wait
@@ -39,6 +46,7 @@
 #include "hasvc/snmp_trap.h"
 #include "lib/check.h"
 #include "lib/clock.h"
+#include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -57,6 +65,7 @@ struct job {
 	char *json;
 	struct ntest *test; /* snmp-test */
 	size_t index;
+	int direct; /* notify_direct's: sent whoever is the sender */
 	/* inform retries, on the loop */
 	int64_t msg_time;  /* the message's timestamp: the stale bound */
 	unsigned failures; /* unacknowledged attempts so far */
@@ -83,6 +92,7 @@ struct worker {
 struct inflight {
 	char uuid[HA_UUID_LEN];
 	unsigned pending; /* jobs without an outcome; 0: write the marker */
+	int direct;       /* notify_direct's: 0 pending -> forgotten, not marked */
 };
 
 struct ntest {
@@ -112,6 +122,9 @@ struct notify {
 	struct notify_stats stats;
 	char snmp_dir[CONFIG_PATH_LEN];
 };
+
+/* The daemon's notifier (notify_process), for the liveness outbox. */
+static struct notify *process_notifier;
 
 static void
 job_free(struct job *j)
@@ -299,6 +312,18 @@ mark(struct notify *n, const char *uuid)
 		log_debug("message %s: notified marker not written now; will retry", uuid);
 }
 
+/* Every job of in-flight message f has its outcome: mark it, or forget it
+** if it was sent directly (its outbox writes the marker with it). */
+static void
+settle(struct notify *n, struct inflight *f)
+{
+	if (!f->direct) {
+		mark(n, f->uuid);
+		return;
+	}
+	*f = n->fl[--n->nfl];
+}
+
 static void
 test_finish(struct notify *n, struct ntest *t)
 {
@@ -428,7 +453,7 @@ complete(struct notify *n, struct job *j)
 	}
 	f = fl_find(n, j->msg_uuid);
 	if (f != NULL && f->pending > 0 && --f->pending == 0)
-		mark(n, f->uuid);
+		settle(n, f);
 	job_free(j);
 }
 
@@ -454,6 +479,13 @@ enqueue(struct notify *n, struct job *j)
 		memset(&m, 0, sizeof(m));
 		snprintf(m.uuid, sizeof(m.uuid), "%s", j->msg_uuid);
 		snprintf(m.name, sizeof(m.name), "%s", j->msg_name);
+		if (j->kind == NOTIFY_SNMP) {
+			m.priority = j->alert.priority;
+			snprintf(m.cls, sizeof(m.cls), "%s", j->alert.cls);
+			snprintf(m.obj_uuid, sizeof(m.obj_uuid), "%s", j->alert.obj_uuid);
+			snprintf(m.body, sizeof(m.body), "%s", j->alert.body);
+			m.timestamp = j->alert.timestamp;
+		}
 		j->rc = n->sink(n->sink_arg, j->kind, j->target_name, &m);
 		complete(n, j);
 		return 0;
@@ -509,7 +541,7 @@ notify_run_retries(struct notify *n, uint64_t now_ms)
 			job_free(j);
 			continue;
 		}
-		if (!is_sender(n)) {
+		if (!j->direct && !is_sender(n)) {
 			/* Not the sender now (a brief loss of writability, or a
 			** new master, which sends it too): wait, do not send. */
 			j->due_ms = now_ms + notify_retry_delay_ms(j->failures);
@@ -523,7 +555,7 @@ notify_run_retries(struct notify *n, uint64_t now_ms)
 			continue;
 		}
 		if (enqueue(n, j) < 0 && --f->pending == 0)
-			mark(n, f->uuid);
+			settle(n, f);
 	}
 	retry_arm(n);
 	return n->nretries;
@@ -661,6 +693,7 @@ fan_out(struct notify *n, struct inflight *f, const struct db_message *m,
 		fill_alert(&j->alert, m, host_uuid, host_name);
 		fill_target(&j->target, &rcv[i], engine);
 		j->msg_time = m->timestamp;
+		j->direct = f->direct;
 		f->pending++;
 		if (enqueue(n, j) < 0)
 			f->pending--;
@@ -674,6 +707,7 @@ fan_out(struct notify *n, struct inflight *f, const struct db_message *m,
 		snprintf(j->target_name, sizeof(j->target_name), "%s", n->cfg->notify_hook[i]);
 		j->timeout_ms = n->cfg->notify_hook_timeout_ms;
 		j->json = notify_alert_json(m, host_uuid, host_name, n->cfg->host_uuid);
+		j->direct = f->direct;
 		f->pending++;
 		if (enqueue(n, j) < 0)
 			f->pending--;
@@ -707,6 +741,10 @@ notify_scan(struct notify *n)
 	for (k = 0; k < n->nfl;) {
 		int listed = 0;
 
+		if (n->fl[k].direct) {
+			k++; /* not stored yet, or stored marked: its own way */
+			continue;
+		}
 		for (i = 0; i < nm && !listed; i++)
 			listed = strcmp(m[i].uuid, n->fl[k].uuid) == 0;
 		if (!listed) {
@@ -752,6 +790,60 @@ notify_scan(struct notify *n)
 	}
 	db_snmp_receiver_list_free(rcv, nrcv);
 	xfree(m);
+}
+
+int
+notify_direct(struct notify *n, const struct db_message *m)
+{
+	struct db_snmp_receiver *rcv = NULL;
+	uint8_t engine[SNMP_TRAP_ENGINE_ID_LEN];
+	struct inflight *f;
+	size_t nrcv = 0;
+
+	if (n == NULL || !id_uuid_valid(m->uuid))
+		return -1;
+	if (fl_find(n, m->uuid) != NULL)
+		return 0; /* on its way already */
+	if (m->timestamp < clock_wall_s() - NOTIFY_MAX_AGE_S) {
+		n->stats.stale++;
+		log_notice("alert %s %s: older than %d s and never sent; not sent", m->name,
+		           m->uuid, NOTIFY_MAX_AGE_S);
+		return 0;
+	}
+	if (n->nfl == NOTIFY_INFLIGHT)
+		return -1;
+	if (db_snmp_receiver_list(n->db, &rcv, &nrcv) < 0) {
+		log_warnx("notify: cannot list SNMP receivers: %s", db_errmsg(n->db));
+		return -1;
+	}
+	pool_engine(n, engine);
+	log_notice("alert %s %s: no master stores it; sent by this host, its origin", m->name,
+	           m->uuid);
+	n->stats.direct++;
+	f = &n->fl[n->nfl++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->uuid, sizeof(f->uuid), "%s", m->uuid);
+	f->direct = 1;
+	f->pending = 1; /* the fan-out itself, as in notify_scan */
+	fan_out(n, f, m, rcv, nrcv, engine);
+	if (--f->pending == 0)
+		settle(n, f);
+	db_snmp_receiver_list_free(rcv, nrcv);
+	return 0;
+}
+
+int
+notify_put_sent(struct db *db, struct db_message *m, const char *host)
+{
+	if (db_message_add(db, m) < 0)
+		return -1;
+	return db_message_mark_notified(db, m->uuid, host, clock_wall_s());
+}
+
+struct notify *
+notify_process(void)
+{
+	return process_notifier;
 }
 
 static void
@@ -900,6 +992,7 @@ notify_new(struct event_base *base, struct db *db, const struct config *cfg,
 			fatal("notify: cannot start a worker thread");
 		w->started = 1;
 	}
+	process_notifier = n;
 	return n;
 }
 
@@ -912,6 +1005,8 @@ notify_free(struct notify *n)
 
 	if (n == NULL)
 		return;
+	if (process_notifier == n)
+		process_notifier = NULL;
 	for (k = 0; k < 2; k++) {
 		struct worker *w = &n->w[k];
 

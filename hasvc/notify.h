@@ -20,6 +20,12 @@
 ** without a marker are marked without being sent (an upgrade, a long
 ** outage: stale alerts are not news).
 **
+** No master.  An alert that cannot be stored because the pool has no
+** master waits in its origin host's outbox (hasvc/ha.c); past
+** NOTIFY_DIRECT_AFTER_MS the origin sends it itself (notify_direct) and,
+** when a master appears, stores it with its marker in one write
+** (notify_put_sent), so that no master sends it again.
+**
 ** Never blocking the loop: sending runs in two worker threads (SNMP: every
 ** net-snmp call happens there; hooks: posix_spawn + poll, killed at their
 ** timeout), fed by bounded queues; a job that does not fit is dropped,
@@ -46,6 +52,7 @@ struct notify;
 #define NOTIFY_SCAN_MS   2000 /* the periodic look for unmarked messages */
 #define NOTIFY_RETRY_FIRST_MS 1000  /* an unacknowledged inform: first wait */
 #define NOTIFY_RETRY_MAX_MS   60000 /* ... doubling up to this */
+#define NOTIFY_DIRECT_AFTER_MS 10000 /* an unstorable alert: its origin sends it */
 
 struct notify_hooks {
 	void *arg;
@@ -71,6 +78,7 @@ struct notify_stats {
 	uint64_t hooks_killed; /* at their timeout */
 	uint64_t dropped;      /* queue full */
 	uint64_t stale;        /* marked unsent: older than NOTIFY_MAX_AGE_S */
+	uint64_t direct;       /* sent by this host as their origin (notify_direct) */
 };
 
 /* `cfg` and `db` outlive the notifier.  base NULL (unit tests): no timer,
@@ -91,6 +99,26 @@ void notify_db_hook(struct notify *n, enum db_table table, const char *uuid, enu
 void notify_scan(struct notify *n);
 
 void notify_get_stats(const struct notify *n, struct notify_stats *out);
+
+/* The alert's origin sends it itself, because no master can store it
+** (docs/monitoring.md, "When there is no master"): message m (its uuid set:
+** the one it will be stored under) is fanned out like the sender's scan
+** does -- to the SNMP receivers of this host's copy of the database and to
+** this host's hooks, from the workers -- whether or not this host is the
+** sender, and its informs are retried until acknowledged or stale whatever
+** happens to the sender.  No marker is written: the caller stores the
+** message with its marker (notify_put_sent) once a master takes writes.
+** 0 sent (or being sent, or older than NOTIFY_MAX_AGE_S: not news), -1 not
+** now (n NULL, the in-flight table full, the database unreadable). */
+int notify_direct(struct notify *n, const struct db_message *m);
+/* Store message m and its notified marker (by host `host`) as one write:
+** for a message sent by notify_direct, run through the replicated write
+** path, so that every host gets both together and no sender sends it. */
+int notify_put_sent(struct db *db, struct db_message *m, const char *host);
+/* This process's notifier: the daemon's (notify_new with an event base
+** registers itself, notify_free unregisters), or NULL.  For the liveness
+** shell's outbox (hasvc/ha.c), created apart from the notifier. */
+struct notify *notify_process(void);
 
 /* snmp-test: one hasvcTestNotification to each receiver; done(arg, results,
 ** n) on the loop when every one has an outcome, results[i] "" for success or
@@ -119,7 +147,8 @@ size_t notify_run_retries(struct notify *n, uint64_t now_ms);
 
 /* Replace the workers: each job is passed to fn on the loop instead, and
 ** completes with rc (0 ok / -1) when fn returns.  kind, the receiver's
-** address (SNMP) or the hook's path, and the alert name and uuid. */
+** address (SNMP) or the hook's path, and the alert: uuid and name; for SNMP
+** also priority, class, object, body and time, as the trap carries them. */
 typedef int (*notify_sink)(void *arg, enum notify_kind kind, const char *target,
                            const struct db_message *m);
 void notify_set_sink(struct notify *n, notify_sink fn, void *arg);

@@ -6,7 +6,11 @@
 ** or not writable now never causes a resend; stale messages are marked
 ** unsent; an unacknowledged inform is retried with backoff (1 s doubling to
 ** 60 s) until acknowledged or stale, and only then is its message marked;
-** the hook JSON; snmp-test's per-receiver results.
+** the hook JSON; snmp-test's per-receiver results.  With no master, the
+** origin sends an alert itself (notify_direct: every receiver and hook,
+** the same alert as a sender's scan, whether or not it is the sender, its
+** informs retried) and stores it with its marker (notify_put_sent), which
+** no new master sends again.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +41,7 @@ struct env {
 	/* the sink's record */
 	unsigned calls, snmp, hooks;
 	char last_target[256];
+	struct db_message last_snmp; /* the alert of the last SNMP job */
 	int fail; /* the sink's rc */
 	/* hooks */
 	int sender;
@@ -56,6 +61,8 @@ sink(void *arg, enum notify_kind kind, const char *target, const struct db_messa
 	else
 		e->hooks++;
 	snprintf(e->last_target, sizeof(e->last_target), "%s", target);
+	if (kind == NOTIFY_SNMP)
+		e->last_snmp = *m;
 	return e->fail ? -1 : 0;
 }
 
@@ -491,6 +498,137 @@ test_snmp_test(void **state)
 	notify_free(n);
 }
 
+/* An alert as the liveness outbox holds it: not in the database (yet). */
+static void
+outbox_message(struct db_message *m, const char *name)
+{
+	memset(m, 0, sizeof(*m));
+	id_uuid_new(m->uuid);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->priority = 2;
+	snprintf(m->cls, sizeof(m->cls), "Host");
+	snprintf(m->obj_uuid, sizeof(m->obj_uuid), HOST_B);
+	m->timestamp = clock_wall_s();
+	snprintf(m->body, sizeof(m->body), "host B is gone");
+}
+
+static void
+same_alert(const struct db_message *a, const struct db_message *b)
+{
+	assert_string_equal(a->uuid, b->uuid);
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->priority, b->priority);
+	assert_string_equal(a->cls, b->cls);
+	assert_string_equal(a->obj_uuid, b->obj_uuid);
+	assert_string_equal(a->body, b->body);
+	assert_int_equal(a->timestamp, b->timestamp);
+}
+
+static void
+test_direct_then_stored_with_marker(void **state)
+{
+	struct env *e = *state;
+	struct notify *n = make(e, 1);
+	struct db_message m, sent, copy;
+	struct notify_stats st;
+
+	/* No master: this host is not the sender, and writes are impossible. */
+	e->sender = 0;
+	e->write_mode = 2;
+	outbox_message(&m, "HA_HOST_FAILED");
+	assert_int_equal(notify_direct(n, &m), 0);
+	assert_int_equal(e->snmp, 2); /* every receiver of this host's copy */
+	assert_int_equal(e->hooks, 1);
+	sent = e->last_snmp;
+	same_alert(&sent, &m);
+	assert_string_equal(e->last_target, "/bin/hook");
+	assert_int_equal(e->writes, 0); /* no marker of its own: the outbox's */
+	notify_get_stats(n, &st);
+	assert_int_equal(st.direct, 1);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.traps_sent, 2);
+	assert_int_equal(st.hooks_ok, 1);
+	/* Done: forgotten, so that a second call (never made by the outbox)
+	** would send again; no scan sends it meanwhile. */
+	notify_scan(n);
+	assert_int_equal(e->calls, 3);
+
+	/* A master appears: the outbox stores the message with its marker in
+	** one write; neither that master nor this host (as a new master)
+	** sends it. */
+	copy = m;
+	assert_int_equal(notify_put_sent(e->db, &copy, HOST_A), 0);
+	assert_int_equal(db_message_notified(e->db, m.uuid), 1);
+	e->sender = 1;
+	e->write_mode = 0;
+	notify_scan(n);
+	assert_int_equal(e->calls, 3);
+	notify_free(n);
+	n = make(e, 0); /* another host, the master */
+	notify_scan(n);
+	assert_int_equal(e->calls, 3);
+	notify_free(n);
+
+	/* What a master sends of the same alert stored without a marker: the
+	** same trap content. */
+	outbox_message(&m, "HA_HOST_FAILED");
+	copy = m;
+	assert_int_equal(db_message_add(e->db, &copy), 0);
+	n = make(e, 0);
+	notify_scan(n);
+	assert_int_equal(e->calls, 6);
+	same_alert(&e->last_snmp, &m);
+	assert_string_equal(e->last_snmp.name, sent.name);
+	assert_string_equal(e->last_snmp.body, sent.body);
+	notify_free(n);
+}
+
+static void
+test_direct_informs_retried_not_sender(void **state)
+{
+	struct env *e = *state;
+	struct notify *n;
+	struct db_message m, copy;
+	struct notify_stats st;
+
+	informs(e);
+	n = make(e, 1);
+	e->sender = 0;
+	e->write_mode = 2;
+	e->fail = 1;
+	outbox_message(&m, "HA_HOST_FAILED");
+	assert_int_equal(notify_direct(n, &m), 0);
+	assert_int_equal(e->snmp, 2);
+	assert_int_equal(notify_direct(n, &m), 0); /* in flight: not again */
+	assert_int_equal(e->snmp, 2);
+	/* Retried although this host is not the sender. */
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 100000), 2);
+	assert_int_equal(e->snmp, 4);
+	/* Stored with its marker meanwhile (a master appeared), and this host
+	** is that master: a scan neither resends nor drops the retries. */
+	copy = m;
+	assert_int_equal(notify_put_sent(e->db, &copy, HOST_A), 0);
+	e->sender = 1;
+	e->write_mode = 0;
+	notify_scan(n);
+	assert_int_equal(e->snmp, 4);
+	e->fail = 0;
+	assert_int_equal(notify_run_retries(n, clock_mono_ms() + 1000000), 0);
+	assert_int_equal(e->snmp, 6);
+	notify_get_stats(n, &st);
+	assert_int_equal(st.traps_sent, 2);
+	assert_int_equal(st.informs_retried, 4);
+	assert_int_equal(e->writes, 0); /* never a marker of its own */
+	notify_scan(n);
+	assert_int_equal(e->snmp, 6);
+	/* Not possible: no notifier; a bad uuid. */
+	assert_int_equal(notify_direct(NULL, &m), -1);
+	m.uuid[0] = '\0';
+	assert_int_equal(notify_direct(n, &m), -1);
+	assert_null(notify_process()); /* only a daemon's notifier registers */
+	notify_free(n);
+}
+
 int
 main(void)
 {
@@ -505,6 +643,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_inform_message_gone, setup, teardown),
 	    cmocka_unit_test(test_alert_json),
 	    cmocka_unit_test_setup_teardown(test_snmp_test, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_direct_then_stored_with_marker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_direct_informs_retried_not_sender, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
