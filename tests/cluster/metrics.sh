@@ -19,56 +19,9 @@ PY=/usr/bin/python3
 	{ echo "python3-prometheus-client is missing (make deps)"; exit 77; }
 
 # check_metrics FILE: prometheus_client's parser plus the format's rules it
-# does not enforce (the same checker as tests/host/metrics.sh).
-check_metrics() {
-	$PY - "$1" <<'EOF'
-import math, re, sys
-from prometheus_client.parser import text_string_to_metric_families
-text = open(sys.argv[1]).read()
-fams = list(text_string_to_metric_families(text))
-assert fams, "no families"
-name_re = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-declared, cur, types, hist = {}, None, {}, {}
-def family_of(n):
-    if n in types: return n, ''
-    for s in ('_bucket', '_sum', '_count'):
-        if n.endswith(s) and types.get(n[:-len(s)]) == 'histogram':
-            return n[:-len(s)], s
-    return None, None
-assert text.endswith('\n')
-for line in text.split('\n')[:-1]:
-    if line.startswith('# HELP '):
-        n = line.split(' ')[2]
-        assert name_re.match(n) and n not in declared, 'bad or repeated family: ' + n
-        declared[n] = 'help'; cur = n
-        continue
-    if line.startswith('# TYPE '):
-        _, _, n, t = line.split(' ')
-        assert n == cur and declared[n] == 'help', 'TYPE without HELP: ' + n
-        assert t in ('gauge', 'counter', 'histogram'), t
-        if t == 'counter': assert n.endswith('_total'), n
-        declared[n] = 'typed'; types[n] = t
-        continue
-    m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$', line)
-    assert m and not line.startswith('#'), 'bad line: %r' % line
-    f, suffix = family_of(m.group(1))
-    assert f is not None and f == cur, 'sample away from its family: ' + line
-    v = float(m.group(3))
-    if types[f] == 'histogram':
-        h = hist.setdefault(f, {'le': -math.inf, 'b': 0, 'inf': None, 'count': None})
-        if suffix == '_bucket':
-            le = re.search(r'le="([^"]+)"', m.group(2)).group(1)
-            le = math.inf if le == '+Inf' else float(le)
-            assert le > h['le'] and v >= h['b'], 'buckets not monotone: ' + line
-            h['le'], h['b'] = le, v
-            if le == math.inf: h['inf'] = v
-        elif suffix == '_count':
-            h['count'] = v
-for f, h in hist.items():
-    assert h['inf'] is not None and h['inf'] == h['count'], f + ': +Inf != _count'
-print('families %d samples %d' % (len(fams), sum(len(x.samples) for x in fams)))
-EOF
-}
+# does not enforce (tests/clients/prom_check.py).
+PROM_CHECK=$(cd "$(dirname "$0")/../clients" && pwd)/prom_check.py
+check_metrics() { $PY "$PROM_CHECK" "$1"; }
 
 lab up --hosts 3 --vms 3 >/dev/null
 wait_for 60 "three ready hosts" all_ready host1 host2 host3
