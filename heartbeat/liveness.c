@@ -940,6 +940,34 @@ consider_join(struct lv *lv, unsigned j, uint64_t jseq, uint64_t now, struct lv_
 	send_msg(lv, &m, out);
 }
 
+/* Host h is admitted again: its slot counts from its new self on (above
+** `seq`), and its old self, known dead, is pending no more. */
+static void
+forget_old_self(struct lv *lv, unsigned h, uint64_t seq, uint64_t now)
+{
+	lv->join_seq[h] = seq;
+	lv->peer[h].valid = 0;
+	lv->last_seen[h] = now;
+	lv->fence_seen[h] = NONE;
+	lv->pending_dead &= ~LS_BIT(h);
+}
+
+/* I am admitted (or the pool re-forms): I start from the liveset `live`
+** agreed in `prev`, with `master`; install_ring() opens my round. */
+static void
+enter_pool(struct lv *lv, uint64_t live, struct ls_ring prev, int master, uint64_t now,
+           struct lv_actions *out)
+{
+	lv->live = live & lv->all;
+	lv->prev_ring = prev;
+	lv->master = master;
+	lv->mine.state = LS_ALIVE;
+	lv->state = LV_STEADY;
+	lv->next_pet = now;
+	lv->next_cycle = now;
+	push(out, LV_ACT_MASTER)->host = master;
+}
+
 /* An ADMIT delivered in my ring: every engine (steady, in a round or out)
 ** moves to the ring seq + 1 at this point of the total order, where the
 ** admitted host's round is decided with it as `joined` (ls_decide). */
@@ -965,45 +993,18 @@ admit(struct lv *lv, unsigned from, const struct lv_msg_admit *a, uint64_t now,
 		unsigned h;
 
 		for (h = 0; h < lv->cfg.ls.n; h++)
-			if (h != lv->cfg.self) {
-				lv->join_seq[h] = lv->jreq[h];
-				lv->peer[h].valid = 0;
-				lv->last_seen[h] = now;
-				lv->fence_seen[h] = NONE;
-			}
+			if (h != lv->cfg.self)
+				forget_old_self(lv, h, lv->jreq[h], now);
 		lv->pending_dead = 0;
-		lv->live = lv->all;
-		lv->prev_ring = a->prev_ring;
-		lv->master = (int)from;
-		lv->mine.state = LS_ALIVE;
-		lv->state = LV_STEADY;
-		lv->next_pet = now;
-		lv->next_cycle = now;
-		push(out, LV_ACT_MASTER)->host = lv->master;
+		enter_pool(lv, lv->all, a->prev_ring, (int)from, now, out);
 	} else if (j < lv->cfg.ls.n && (lv->view.members & LS_BIT(j)) && j != from) {
 		lv->admission = lv->state == LV_STEADY || (lv->state == LV_ROUND && lv->admission);
-		if (j == lv->cfg.self && lv->state == LV_OUT) {
-			/* Me: the master's liveset is where I start. */
-			lv->live = a->live & lv->all;
-			lv->prev_ring = a->prev_ring;
-			lv->master = (int)from;
-			lv->mine.state = LS_ALIVE;
-			lv->state = LV_STEADY; /* install_ring opens the round */
-			lv->next_pet = now;
-			lv->next_cycle = now;
-			push(out, LV_ACT_MASTER)->host = lv->master;
-		}
+		if (j == lv->cfg.self && lv->state == LV_OUT)
+			enter_pool(lv, a->live, a->prev_ring, (int)from, now, out); /* the master's */
 		if (!(lv->live & LS_BIT(j)))
 			lv->joined = LS_BIT(j);
-		if (j != lv->cfg.self) {
-			/* Its slot counts from its new self on; its old self is
-			** not pending (the master waited for its death). */
-			lv->join_seq[j] = a->seq;
-			lv->peer[j].valid = 0;
-			lv->last_seen[j] = now;
-			lv->fence_seen[j] = NONE;
-			lv->pending_dead &= ~LS_BIT(j);
-		}
+		if (j != lv->cfg.self)
+			forget_old_self(lv, j, a->seq, now); /* the master waited for its death */
 	}
 	install_ring(lv, &v, 1, now, out);
 }
@@ -1082,9 +1083,6 @@ handle_deliver(struct lv *lv, const struct lv_msg *m, uint64_t now, struct lv_ac
 	}
 	lv->stats.msgs_ignored++;
 }
-
-static void install_ring(struct lv *lv, const struct lv_ring_view *v, int same_view,
-                         uint64_t now, struct lv_actions *out);
 
 static void
 new_ring(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actions *out)
