@@ -896,48 +896,54 @@ adopt(struct lv *lv, const struct lv_msg_verdict *v, uint64_t now, struct lv_act
 static void install_ring(struct lv *lv, const struct lv_ring_view *v, int same_view,
                          uint64_t now, struct lv_actions *out);
 
+/* An admission's ring is seq + 1 of mine: it must stay below corosync's next
+** (LV_RING_SPAN apart). */
+static int
+admission_room(const struct lv *lv)
+{
+	return !lv->view.local && lv->view.ring.seq - lv->base.seq < LV_RING_SPAN - 1;
+}
+
+static void
+send_admit(struct lv *lv, unsigned host, uint64_t seq, uint64_t live, struct ls_ring prev,
+           struct lv_actions *out)
+{
+	struct lv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = LV_MSG_ADMIT;
+	m.u.admit.host = host;
+	m.u.admit.seq = seq;
+	m.u.admit.live = live;
+	m.u.admit.prev_ring = prev;
+	lv->admit_sent = 1;
+	send_msg(lv, &m, out);
+}
+
 /* The master, steady in the ring its liveset was agreed in, answers a JOIN
 ** of a ring mate whose old self is known dead with an ADMIT (one per ring). */
 static void
 consider_join(struct lv *lv, unsigned j, uint64_t jseq, uint64_t now, struct lv_actions *out)
 {
-	struct lv_msg m;
-
 	lv->jreq_have |= LS_BIT(j);
 	lv->jreq[j] = jseq;
 	if (lv->state == LV_OUT && lv->jreq_have == lv->all && (lv->view.group & lv->all) == lv->all &&
-	    lv->cfg.self == 0 && !lv->admit_sent && !lv->view.local &&
-	    lv->view.ring.seq - lv->base.seq < LV_RING_SPAN - 1) {
+	    lv->cfg.self == 0 && !lv->admit_sent && admission_room(lv)) {
 		/* Every host of the pool is in my ring, and every one asks to
 		** be admitted: nobody is in the pool to admit anybody (they were
 		** all fenced).  The lowest host re-forms it: an ADMIT of itself
 		** with every host as the liveset, agreed in this ring. */
-		memset(&m, 0, sizeof(m));
-		m.type = LV_MSG_ADMIT;
-		m.u.admit.host = lv->cfg.self;
-		m.u.admit.seq = jseq;
-		m.u.admit.live = lv->all;
-		m.u.admit.prev_ring = lv->view.ring;
-		lv->admit_sent = 1;
-		send_msg(lv, &m, out);
+		send_admit(lv, lv->cfg.self, jseq, lv->all, lv->view.ring, out);
 		return;
 	}
 	if (lv->state != LV_STEADY || lv->master != (int)lv->cfg.self || lv->admit_sent ||
-	    j == lv->cfg.self || lv->maint_until != 0 || lv->view.local)
+	    j == lv->cfg.self || lv->maint_until != 0 || !admission_room(lv))
 		return;
-	if (!ring_eq(lv->view.ring, lv->prev_ring) || !lv_is_fresh(lv, now) ||
-	    lv->view.ring.seq - lv->base.seq >= LV_RING_SPAN - 1)
+	if (!ring_eq(lv->view.ring, lv->prev_ring) || !lv_is_fresh(lv, now))
 		return;
 	if (!(lv->view.group & LS_BIT(j)) || (lv->pending_dead & LS_BIT(j)))
 		return; /* its old self may still run VMs: restarts come first */
-	memset(&m, 0, sizeof(m));
-	m.type = LV_MSG_ADMIT;
-	m.u.admit.host = j;
-	m.u.admit.seq = jseq;
-	m.u.admit.live = lv->live;
-	m.u.admit.prev_ring = lv->prev_ring;
-	lv->admit_sent = 1;
-	send_msg(lv, &m, out);
+	send_admit(lv, j, jseq, lv->live, lv->prev_ring, out);
 }
 
 /* Host h is admitted again: its slot counts from its new self on (above
@@ -978,7 +984,7 @@ admit(struct lv *lv, unsigned from, const struct lv_msg_admit *a, uint64_t now,
 	struct lv_ring_view v = lv->view;
 	unsigned j = a->host;
 
-	if (lv->view.local || lv->view.ring.seq - lv->base.seq >= LV_RING_SPAN - 1) {
+	if (!admission_room(lv)) {
 		lv->stats.msgs_ignored++;
 		return;
 	}
