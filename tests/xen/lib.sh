@@ -74,6 +74,14 @@ seed_pool() {
 	fi
 }
 
+# clustered_pool: the one-host corosync pool's database, its statefile on the
+# data disk and hasvcd.conf (the watchdog scenarios).
+clustered_pool() {
+	seed_pool clustered
+	hasvc-statefile init $SF --db $D/pool.db --force >/dev/null || fail "hasvc-statefile init"
+	write_conf clustered
+}
+
 # write_conf [clustered]: hasvcd.conf with the xen backend and xen watchdog
 write_conf() {
 	echo "xt-root-pw-$$" >$PW

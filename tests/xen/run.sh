@@ -296,17 +296,22 @@ run_plain() {
 	echo "XTNOTE $(grep -a 'XT-NOTE' "$B/serial-$name-1.log" | sed 's/.*XT-NOTE //' | tr -d '\r' | paste -sd ';' || true)"
 }
 
+# expect_reset NAME DISK WHAT: the first boot of NAME ended in a reset without
+# a failure on the console; else say what was expected and show the evidence.
+expect_reset() {
+	[[ $BOOT_RESULT == reset ]] && ! grep -aq 'XT-FAIL' "$B/serial-$1-1.log" && return 0
+	echo "expected $3, got $BOOT_RESULT"
+	fail_info "$1" 1 "$2"
+	return 1
+}
+
 # wd-hang: HA armed, hasvcd SIGSTOPped: Xen's watchdog must reset the
 # machine within W plus slack, with the keeper's fence record on the disk.
 run_wd_hang() {
 	local name=$1 timeout=$2 disk=$B/disk-$1.img ts te dt wd
 	new_disk "$disk"
 	boot "$name" 1 "$timeout" "$disk"
-	if [[ $BOOT_RESULT != reset ]] || grep -aq 'XT-FAIL' "$B/serial-$name-1.log"; then
-		echo "expected a watchdog reset after SIGSTOP, got $BOOT_RESULT"
-		fail_info "$name" 1 "$disk"
-		return 1
-	fi
+	expect_reset "$name" "$disk" "a watchdog reset after SIGSTOP" || return 1
 	ts=$(mark_time "$name" 1 sigstop)
 	te=$(awk '$1 == "end" {print $2}' "$B/marks-$name-1")
 	wd=$(grep -a -o 'XT-NOTE wd_ms=[0-9]*' "$B/serial-$name-1.log" | head -n 1 | sed 's/.*=//')
@@ -340,11 +345,7 @@ run_fence() {
 	local name=$1 timeout=$2 disk=$B/disk-$1.img ts te dt rec
 	new_disk "$disk"
 	boot "$name" 1 "$timeout" "$disk"
-	if [[ $BOOT_RESULT != reset ]] || grep -aq 'XT-FAIL' "$B/serial-$name-1.log"; then
-		echo "expected a reset by the fence decision, got $BOOT_RESULT"
-		fail_info "$name" 1 "$disk"
-		return 1
-	fi
+	expect_reset "$name" "$disk" "a reset by the fence decision" || return 1
 	local s1=$BOOT_SECS
 	if ! grep -aq 'self-fence' "$B/serial-$name-1.log" && ! disk_file "$disk" /log/hasvcd.log | grep -q 'fence: resetting this host now'; then
 		echo "the reset was not hasvcd's fence"

@@ -9,9 +9,7 @@
 # out of the pool's liveset or is admitted again is reported.
 case ${xtphase:-1} in
 1)
-	seed_pool clustered
-	hasvc-statefile init $SF --db $D/pool.db --force >/dev/null || fail "hasvc-statefile init"
-	write_conf clustered
+	clustered_pool
 	(tail -n +1 -F $L/hasvcd.log 2>/dev/null | awk '
 		/fence: self-fence decided/ {print "XT-MARK fence-decided"; fflush()}
 		/fence: resetting this host now/ {print "XT-MARK fence-reset"; fflush()}') &

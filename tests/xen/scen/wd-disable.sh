@@ -2,9 +2,7 @@
 # cleanly: after it hasvcd is stopped with SIGSTOP (nothing pets any more) and
 # the host must survive three times W; then SIGCONT, SIGTERM, and the keeper,
 # disarmed, exits 0.
-seed_pool clustered
-hasvc-statefile init $SF --db $D/pool.db --force >/dev/null || fail "hasvc-statefile init"
-write_conf clustered
+clustered_pool
 cluster_up
 enable_ha ${XT_HA_TIMEOUT:-90}
 sleep 3

@@ -5,9 +5,7 @@
 # pets (and writes its fence record), and Xen must reset the machine within W
 # ("Watchdog timer fired for domain 0"; QEMU runs with -no-reboot and exits).
 # run.sh checks the reset, its time after the sigstop mark, and the record.
-seed_pool clustered
-hasvc-statefile init $SF --db $D/pool.db --force >/dev/null || fail "hasvc-statefile init"
-write_conf clustered
+clustered_pool
 cluster_up
 enable_ha ${XT_HA_TIMEOUT:-90}
 sleep 3
