@@ -161,6 +161,7 @@ api_events_db_hook(void *arg, enum db_table table, const char *uuid, enum db_cha
 		break;
 	case DB_TABLE_USER:
 	case DB_TABLE_FENCE:
+	case DB_TABLE_INTENT:
 		break; /* not API objects */
 	}
 }

@@ -23,7 +23,9 @@
 ** transaction together with the user_version update.
 **
 ** Schema version 2 adds cluster membership and the table repl, which holds
-** the replication position and is the one table never replicated.
+** the replication position and is the one table never replicated.  Version
+** 4 adds vm_intent (db.h, "VM intents"): one row per VM at most, deleted
+** with its VM (ON DELETE CASCADE, like vm_group_member).
 **
 ** Only constant SQL is ever compiled: values are always bound parameters.
 ** Statements are prepared once per connection and cached in db->stmt[].
@@ -180,11 +182,34 @@ static const char schema_v3[] =
 	"INSERT INTO message_notified (uuid, host, time) SELECT uuid, '', 0 FROM message;";
 /* clang-format on */
 
+/* Version 4: VM intents (db.h, "VM intents"; docs/failover.md).  The host
+** columns are plain uuids, not references: an intent outlives neither its VM
+** (CASCADE) nor the master's attention, and a host's delete must not
+** silently move an ISSUED intent.  An ISSUED intent names its host. */
+/* clang-format off */
+static const char schema_v4[] =
+	"CREATE TABLE vm_intent ("
+	" vm TEXT PRIMARY KEY NOT NULL REFERENCES vm(uuid) ON DELETE CASCADE,"
+	" op TEXT NOT NULL CHECK (op IN ('start', 'stop')),"
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'issued', 'failed')),"
+	" why TEXT NOT NULL CHECK (why IN ('failover', 'always_run', 'evacuate', 'api')),"
+	" host TEXT NOT NULL DEFAULT '',"
+	" from_host TEXT NOT NULL DEFAULT '',"
+	" clean INTEGER NOT NULL DEFAULT 0 CHECK (clean IN (0, 1)),"
+	" alerted INTEGER NOT NULL DEFAULT 0 CHECK (alerted IN (0, 1)),"
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+	" created INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" CHECK (state <> 'issued' OR host <> ''));"
+	"CREATE INDEX vm_intent_host ON vm_intent(host);";
+/* clang-format on */
+
 /* migrations[i] takes a database from schema version i to i + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -207,6 +232,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define MSG_COLS   "uuid, name, priority, cls, obj_uuid, timestamp, body"
 #define FENCE_COLS "id, host_uuid, timestamp, reason, detail"
 #define SNMP_COLS  "uuid, address, port, version, inform, community, user, auth_key, priv_key"
+#define INTENT_COLS                                                                                \
+	"vm, op, state, why, host, from_host, clean, alerted, attempts, created, error"
 
 enum stmt_id {
 	S_BEGIN,
@@ -256,6 +283,10 @@ enum stmt_id {
 	S_USER_SELECT,
 	S_USER_UPSERT,
 	S_USER_DELETE,
+	S_INTENT_SELECT,
+	S_INTENT_LIST,
+	S_INTENT_UPSERT,
+	S_INTENT_DELETE,
 	/* for the change hook (db_set_change_hook) */
 	S_POOL_UUID,
 	S_HOST_EXISTS,
@@ -265,6 +296,7 @@ enum stmt_id {
 	S_USER_LIST,
 	S_VMS_OF_HOST,
 	S_GROUP_MEMBERS,
+	S_INTENT_EXISTS,
 	/* replication */
 	S_REPL_GET,
 	S_REPL_SET,
@@ -273,6 +305,7 @@ enum stmt_id {
 	S_TABLE_INFO,
 	S_FKCHECK_VM,
 	S_FKCHECK_MEMBER,
+	S_FKCHECK_INTENT,
 	S_GROUPS_MAX,
 	S_COUNT
 };
@@ -361,6 +394,14 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_USER_UPSERT] = "INSERT INTO user (name, password_hash, role) VALUES (?1, ?2, ?3) "
                       "ON CONFLICT (name) DO UPDATE SET password_hash = ?2, role = ?3",
     [S_USER_DELETE] = "DELETE FROM user WHERE name = ?1",
+    [S_INTENT_SELECT] = "SELECT " INTENT_COLS " FROM vm_intent WHERE vm = ?1",
+    [S_INTENT_LIST] = "SELECT " INTENT_COLS " FROM vm_intent ORDER BY vm",
+    [S_INTENT_UPSERT] = "INSERT INTO vm_intent (" INTENT_COLS ") VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                        "ON CONFLICT (vm) DO UPDATE SET op = ?2, state = ?3, why = ?4, "
+                        "host = ?5, from_host = ?6, clean = ?7, alerted = ?8, attempts = ?9, "
+                        "created = ?10, error = ?11",
+    [S_INTENT_DELETE] = "DELETE FROM vm_intent WHERE vm = ?1",
     [S_POOL_UUID] = "SELECT uuid FROM pool WHERE id = 1",
     [S_HOST_EXISTS] = "SELECT 1 FROM host WHERE uuid = ?1",
     [S_VM_RESIDENT] = "SELECT ifnull(resident_on, '') FROM vm WHERE uuid = ?1",
@@ -369,6 +410,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_USER_LIST] = "SELECT name, password_hash, role FROM user ORDER BY name",
     [S_VMS_OF_HOST] = "SELECT uuid FROM vm WHERE resident_on = ?1 OR affinity = ?1",
     [S_GROUP_MEMBERS] = "SELECT vm_uuid FROM vm_group_member WHERE group_uuid = ?1",
+    [S_INTENT_EXISTS] = "SELECT vm FROM vm_intent WHERE vm = ?1",
     [S_REPL_GET] = "SELECT term, seq FROM repl WHERE id = 1",
     [S_REPL_SET] = "UPDATE repl SET term = ?1, seq = ?2 WHERE id = 1",
     [S_FK_ON] = "PRAGMA foreign_keys = ON",
@@ -376,6 +418,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TABLE_INFO] = "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid",
     [S_FKCHECK_VM] = "PRAGMA foreign_key_check(vm)",
     [S_FKCHECK_MEMBER] = "PRAGMA foreign_key_check(vm_group_member)",
+    [S_FKCHECK_INTENT] = "PRAGMA foreign_key_check(vm_intent)",
     [S_GROUPS_MAX] = "SELECT 1 FROM vm_group_member GROUP BY vm_uuid "
                      "HAVING count(*) > " XSTR(DB_VM_MAX_GROUPS) " LIMIT 1",
 };
@@ -400,7 +443,7 @@ struct db_tinfo {
 	int col_a, col_b;              /* repl_tables[].col_a/col_b, -1 if none */
 };
 
-#define DB_NTABLES 11
+#define DB_NTABLES 12
 
 struct db {
 	sqlite3 *h;
@@ -920,7 +963,7 @@ enum_from_name(const char *const *names, size_t n, const char *name)
 	if (name == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
+		if (names[i] != NULL && strcmp(names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -1439,7 +1482,7 @@ note_links_diff(struct db *db, const struct vm_links *a, const struct vm_links *
 /* Before deleting row `uuid` of `table`: log what the delete changes
 ** besides the row itself.  A host's VMs lose their resident_on/affinity
 ** (ON DELETE SET NULL), a group's members lose the group, a VM's host and
-** groups lose the VM. */
+** groups lose the VM, and its intent goes (ON DELETE CASCADE). */
 static int
 note_delete_cascade(struct db *db, enum db_table table, const char *uuid)
 {
@@ -1459,7 +1502,7 @@ note_delete_cascade(struct db *db, enum db_table table, const char *uuid)
 			return -1;
 		memset(&none, 0, sizeof(none));
 		note_links_diff(db, &old, &none);
-		return 0;
+		return note_rows(db, S_INTENT_EXISTS, uuid, DB_TABLE_INTENT, DB_CHANGE_DEL);
 	default:
 		return 0;
 	}
@@ -2428,6 +2471,185 @@ db_snmp_receiver_list_free(struct db_snmp_receiver *v, size_t n)
 	xfree(v);
 }
 
+/* ---- VM intents ---- */
+
+/* The stored spellings of the intent enums (schema 4's CHECKs); index 0 of
+** intent_op_names is a hole (NULL), as DB_INTENT_START is 1. */
+static const char *const intent_op_names[] = {
+    [DB_INTENT_START] = "start",
+    [DB_INTENT_STOP] = "stop",
+};
+static const char *const intent_state_names[] = {
+    [DB_INTENT_QUEUED] = "queued",
+    [DB_INTENT_ISSUED] = "issued",
+    [DB_INTENT_FAILED] = "failed",
+};
+static const char *const intent_why_names[] = {
+    [DB_WHY_FAILOVER] = "failover",
+    [DB_WHY_ALWAYS_RUN] = "always_run",
+    [DB_WHY_EVACUATE] = "evacuate",
+    [DB_WHY_API] = "api",
+};
+
+void
+db_intent_init(struct db_vm_intent *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->op = DB_INTENT_START;
+	in->state = DB_INTENT_QUEUED;
+	in->why = DB_WHY_FAILOVER;
+}
+
+/* 0, or -1 if a stored enum is not one we know (CHECK makes that unlikely). */
+static int
+intent_from_row(struct db *db, sqlite3_stmt *s, struct db_vm_intent *in)
+{
+	int op, state, why;
+
+	db_intent_init(in);
+	COL_STR(s, 0, in->vm);
+	op = enum_from_name(intent_op_names, ARRAY_SIZE(intent_op_names),
+	                    (const char *)sqlite3_column_text(s, 1));
+	state = enum_from_name(intent_state_names, ARRAY_SIZE(intent_state_names),
+	                       (const char *)sqlite3_column_text(s, 2));
+	why = enum_from_name(intent_why_names, ARRAY_SIZE(intent_why_names),
+	                     (const char *)sqlite3_column_text(s, 3));
+	COL_STR(s, 4, in->host);
+	COL_STR(s, 5, in->from);
+	in->clean = sqlite3_column_int(s, 6);
+	in->alerted = sqlite3_column_int(s, 7);
+	in->attempts = sqlite3_column_int64(s, 8);
+	in->created = sqlite3_column_int64(s, 9);
+	COL_STR(s, 10, in->error);
+	if (NEVER(op < 0 || state < 0 || why < 0)) {
+		db_set_err(db, "%s: intent of vm %s: unknown op, state or reason", db->path, in->vm);
+		return -1;
+	}
+	in->op = (enum db_intent_op)op;
+	in->state = (enum db_intent_state)state;
+	in->why = (enum db_intent_why)why;
+	return 0;
+}
+
+int
+db_intent_get(struct db *db, const char *vm, struct db_vm_intent *out)
+{
+	sqlite3_stmt *s = st(db, S_INTENT_SELECT);
+	int rc, r = 0;
+
+	db_intent_init(out);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, vm, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = intent_from_row(db, s, out);
+	else if (rc != SQLITE_DONE)
+		db_sql_err(db, "reading a VM intent");
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return rc == SQLITE_ROW && r == 0 ? 0 : -1;
+}
+
+/* The VM must exist (foreign key); an ISSUED intent must name its host
+** (CHECK); enums outside their range and malformed uuids are refused here,
+** before SQL sees them. */
+int
+db_intent_put(struct db *db, const struct db_vm_intent *in)
+{
+	const char *op = enum_name(intent_op_names, ARRAY_SIZE(intent_op_names), (int)in->op);
+	const char *state =
+	    enum_name(intent_state_names, ARRAY_SIZE(intent_state_names), (int)in->state);
+	const char *why = enum_name(intent_why_names, ARRAY_SIZE(intent_why_names), (int)in->why);
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (!id_uuid_valid(in->vm)) {
+		db_set_err(db, "%s: VM intent: invalid VM uuid", db->path);
+		return -1;
+	}
+	if (op == NULL || state == NULL || why == NULL) {
+		db_set_err(db, "%s: intent of vm %s: invalid op, state or reason", db->path, in->vm);
+		return -1;
+	}
+	if ((in->host[0] != '\0' && !id_uuid_valid(in->host)) ||
+	    (in->from[0] != '\0' && !id_uuid_valid(in->from))) {
+		db_set_err(db, "%s: intent of vm %s: invalid host uuid", db->path, in->vm);
+		return -1;
+	}
+	if (write_begin(db) < 0)
+		return -1;
+	if (note_put(db, S_INTENT_EXISTS, DB_TABLE_INTENT, in->vm) < 0)
+		goto out;
+	s = st(db, S_INTENT_UPSERT);
+	if (s == NULL)
+		goto out;
+	BIND_STR(s, 1, in->vm);
+	sqlite3_bind_text(s, 2, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, why, -1, SQLITE_STATIC);
+	BIND_STR(s, 5, in->host);
+	BIND_STR(s, 6, in->from);
+	sqlite3_bind_int(s, 7, !!in->clean);
+	sqlite3_bind_int(s, 8, !!in->alerted);
+	sqlite3_bind_int64(s, 9, in->attempts);
+	sqlite3_bind_int64(s, 10, in->created);
+	BIND_STR(s, 11, in->error);
+	rc = run(db, s, "writing a VM intent");
+out:
+	return write_end(db, rc);
+}
+
+int
+db_intent_delete(struct db *db, const char *vm)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (write_begin(db) < 0)
+		return -1;
+	s = st(db, S_INTENT_DELETE);
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_text(s, 1, vm, -1, SQLITE_STATIC);
+	if (run(db, s, "deleting a VM intent") == 0)
+		rc = sqlite3_changes(db->h) > 0 ? 0 : 1;
+	if (rc == 0)
+		note(db, DB_TABLE_INTENT, vm, DB_CHANGE_DEL);
+out:
+	return write_end(db, rc);
+}
+
+int
+db_intent_list(struct db *db, struct db_vm_intent **out, size_t *n)
+{
+	sqlite3_stmt *s = st(db, S_INTENT_LIST);
+	struct db_vm_intent *v = NULL;
+	size_t len = 0;
+	int rc, bad = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, len + 1, sizeof(*v));
+		if (intent_from_row(db, s, &v[len++]) < 0)
+			bad = 1;
+	}
+	if (rc != SQLITE_DONE)
+		db_sql_err(db, "listing VM intents");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE || bad) {
+		xfree(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
 /* ---- fence records ---- */
 
 int
@@ -2639,10 +2861,12 @@ static const struct repl_table {
     ** (hasvc/notify.c reads them when it needs them). */
     {"snmp_receiver", "SELECT * FROM snmp_receiver ORDER BY uuid", -1, "uuid", NULL},
     {"message_notified", "SELECT * FROM message_notified ORDER BY uuid", -1, "uuid", NULL},
+    /* Schema 4.  Reported as DB_TABLE_INTENT, keyed by the VM. */
+    {"vm_intent", "SELECT * FROM vm_intent ORDER BY vm", DB_TABLE_INTENT, "vm", NULL},
 };
 
 enum { T_POOL, T_HOST, T_VM, T_GROUP, T_MEMBER, T_MESSAGE, T_FENCE, T_USER, T_MAP, T_SNMP,
-       T_NOTIFIED };
+       T_NOTIFIED, T_INTENT };
 
 _Static_assert(ARRAY_SIZE(repl_tables) == DB_NTABLES, "one db_tinfo per replicated table");
 
@@ -2954,6 +3178,11 @@ check_invariants(struct db *db, unsigned touched, const char *what)
 		r = query_has_row(db, S_FKCHECK_MEMBER, what);
 		if (r > 0)
 			why = "a group membership would name a VM or group that does not exist";
+	}
+	if (r == 0 && (touched & (1u << T_VM | 1u << T_INTENT))) {
+		r = query_has_row(db, S_FKCHECK_INTENT, what);
+		if (r > 0)
+			why = "an intent would name a VM that does not exist";
 	}
 	if (r == 0 && (touched & 1u << T_MEMBER)) {
 		r = query_has_row(db, S_GROUPS_MAX, what);

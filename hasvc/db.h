@@ -26,7 +26,7 @@
 
 #include "lib/ids.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 #define DB_APPLICATION_ID 0x48415356 /* "HASV" */
 
 #define DB_NAME_LEN 256
@@ -294,6 +294,63 @@ int db_snmp_receiver_delete(struct db *db, const char *uuid);
 int db_snmp_receiver_list(struct db *db, struct db_snmp_receiver **out, size_t *n);
 void db_snmp_receiver_list_free(struct db_snmp_receiver *v, size_t n);
 
+/*
+** VM intents (schema 4; docs/failover.md).  The master tells a host to start
+** or stop a VM by writing an intent row that names the host; the host named
+** carries it out on its own hypervisor and reports back in one write (the
+** VM's power state and the row's end).  At most one intent per VM.  A START
+** intent is the restart of a VM a dead host ran (failover), of a protected VM
+** found halted (always-run), or the second half of an evacuation; a STOP
+** intent is a VM.clean_shutdown / hard_shutdown through the API, or the
+** first half of an evacuation.
+**
+** Who may start a VM (the rule that keeps it from running twice): the host
+** it is Running/Paused on in the database, or, while it is Halted with no
+** resident host, the host its ISSUED START intent names -- nobody else.  The
+** master moves an ISSUED intent to another host only when the host named
+** reported FAILED (a definite error, no domain left behind) or is certainly
+** dead (heartbeat/liveness.h, LV_ACT_HOST_DEAD).
+*/
+enum db_intent_op {
+	DB_INTENT_START = 1,
+	DB_INTENT_STOP = 2,
+};
+
+enum db_intent_state {
+	DB_INTENT_QUEUED = 0, /* START: waiting for the master to choose a host */
+	DB_INTENT_ISSUED,     /* `host` is to carry it out */
+	DB_INTENT_FAILED,     /* `host` could not (error says why); the master replans */
+};
+
+enum db_intent_why {
+	DB_WHY_FAILOVER = 0, /* its host died */
+	DB_WHY_ALWAYS_RUN,   /* a protected VM found halted */
+	DB_WHY_EVACUATE,     /* host.evacuate: STOP on the source, then START elsewhere */
+	DB_WHY_API,          /* VM.clean_shutdown / VM.hard_shutdown */
+};
+
+struct db_vm_intent {
+	char vm[HA_UUID_LEN];
+	enum db_intent_op op;
+	enum db_intent_state state;
+	enum db_intent_why why;
+	char host[HA_UUID_LEN]; /* the host to carry it out; "" while QUEUED */
+	char from[HA_UUID_LEN]; /* the host the VM ran on (dead, evacuated), or "" */
+	int clean;              /* STOP: clean shutdown (else hard) */
+	int alerted;            /* HA_PROTECTED_VM_RESTART_FAILED raised for it */
+	int64_t attempts;       /* times ISSUED */
+	int64_t created;        /* wall-clock milliseconds since the epoch */
+	char error[128];        /* FAILED: why, as the host said */
+};
+
+void db_intent_init(struct db_vm_intent *in);
+/* _get: 0 found, 1 none, -1 error.  _put inserts or replaces (the VM must
+** exist); _delete: 0, 1 none, -1.  _list: every intent, by vm (xfree). */
+int db_intent_get(struct db *db, const char *vm, struct db_vm_intent *out);
+int db_intent_put(struct db *db, const struct db_vm_intent *in);
+int db_intent_delete(struct db *db, const char *vm);
+int db_intent_list(struct db *db, struct db_vm_intent **out, size_t *n);
+
 /* Append a fence record; fills r->id. */
 int db_fence_add(struct db *db, struct db_fence_record *r);
 /* Records for host_uuid (NULL: all), newest first. */
@@ -316,6 +373,7 @@ enum db_table {
 	DB_TABLE_MESSAGE,
 	DB_TABLE_USER,
 	DB_TABLE_FENCE,
+	DB_TABLE_INTENT, /* uuid = the VM's */
 };
 
 enum db_change {

@@ -825,6 +825,47 @@ out:
 	return rc;
 }
 
+/* The VM intents (schema 4; hasvc/db.h, "VM intents"), by VM. */
+static int
+cmd_intent_list(struct cliargs *args)
+{
+	static const char *const ops[] = {"?", "start", "stop"};
+	static const char *const states[] = {"queued", "issued", "failed"};
+	static const char *const whys[] = {"failover", "always-run", "evacuate", "api"};
+	struct db_vm_intent *v;
+	struct db *db;
+	size_t i, n;
+	int rc;
+
+	if ((rc = no_args(args)) != 0)
+		return rc;
+	db = open_db(0, &rc);
+	if (db == NULL)
+		return rc;
+	if (db_intent_list(db, &v, &n) < 0) {
+		rc = db_err(db);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		printf("%svm-uuid: %s\nop: %s\nstate: %s\nwhy: %s\nhost: ", i > 0 ? "\n" : "",
+		       v[i].vm, (size_t)v[i].op < ARRAY_SIZE(ops) ? ops[v[i].op] : "?",
+		       (size_t)v[i].state < ARRAY_SIZE(states) ? states[v[i].state] : "?",
+		       (size_t)v[i].why < ARRAY_SIZE(whys) ? whys[v[i].why] : "?");
+		print_value(v[i].host);
+		printf("from: ");
+		print_value(v[i].from);
+		printf("clean: %s\nalerted: %s\nattempts: %" PRId64 "\ncreated: %" PRId64
+		       "\nerror: ",
+		       v[i].clean ? "true" : "false", v[i].alerted ? "true" : "false",
+		       v[i].attempts, v[i].created);
+		print_value(v[i].error);
+	}
+	xfree(v);
+out:
+	db_close(db);
+	return rc;
+}
+
 /* Write the pool's cluster key, binary, mode 0600, to file=FILE (also
 ** given as a bare word: `corosync-key FILE`). */
 static int
@@ -915,6 +956,8 @@ static const struct command commands[] = {
     {"vm-list", "vm-list", cmd_vm_list},
     {"message-list", "message-list", cmd_message_list},
     {"fence-list", "fence-list", cmd_fence_list},
+    {"intent-list", "intent-list      the VM intents (failover, shutdowns, evacuations)",
+     cmd_intent_list},
     {"corosync-key", "corosync-key FILE     write the cluster key (binary, mode 0600)",
      cmd_corosync_key},
     {"check", "check            open read-only and run quick_check", cmd_check},

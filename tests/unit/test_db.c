@@ -977,7 +977,7 @@ rec_hook(void *arg, enum db_table table, const char *key, enum db_change op)
 }
 
 static const char *const table_names[] = {"pool", "host", "vm", "group", "message", "user",
-                                          "fence"};
+                                          "fence", "intent"};
 static const char *const op_names[] = {"add", "mod", "del"};
 
 /* The hook must have seen exactly `n` changes, in this order, given as
@@ -2739,6 +2739,276 @@ test_snmp_replicated(void **state)
 	remove_db(pb);
 }
 
+/* ---- VM intents (schema 4) ---- */
+
+static void
+make_intent(struct db_vm_intent *in, const char *vm, enum db_intent_op op,
+            enum db_intent_state state, const char *host)
+{
+	db_intent_init(in);
+	snprintf(in->vm, sizeof(in->vm), "%s", vm);
+	in->op = op;
+	in->state = state;
+	snprintf(in->host, sizeof(in->host), "%s", host);
+}
+
+static void
+test_intent_roundtrip(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct db_host h1, h2;
+	struct db_vm v1, v2;
+	struct db_vm_intent in, got, *v = NULL;
+	struct hook_rec rr;
+	size_t n;
+
+	make_host(&h1, "h1");
+	make_host(&h2, "h2");
+	assert_int_equal(db_host_put(db, &h1), 0);
+	assert_int_equal(db_host_put(db, &h2), 0);
+	make_vm(&v1, "v1");
+	make_vm(&v2, "v2");
+	assert_int_equal(db_vm_put(db, &v1), 0);
+	assert_int_equal(db_vm_put(db, &v2), 0);
+	memset(&rr, 0, sizeof(rr));
+	db_set_change_hook(db, rec_hook, &rr);
+
+	assert_int_equal(db_intent_get(db, v1.uuid, &got), 1);
+	assert_int_equal(db_intent_list(db, &v, &n), 0);
+	assert_int_equal(n, 0);
+	xfree(v);
+
+	/* Every field round-trips; the hook sees an add keyed by the VM. */
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_FAILED, h1.uuid);
+	in.why = DB_WHY_EVACUATE;
+	snprintf(in.from, sizeof(in.from), "%s", h2.uuid);
+	in.alerted = 1;
+	in.attempts = 3;
+	in.created = 1700000000123;
+	snprintf(in.error, sizeof(in.error), "Cannot allocate memory");
+	assert_int_equal(db_intent_put(db, &in), 0);
+	rec_expect(&rr, 1, DB_TABLE_INTENT, DB_CHANGE_ADD, v1.uuid);
+	assert_int_equal(db_intent_get(db, v1.uuid, &got), 0);
+	assert_memory_equal(&got, &in, sizeof(in));
+	in.state = DB_INTENT_ISSUED;
+	in.error[0] = '\0';
+	assert_int_equal(db_intent_put(db, &in), 0);
+	rec_expect(&rr, 1, DB_TABLE_INTENT, DB_CHANGE_MOD, v1.uuid);
+	make_intent(&in, v2.uuid, DB_INTENT_STOP, DB_INTENT_ISSUED, h2.uuid);
+	in.why = DB_WHY_API;
+	in.clean = 1;
+	assert_int_equal(db_intent_put(db, &in), 0);
+	rec_expect(&rr, 1, DB_TABLE_INTENT, DB_CHANGE_ADD, v2.uuid);
+	assert_int_equal(db_intent_list(db, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(strcmp(v[0].vm, v[1].vm) < 0); /* by vm */
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].vm, v2.uuid) == 0) {
+			assert_int_equal(v[i].op, DB_INTENT_STOP);
+			assert_int_equal(v[i].why, DB_WHY_API);
+			assert_int_equal(v[i].clean, 1);
+			assert_string_equal(v[i].host, h2.uuid);
+		} else {
+			assert_int_equal(v[i].state, DB_INTENT_ISSUED);
+			assert_int_equal(v[i].attempts, 3);
+		}
+	}
+	xfree(v);
+
+	/* Bad values are refused and write nothing. */
+	make_intent(&in, v1.uuid, (enum db_intent_op)0, DB_INTENT_QUEUED, "");
+	assert_int_equal(db_intent_put(db, &in), -1);
+	in.op = (enum db_intent_op)3;
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, v1.uuid, DB_INTENT_START, (enum db_intent_state)7, "");
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_QUEUED, "");
+	in.why = (enum db_intent_why)9;
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_ISSUED, ""); /* ISSUED to nobody */
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_ISSUED, "not-a-uuid");
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_QUEUED, "");
+	in.attempts = -1;
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, UUID_VM1, DB_INTENT_START, DB_INTENT_QUEUED, ""); /* no such VM */
+	assert_int_equal(db_intent_put(db, &in), -1);
+	make_intent(&in, "nope", DB_INTENT_START, DB_INTENT_QUEUED, "");
+	assert_int_equal(db_intent_put(db, &in), -1);
+	assert_int_equal(rr.n, 0);
+	assert_int_equal(db_intent_get(db, v1.uuid, &got), 0);
+	assert_int_equal(got.state, DB_INTENT_ISSUED);
+
+	/* Delete; deleting a VM deletes its intent, reported as such. */
+	assert_int_equal(db_intent_delete(db, v1.uuid), 0);
+	rec_expect(&rr, 1, DB_TABLE_INTENT, DB_CHANGE_DEL, v1.uuid);
+	assert_int_equal(db_intent_delete(db, v1.uuid), 1);
+	assert_int_equal(rr.n, 0);
+	assert_int_equal(db_vm_delete(db, v2.uuid), 0);
+	rec_expect(&rr, 2, DB_TABLE_INTENT, DB_CHANGE_DEL, v2.uuid, DB_TABLE_VM, DB_CHANGE_DEL,
+	           v2.uuid);
+	assert_int_equal(db_intent_get(db, v2.uuid, &got), 1);
+	/* Inside a transaction: added and deleted is nothing; a rollback too. */
+	assert_int_equal(db_begin(db), 0);
+	make_intent(&in, v1.uuid, DB_INTENT_START, DB_INTENT_QUEUED, "");
+	assert_int_equal(db_intent_put(db, &in), 0);
+	assert_int_equal(db_intent_delete(db, v1.uuid), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(rr.n, 0);
+	db_close(db);
+
+	/* The CHECKs hold against SQL written by hand. */
+	{
+		sqlite3 *raw;
+		char *q;
+		static const char *const bad[] = {"op = 'restart'", "state = 'done'",
+		                                  "why = 'because'", "clean = 2", "alerted = -1",
+		                                  "state = 'issued', host = ''"};
+
+		assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+		q = xasprintf("INSERT INTO vm_intent (vm, op, state, why) VALUES ('%s', 'start',"
+		              " 'queued', 'failover')",
+		              v1.uuid);
+		assert_int_equal(sqlite3_exec(raw, q, NULL, NULL, NULL), SQLITE_OK);
+		xfree(q);
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			q = xasprintf("UPDATE vm_intent SET %s", bad[i]);
+			if (sqlite3_exec(raw, q, NULL, NULL, NULL) == SQLITE_OK)
+				fail_msg("accepted: %s", q);
+			xfree(q);
+		}
+		sqlite3_close(raw);
+	}
+	db_host_clear(&h1);
+	db_host_clear(&h2);
+	db_vm_clear(&v1);
+	db_vm_clear(&v2);
+	remove_db(path);
+}
+
+/* A schema 3 database (today's minus vm_intent) migrates to 4 with its data. */
+static void
+test_migrate_from_v3(void **state)
+{
+	char err[512], *path;
+	struct db *db = open_new(&path);
+	struct db_host h;
+	struct db_vm v, got;
+	struct db_vm_intent in;
+
+	make_host(&h, "h1");
+	assert_int_equal(db_host_put(db, &h), 0);
+	make_vm(&v, "v1");
+	snprintf(v.resident_on, sizeof(v.resident_on), "%s", h.uuid);
+	v.power_state = DB_POWER_RUNNING;
+	assert_int_equal(db_vm_put(db, &v), 0);
+	db_close(db);
+	sql(path, "DROP TABLE vm_intent; PRAGMA user_version = 3;");
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vm_intent'"),
+	                 0);
+
+	db = db_open(path, 0, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(db_vm_get(db, v.uuid, &got), 0);
+	assert_string_equal(got.resident_on, h.uuid);
+	assert_int_equal(got.power_state, DB_POWER_RUNNING);
+	db_vm_clear(&got);
+	make_intent(&in, v.uuid, DB_INTENT_STOP, DB_INTENT_ISSUED, h.uuid);
+	assert_int_equal(db_intent_put(db, &in), 0);
+	db_close(db);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM vm_intent"), 1);
+	db_host_clear(&h);
+	db_vm_clear(&v);
+	remove_db(path);
+}
+
+/* Intents replicate: a capture applied on a copy, the VM's delete cascading
+** through the changeset, the hook reporting as the direct writes did;
+** snapshots carry them; the dump covers them. */
+static void
+test_intent_replicated(void **state)
+{
+	char *pa, *pb, *pc;
+	struct db *a = open_new(&pa), *b, *c;
+	struct hook_rec ra = {0}, rb = {0};
+	struct fixture f;
+	struct db_vm_intent in, got;
+	struct buf before;
+	void *blob = NULL;
+	size_t len = 0;
+
+	populate(a, &f);
+	b = clone_db(a, &pb);
+	before = dump(a);
+	db_set_change_hook(a, rec_hook, &ra);
+	db_set_change_hook(b, rec_hook, &rb);
+
+	/* An intent added: b gets it, both hooks agree. */
+	assert_int_equal(db_capture_begin(a), 0);
+	make_intent(&in, f.v1.uuid, DB_INTENT_START, DB_INTENT_ISSUED, f.h2.uuid);
+	in.created = 42;
+	assert_int_equal(db_intent_put(a, &in), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_non_null(blob);
+	assert_int_equal(ra.n, 0);
+	assert_dump_is(a, &before); /* a capture changes nothing by itself */
+	assert_int_equal(db_apply_change(a, 1, 1, blob, len), 0);
+	assert_int_equal(db_apply_change(b, 1, 1, blob, len), 0);
+	xfree(blob);
+	assert_dump_equal(a, b);
+	rec_expect(&rb, 1, DB_TABLE_INTENT, DB_CHANGE_ADD, f.v1.uuid);
+	rec_expect(&ra, 1, DB_TABLE_INTENT, DB_CHANGE_ADD, f.v1.uuid);
+	assert_int_equal(db_intent_get(b, f.v1.uuid, &got), 0);
+	assert_string_equal(got.host, f.h2.uuid);
+	assert_int_equal(got.created, 42);
+	xfree(before.p);
+	before = dump(a);
+
+	/* A snapshot carries it; c keeps the VM for the last check below. */
+	c = clone_db(a, &pc);
+	assert_int_equal(db_intent_get(c, f.v1.uuid, &got), 0);
+
+	/* The VM deleted: the cascade is in the changeset (applied with foreign
+	** keys off), both hooks report the intent's delete. */
+	assert_int_equal(db_capture_begin(a), 0);
+	assert_int_equal(db_vm_delete(a, f.v1.uuid), 0);
+	assert_int_equal(db_capture_end(a, &blob, &len), 0);
+	assert_int_equal(db_apply_change(b, 1, 2, blob, len), 0);
+	assert_int_equal(db_intent_get(b, f.v1.uuid, &got), 1);
+	assert_int_equal(db_apply_change(a, 1, 2, blob, len), 0);
+	xfree(blob);
+	assert_dump_equal(a, b);
+	assert_same_changes(&ra, &rb);
+
+	rec_expect(&rb, 0);
+
+	/* An intent naming a VM that does not exist is refused whole by a
+	** strict apply: one captured on c, which still has the VM. */
+	assert_int_equal(db_intent_delete(c, f.v1.uuid), 0);
+	assert_int_equal(db_capture_begin(c), 0);
+	assert_int_equal(db_intent_put(c, &in), 0);
+	assert_int_equal(db_capture_end(c, &blob, &len), 0);
+	xfree(before.p);
+	before = dump(b);
+	assert_int_equal(db_apply_change(b, 1, 3, blob, len), -1);
+	assert_non_null(strstr(db_errmsg(b), "intent"));
+	assert_dump_is(b, &before);
+	assert_int_equal(rb.n, 0);
+	xfree(blob);
+	db_close(c);
+	remove_db(pc);
+	xfree(before.p);
+	db_close(a);
+	db_close(b);
+	fixture_clear(&f);
+	remove_db(pa);
+	remove_db(pb);
+}
+
 int
 main(void)
 {
@@ -2762,6 +3032,8 @@ main(void)
 	    cmocka_unit_test(test_apply_faults),
 #endif
 	    cmocka_unit_test(test_snmp_notified), cmocka_unit_test(test_snmp_replicated),
+	    cmocka_unit_test(test_intent_roundtrip), cmocka_unit_test(test_migrate_from_v3),
+	    cmocka_unit_test(test_intent_replicated),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
