@@ -1,26 +1,14 @@
 /*
 ** The failover planner behind the XAPI (api_planner.h).
 **
-** Every question builds a fresh model from the pool database (struct model)
-** and asks placement/place.c, so an answer is never staler than the
-** database.  The one thing kept is the single-failure plan cache (struct
-** plan_cache): the plan of each host's failure and the model it was
+** Every question builds a fresh model from the pool database (struct
+** plan_model, hasvc/plan_model.h, which gives the mapping; hosts usable =
+** enabled && live, API_PLANNER_DEFAULT_CPUS and API_PLANNER_VCPU_RATIO_PCT
+** as defaults) and asks placement/place.c, so an answer is never staler
+** than the database.  The one thing kept is the single-failure plan cache
+** (struct plan_cache): the plan of each host's failure and the model it was
 ** computed from; it is used only when the model built now is identical to
-** it (fingerprint, then an exact comparison).  The model:
-**   hosts  every host, in db_host_list order (by name, then uuid), at most
-**          PLACE_MAX_HOSTS; mem_total/mem_overhead from the host, cpus from
-**          host other_config "cpus" (default API_PLANNER_DEFAULT_CPUS),
-**          usable = enabled && live.
-**   VMs    every VM but the control domains; mem = memory_static_max +
-**          memory_overhead, vcpus = VCPUs_max; host = resident_on when
-**          Running or Paused; PROTECTED = "restart" && ha_always_run,
-**          BEST_EFFORT = "best-effort", else UNPROTECTED; order; groups =
-**          the VM's anti_affinity VM_groups (one bit each, at most 64);
-**          allowed = every host, unless VM other_config
-**          "hasvc:allowed_hosts" lists host uuids (comma-separated; unknown
-**          uuids are ignored), which pins the VM to them.
-**   pool   vcpu_ratio_pct from pool other_config "hasvc:vcpu_ratio_pct"
-**          (default API_PLANNER_VCPU_RATIO_PCT); soft anti-affinity.
+** it (fingerprint, then an exact comparison).
 ** ntol == -1 (no plan even now) is reported as 0 and overcommitted.  A
 ** bounded (not exact) ntol is a proven lower bound: answers never over-claim.
 **
@@ -36,36 +24,17 @@
 #include <event2/event.h>
 
 #include "hasvc/api_planner.h"
+#include "hasvc/plan_model.h"
 #include "lib/check.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "placement/place.h"
 
-struct model {
-	struct db_pool dbpool;
-	int nhosts;
-	struct place_host hosts[PLACE_MAX_HOSTS];
-	char huuid[PLACE_MAX_HOSTS][HA_UUID_LEN];
-	int nvms;
-	struct place_vm *vms;
-	char (*vuuid)[HA_UUID_LEN];
-	struct place_pool pool;
-};
-
-static void
-model_free(struct model *m)
-{
-	db_pool_clear(&m->dbpool);
-	xfree(m->vms);
-	xfree(m->vuuid);
-	memset(m, 0, sizeof(*m));
-}
-
 /* The single-failure plans and the model they were computed from; m ==
 ** NULL until the first refresh with a loadable model. */
 struct plan_cache {
-	struct model *m;
+	struct plan_model *m;
 	uint64_t fp;
 	uint64_t computed_ms; /* clock_mono_ms() at the recompute */
 	struct place_plan *plans[PLACE_MAX_HOSTS];
@@ -81,150 +50,40 @@ struct api_planner {
 	struct api_planner_stats stats;
 };
 
+/* Build the model from the database; 0, or -1 with a sentence in err. */
 static int
-host_index(const struct model *m, const char *uuid)
+model_load(struct db *db, struct plan_model *m, char *err, size_t errlen)
 {
-	int h;
-
-	for (h = 0; h < m->nhosts; h++)
-		if (strcmp(m->huuid[h], uuid) == 0)
-			return h;
-	return -1;
-}
-
-static int
-vm_index(const struct model *m, const char *uuid)
-{
-	int i;
-
-	for (i = 0; i < m->nvms; i++)
-		if (strcmp(m->vuuid[i], uuid) == 0)
-			return i;
-	return -1;
-}
-
-/* The hosts of a comma-separated uuid list as a mask. */
-static uint64_t
-hosts_mask(const struct model *m, const char *list)
-{
-	char buf[DB_TEXT_LEN], *tok, *save = NULL;
-	uint64_t mask = 0;
-	int h;
-
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
-		if ((h = host_index(m, tok)) >= 0)
-			mask |= (uint64_t)1 << h;
-	return mask;
-}
-
-static enum place_prio
-vm_prio(const struct db_vm *vm)
-{
-	if (vm->ha_restart_priority == DB_PRIO_RESTART && vm->ha_always_run)
-		return PLACE_PROTECTED;
-	if (vm->ha_restart_priority == DB_PRIO_BEST_EFFORT)
-		return PLACE_BEST_EFFORT;
-	return PLACE_UNPROTECTED;
-}
-
-static void
-model_vm(struct model *m, int i, const struct db_vm *vm, char aa[][HA_UUID_LEN], size_t naa)
-{
-	struct place_vm *v = &m->vms[i];
-	const char *allowed;
-	size_t g, j;
-
-	memcpy(m->vuuid[i], vm->uuid, HA_UUID_LEN);
-	v->mem = (uint64_t)(vm->memory_static_max > 0 ? vm->memory_static_max : 0) +
-		 (uint64_t)(vm->memory_overhead > 0 ? vm->memory_overhead : 0);
-	v->vcpus = vm->VCPUs_max > 0 ? (uint32_t)vm->VCPUs_max : 0;
-	v->host = PLACE_NONE;
-	if (vm->power_state == DB_POWER_RUNNING || vm->power_state == DB_POWER_PAUSED)
-		v->host = host_index(m, vm->resident_on);
-	if (v->host < 0)
-		v->host = PLACE_NONE;
-	v->prio = vm_prio(vm);
-	v->order = (int)(vm->order > 0x7fffffff ? 0x7fffffff : vm->order);
-	v->groups = 0;
-	for (g = 0; g < vm->ngroups; g++)
-		for (j = 0; j < naa; j++)
-			if (strcmp(vm->groups[g], aa[j]) == 0)
-				v->groups |= (uint64_t)1 << j;
-	allowed = db_map_get(&vm->other_config, "hasvc:allowed_hosts");
-	if (allowed != NULL)
-		v->allowed = hosts_mask(m, allowed);
-	else
-		v->allowed = m->nhosts == 64 ? ~(uint64_t)0 : ((uint64_t)1 << m->nhosts) - 1;
-}
-
-/* Build the model; 0, or -1 with a sentence in err. */
-static int
-model_load(struct db *db, struct model *m, char *err, size_t errlen)
-{
+	static const struct plan_model_opts opts = {
+	    .default_cpus = API_PLANNER_DEFAULT_CPUS,
+	    .vcpu_ratio_pct = API_PLANNER_VCPU_RATIO_PCT,
+	};
+	struct db_pool pool;
 	struct db_host *hosts = NULL;
 	struct db_vm *vms = NULL;
 	struct db_vm_group *groups = NULL;
-	char(*aa)[HA_UUID_LEN] = NULL;
-	size_t nh = 0, nv = 0, ng = 0, naa = 0, i;
-	const char *s;
-	int rc = -1, n;
+	size_t nh = 0, nv = 0, ng = 0;
+	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (db_pool_get(db, &m->dbpool) != 0 || db_host_list(db, &hosts, &nh) < 0 ||
+	db_pool_init(&pool);
+	if (db_pool_get(db, &pool) != 0 || db_host_list(db, &hosts, &nh) < 0 ||
 	    db_vm_list(db, &vms, &nv) < 0 || db_vm_group_list(db, &groups, &ng) < 0) {
 		snprintf(err, errlen, "pool database: %s", db_errmsg(db));
 		goto fail;
 	}
-	if (nh > PLACE_MAX_HOSTS) {
-		snprintf(err, errlen, "the planner handles at most %d hosts (the pool has %zu)",
-			 PLACE_MAX_HOSTS, nh);
-		goto fail;
-	}
-	for (i = 0; i < nh; i++) {
-		struct place_host *h = &m->hosts[i];
-
-		memcpy(m->huuid[i], hosts[i].uuid, HA_UUID_LEN);
-		h->mem_total = hosts[i].memory_total > 0 ? (uint64_t)hosts[i].memory_total : 0;
-		h->mem_overhead =
-		    hosts[i].memory_overhead > 0 ? (uint64_t)hosts[i].memory_overhead : 0;
-		s = db_map_get(&hosts[i].other_config, "cpus");
-		n = s != NULL ? atoi(s) : 0;
-		h->cpus = n > 0 ? (uint32_t)n : API_PLANNER_DEFAULT_CPUS;
-		h->usable = hosts[i].enabled && hosts[i].live;
-	}
-	m->nhosts = (int)nh;
-	aa = xcalloc(ng + 1, sizeof(*aa));
-	for (i = 0; i < ng; i++)
-		if (groups[i].placement == DB_PLACEMENT_ANTI_AFFINITY && naa < 64)
-			memcpy(aa[naa++], groups[i].uuid, HA_UUID_LEN);
-	m->vms = xcalloc(nv + 1, sizeof(*m->vms));
-	m->vuuid = xcalloc(nv + 1, sizeof(*m->vuuid));
-	for (i = 0; i < nv; i++)
-		if (!vms[i].is_control_domain)
-			model_vm(m, m->nvms++, &vms[i], aa, naa);
-	s = db_map_get(&m->dbpool.other_config, "hasvc:vcpu_ratio_pct");
-	n = s != NULL ? atoi(s) : 0;
-	m->pool.vcpu_ratio_pct = n > 0 ? (uint32_t)n : API_PLANNER_VCPU_RATIO_PCT;
-	m->pool.nhosts = m->nhosts;
-	m->pool.hosts = m->hosts;
-	m->pool.nvms = m->nvms;
-	m->pool.vms = m->vms;
-	m->pool.aa_hard = false;
-	rc = 0;
+	rc = plan_model_build(m, &pool, hosts, nh, vms, nv, groups, ng, &opts, err, errlen);
 fail:
+	db_pool_clear(&pool);
 	db_host_list_free(hosts, nh);
 	db_vm_list_free(vms, nv);
 	xfree(groups);
-	xfree(aa);
-	if (rc < 0)
-		model_free(m);
 	return rc;
 }
 
 /* ntol as the API reports it: never negative (-1 = 0 and overcommitted). */
 static int
-model_ntol(const struct model *m)
+model_ntol(const struct plan_model *m)
 {
 	struct place_ntol r;
 
@@ -277,7 +136,7 @@ fnv_u64(uint64_t h, uint64_t v)
 ** A cache key, not a security check: equal keys are confirmed by
 ** model_same(). */
 static uint64_t
-model_fingerprint(const struct model *m)
+model_fingerprint(const struct plan_model *m)
 {
 	uint64_t h = FNV_OFFSET;
 	int i;
@@ -312,7 +171,7 @@ model_fingerprint(const struct model *m)
 
 /* The same planning input, compared exactly. */
 static bool
-model_same(const struct model *a, const struct model *b)
+model_same(const struct plan_model *a, const struct plan_model *b)
 {
 	int i;
 
@@ -340,7 +199,7 @@ model_same(const struct model *a, const struct model *b)
 
 /* Is the cache computed from exactly model m? */
 static bool
-cache_matches(const struct plan_cache *c, const struct model *m, uint64_t fp)
+cache_matches(const struct plan_cache *c, const struct plan_model *m, uint64_t fp)
 {
 	return c->m != NULL && c->fp == fp && model_same(c->m, m);
 }
@@ -355,7 +214,7 @@ cache_clear(struct plan_cache *c)
 			place_plan_free(c->plans[h]);
 			xfree(c->restarts[h]);
 		}
-		model_free(c->m);
+		plan_model_free(c->m);
 		xfree(c->m);
 	}
 	memset(c, 0, sizeof(*c));
@@ -376,7 +235,7 @@ restart_cmp(const void *a, const void *b)
 static void
 single_build(struct plan_cache *c, int h)
 {
-	const struct model *m = c->m;
+	const struct plan_model *m = c->m;
 	const struct place_plan *pl = c->plans[h];
 	struct api_planner_single *s = &c->singles[h];
 	struct api_planner_restart *r;
@@ -409,7 +268,7 @@ single_build(struct plan_cache *c, int h)
 /* Take model m (heap, now owned): keep the cache if it was computed from
 ** the same model, else recompute every host's plan from m. */
 static void
-cache_update(struct api_planner *p, struct model *m)
+cache_update(struct api_planner *p, struct plan_model *m)
 {
 	struct plan_cache *c = &p->cache;
 	uint64_t fp = model_fingerprint(m), t0;
@@ -417,7 +276,7 @@ cache_update(struct api_planner *p, struct model *m)
 
 	p->stats.refreshes++;
 	if (cache_matches(c, m, fp)) {
-		model_free(m);
+		plan_model_free(m);
 		xfree(m);
 		return;
 	}
@@ -454,7 +313,7 @@ arm_timer(struct api_planner *p, int ms)
 const struct api_planner_single *
 api_planner_single_plan(struct api_planner *p, const char *host_uuid, const char **why)
 {
-	struct model m;
+	struct plan_model m;
 	char err[256];
 	const char *w = NULL;
 	int h = -1;
@@ -471,12 +330,12 @@ api_planner_single_plan(struct api_planner *p, const char *host_uuid, const char
 		w = "a change is pending: the plans are not current";
 		if (!evtimer_pending(p->timer, NULL))
 			arm_timer(p, API_PLANNER_DEBOUNCE_MS);
-	} else if ((h = host_index(&m, host_uuid)) < 0) {
+	} else if ((h = plan_model_host(&m, host_uuid)) < 0) {
 		w = "no such host";
 	} else if (!m.hosts[h].usable) {
 		w = "the host is not usable (disabled or not live)";
 	}
-	model_free(&m);
+	plan_model_free(&m);
 	if (w == NULL)
 		return &p->cache.singles[h];
 out:
@@ -512,7 +371,7 @@ alert(struct db *db, const struct db_pool *pool, const char *name, const char *b
 /* xapi's update_pool_status / mark_pool_as_overcommitted (reference/xapi.md
 ** §2.5) for an ntol already computed on m. */
 static int
-status_store(struct db *db, struct model *m, int ntol)
+status_store(struct db *db, struct plan_model *m, int ntol)
 {
 	struct db_pool *pool = &m->dbpool;
 	int64_t target = pool->ha_host_failures_to_tolerate;
@@ -555,7 +414,7 @@ fail:
 }
 
 struct status_args {
-	struct model *m;
+	struct plan_model *m;
 	int ntol;
 };
 
@@ -570,7 +429,7 @@ status_store_fn(void *arg, struct db *db)
 /* In a clustered pool only the master stores the plan status (every host
 ** computes the same), as a replicated write. */
 static int
-store_status(struct api_planner *p, struct model *m, int ntol)
+store_status(struct api_planner *p, struct plan_model *m, int ntol)
 {
 	struct status_args a = {m, ntol};
 
@@ -584,7 +443,7 @@ store_status(struct api_planner *p, struct model *m, int ntol)
 static int
 refresh(struct api_planner *p, int status)
 {
-	struct model *m = xcalloc(1, sizeof(*m));
+	struct plan_model *m = xcalloc(1, sizeof(*m));
 	char err[256];
 	int rc = 0;
 
@@ -644,7 +503,7 @@ static int
 guard(void *arg, struct rpc_call *c, enum api_class cls, const void *rec)
 {
 	struct api_planner *p = arg;
-	struct model m;
+	struct plan_model m;
 	char err[256];
 	int rc = 0, i, now;
 
@@ -664,8 +523,8 @@ guard(void *arg, struct rpc_call *c, enum api_class cls, const void *rec)
 	} else if (cls == API_VM) {
 		const struct db_vm *vm = rec;
 
-		i = vm_index(&m, vm->uuid);
-		if (i < 0 || vm_prio(vm) != PLACE_PROTECTED || m.vms[i].prio == PLACE_PROTECTED)
+		i = plan_model_vm(&m, vm->uuid);
+		if (i < 0 || plan_model_prio(vm) != PLACE_PROTECTED || m.vms[i].prio == PLACE_PROTECTED)
 			goto out; /* only a VM becoming protected can break the plan */
 		now = model_ntol(&m);
 		if (now < m.dbpool.ha_plan_exists_for)
@@ -677,7 +536,51 @@ guard(void *arg, struct rpc_call *c, enum api_class cls, const void *rec)
 	if (rc < 0)
 		rpc_fail(c, "HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN", NULL);
 out:
-	model_free(&m);
+	plan_model_free(&m);
+	return rc;
+}
+
+/* The pool with host_uuid out of service: unusable, its VMs down (so its
+** protected ones need a place elsewhere), then ntol against the target. */
+int
+api_planner_check_host_out(struct api_planner *p, const char *host_uuid, char *why,
+			   size_t whylen)
+{
+	struct plan_model m;
+	char err[256];
+	int h, i, ntol, rc = 0;
+
+	if (model_load(p->ctx->db, &m, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "%s", err);
+		return -1;
+	}
+	if (!m.dbpool.ha_enabled || m.dbpool.ha_allow_overcommit)
+		goto out;
+	if ((h = plan_model_host(&m, host_uuid)) < 0) {
+		snprintf(why, whylen, "host %s is not in the pool database", host_uuid);
+		rc = -1;
+		goto out;
+	}
+	m.hosts[h].usable = false;
+	for (i = 0; i < m.nvms; i++)
+		if (m.vms[i].host == h)
+			m.vms[i].host = PLACE_NONE;
+	ntol = model_ntol(&m);
+	if (ntol < 0) {
+		snprintf(why, whylen,
+			 "with host %s out of service its protected VMs cannot all be placed "
+			 "on the other hosts",
+			 host_uuid);
+		rc = 1;
+	} else if (ntol < m.dbpool.ha_host_failures_to_tolerate) {
+		snprintf(why, whylen,
+			 "with host %s out of service the pool tolerates %d host failure(s), "
+			 "fewer than ha_host_failures_to_tolerate (%lld)",
+			 host_uuid, ntol, (long long)m.dbpool.ha_host_failures_to_tolerate);
+		rc = 1;
+	}
+out:
+	plan_model_free(&m);
 	return rc;
 }
 
@@ -694,7 +597,7 @@ xval_ref_of(const char *uuid)
 
 /* Load the model or fail the call. */
 static int
-load_or_fail(struct api_planner *p, struct rpc_call *c, struct model *m)
+load_or_fail(struct api_planner *p, struct rpc_call *c, struct plan_model *m)
 {
 	char err[256];
 
@@ -708,7 +611,7 @@ static void
 h_compute_max(void *arg, struct rpc_call *c)
 {
 	struct api_planner *p = arg;
-	struct model m;
+	struct plan_model m;
 	int ntol;
 
 	if (load_or_fail(p, c, &m) < 0)
@@ -718,7 +621,7 @@ h_compute_max(void *arg, struct rpc_call *c)
 	if (m.dbpool.ha_enabled)
 		(void)store_status(p, &m, ntol);
 	rpc_reply(c, xval_new_int(ntol < 0 ? 0 : ntol));
-	model_free(&m);
+	plan_model_free(&m);
 }
 
 /* configuration: VM ref -> "restart" | "best-effort" | "".  As xapi, the
@@ -729,7 +632,7 @@ h_compute_hypothetical(void *arg, struct rpc_call *c)
 {
 	struct api_planner *p = arg;
 	const struct xval *conf = rpc_call_param(c, 0);
-	struct model m;
+	struct plan_model m;
 	char uuid[HA_UUID_LEN];
 	size_t k;
 	int i, ntol, prio;
@@ -746,7 +649,7 @@ h_compute_hypothetical(void *arg, struct rpc_call *c)
 		const char *ref = xval_struct_name(conf, k);
 		const struct xval *v = xval_struct_value(conf, k);
 
-		if (id_ref_to_uuid(ref, uuid) < 0 || (i = vm_index(&m, uuid)) < 0) {
+		if (id_ref_to_uuid(ref, uuid) < 0 || (i = plan_model_vm(&m, uuid)) < 0) {
 			rpc_fail(c, "HANDLE_INVALID", "VM", ref, NULL);
 			goto out;
 		}
@@ -766,7 +669,7 @@ h_compute_hypothetical(void *arg, struct rpc_call *c)
 	ntol = model_ntol(&m);
 	rpc_reply(c, xval_new_int(ntol < 0 ? 0 : ntol));
 out:
-	model_free(&m);
+	plan_model_free(&m);
 }
 
 /* n -> ntol >= n.  Pinned protected VMs whose hosts all fail are excused
@@ -775,19 +678,19 @@ static void
 h_plan_exists(void *arg, struct rpc_call *c)
 {
 	struct api_planner *p = arg;
-	struct model m;
+	struct plan_model m;
 	int64_t n;
 
 	if (rpc_param_int(c, 0, &n) < 0 || load_or_fail(p, c, &m) < 0)
 		return;
 	rpc_reply(c, xval_new_bool(n <= model_ntol(&m)));
-	model_free(&m);
+	plan_model_free(&m);
 }
 
 /* A set of refs of hosts (is_vm 0) or VMs into a mask / flag array; -1
 ** after failing the call (HANDLE_INVALID for an unknown ref). */
 static int
-ref_set(struct rpc_call *c, size_t i, const char *name, const struct model *m, int is_vm,
+ref_set(struct rpc_call *c, size_t i, const char *name, const struct plan_model *m, int is_vm,
 	uint64_t *hosts, unsigned char *vms)
 {
 	const struct xval *v = rpc_call_param(c, i);
@@ -807,8 +710,8 @@ ref_set(struct rpc_call *c, size_t i, const char *name, const struct model *m, i
 			return -1;
 		}
 		x = id_ref_to_uuid(xval_string(it), uuid) < 0 ? -1
-		    : is_vm                                  ? vm_index(m, uuid)
-							     : host_index(m, uuid);
+		    : is_vm                                  ? plan_model_vm(m, uuid)
+							     : plan_model_host(m, uuid);
 		if (x < 0) {
 			rpc_fail(c, "HANDLE_INVALID", is_vm ? "VM" : "host", xval_string(it),
 				 NULL);
@@ -828,7 +731,7 @@ ref_set(struct rpc_call *c, size_t i, const char *name, const struct model *m, i
 static void
 reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 {
-	struct model m;
+	struct plan_model m;
 	struct place_plan *plan = NULL;
 	const struct place_plan *cached = NULL;
 	struct xval *res, *e;
@@ -889,7 +792,7 @@ reply_plan(struct api_planner *p, struct rpc_call *c, int with_vms)
 out:
 	place_plan_free(plan);
 	xfree(failed_vm);
-	model_free(&m);
+	plan_model_free(&m);
 }
 
 static void
@@ -919,7 +822,7 @@ h_single_failure_plans(void *arg, struct rpc_call *c)
 {
 	struct api_planner *p = arg;
 	struct plan_cache *pc = &p->cache;
-	struct model m;
+	struct plan_model m;
 	struct xval *res, *hosts, *e;
 	bool current;
 	int h, k, ok, bad;
@@ -929,12 +832,12 @@ h_single_failure_plans(void *arg, struct rpc_call *c)
 	if (load_or_fail(p, c, &m) < 0)
 		return;
 	if (NEVER(pc->m == NULL)) { /* refresh() above succeeds when the model loads */
-		model_free(&m);
+		plan_model_free(&m);
 		rpc_fail(c, "INTERNAL_ERROR", "no single-failure plans", NULL);
 		return;
 	}
 	current = cache_matches(pc, &m, model_fingerprint(&m));
-	model_free(&m);
+	plan_model_free(&m);
 	res = xval_new_struct();
 	xval_struct_add(res, "current", xval_new_bool(current));
 	xval_struct_add(res, "age_ms", xval_new_int((int64_t)(clock_mono_ms() - pc->computed_ms)));

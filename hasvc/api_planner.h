@@ -110,4 +110,13 @@ struct api_planner_stats {
 
 void api_planner_stats(const struct api_planner *p, struct api_planner_stats *out);
 
+/* Would taking host `host_uuid` out of service (disabled, its VMs to be
+** started elsewhere) break the failover plan?  With HA enabled and overcommit
+** not allowed: 1 when the pool, that host unusable and its protected VMs
+** needing a place, tolerates fewer than ha_host_failures_to_tolerate
+** failures (or cannot place them at all), with a sentence in why; else 0.
+** -1 on a database error or a pool the planner cannot model (why says). */
+int api_planner_check_host_out(struct api_planner *p, const char *host_uuid, char *why,
+			       size_t whylen);
+
 #endif
