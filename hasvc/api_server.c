@@ -17,6 +17,7 @@
 #include "api/tlscert.h"
 #include "fencing/record.h"
 #include "hasvc/api_events.h"
+#include "hasvc/api_host.h"
 #include "hasvc/api_objects.h"
 #include "hasvc/api_planner.h"
 #include "hasvc/api_pool.h"
@@ -101,6 +102,8 @@ db_changed(void *arg, enum db_table table, const char *uuid, enum db_change op)
 	api_events_db_hook(d->events, table, uuid, op);
 	api_planner_db_hook(d->planner, table, uuid, op);
 	notify_db_hook(d->notify, table, uuid, op);
+	if (d->hooks.db_changed != NULL)
+		d->hooks.db_changed(d->hooks.arg, table, uuid, op);
 }
 
 static int
@@ -516,6 +519,7 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	api_events_register(d->events);
 	d->planner = api_planner_new(base, &d->actx);
 	api_planner_register(d->planner);
+	api_host_register(&d->actx, d->planner);
 	{
 		struct api_pool_hooks ph = {.arg = d->hooks.arg, .restart = d->hooks.restart};
 

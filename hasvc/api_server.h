@@ -23,6 +23,9 @@ struct api_server_hooks {
 	/* The pool changed under this host (it joined one, or its standalone
 	** pool became clustered): restart once the pending answers are out. */
 	void (*restart)(void *arg, const char *why);
+	/* A committed change of the pool database (db_change_hook's contract,
+	** hasvc/db.h), after the API's own consumers; NULL: none. */
+	void (*db_changed)(void *arg, enum db_table table, const char *uuid, enum db_change op);
 };
 
 /* `db`, `cfg` and `cluster` must outlive the server.  `cluster` NULL: a

@@ -553,6 +553,11 @@ ha_follow(struct cluster *cl)
 		return;
 	}
 	log_notice("host %s: HA is enabled on the pool: liveness starts", cl->cfg->host_uuid);
+	{
+		struct ha_observer obs = {cl->hooks.arg, cl->hooks.liveset, cl->hooks.host_dead};
+
+		ha_set_observer(cl->ha, &obs);
+	}
 	ha_maintenance(cl->ha, until);
 	if (cl->down) {
 		ha_cpg_down(cl->ha);

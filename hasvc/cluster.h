@@ -37,6 +37,12 @@ struct cluster_hooks {
 	/* This host's own record left the pool database (pool.eject): it is
 	** no longer a member. */
 	void (*ejected)(void *arg);
+	/* The liveness engine's decisions (hasvc/ha.h, struct ha_observer):
+	** each SURVIVE's agreed liveset, each host certainly dead.  Called from
+	** inside corosync's callbacks: record, and act from the loop later --
+	** never call into the cluster from here.  NULL: not wanted. */
+	void (*liveset)(void *arg, const char (*uuids)[HA_UUID_LEN], size_t n);
+	void (*host_dead)(void *arg, const char *host);
 };
 
 /* Check that the database describes this host as a cluster member (a pool

@@ -1,12 +1,18 @@
 /*
 ** The single-host core state machine.  See core.h for the contract.
 **
-** Owns: the core state, the polling and metrics deadlines, and per-VM start
-** tracking (a start in flight, the backoff of a failing one).  Not the host
-** watchdog: that is the fence state machine's (core.h).  Invariants:
+** Owns: the core state, the polling and metrics deadlines, the HA view
+** (enabled, liveset membership, reboot on internal shutdown), and per-VM
+** tracking (a start in flight, the backoff of a failing one, an intent's
+** report, a STOP carried out).  Not the host watchdog: that is the fence
+** state machine's (core.h).  Invariants:
 **   - at most one START_VM in flight per VM;
+**   - no START_VM while HA is enabled and this host is not in the liveset;
+**   - no START_VM for a VM with a STOP intent here, or whose START intent
+**     this host has reported FAILED (same issue);
 **   - no action is emitted from CORE_STOPPED.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +22,43 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
+/* A clean shutdown that has not finished after this long is followed by a
+** hard one. */
+#define CORE_CLEAN_STOP_MS 30000
+
+/* What a track last reported for its intent (throttled resends). */
+enum { REPORT_NONE = 0, REPORT_START_DONE, REPORT_STOP_DONE, REPORT_FAILED };
+
 struct vm_track {
 	char uuid[HA_UUID_LEN];
 	int in_flight;
+	int for_intent;     /* the start in flight carries out a START intent */
 	uint64_t next_try;  /* no start before this time */
 	uint32_t backoff;   /* current retry delay, 0 = none yet */
+	int64_t attempts;   /* the START intent's issue the start is for */
+	/* START intent: FAILED reported for issue `failed_attempts`. */
+	int failed;
+	int64_t failed_attempts;
+	char reason[128];
+	/* The last INTENT_DONE / INTENT_FAILED emitted, and when. */
+	int reported;
+	uint64_t reported_at;
+	/* STOP intent: STOP_VM emitted (clean?), at stop_at. */
+	int stop_sent;
+	int stop_clean;
+	uint64_t stop_at;
 };
 
 struct core {
 	struct core_config cfg;
 	enum core_state state;
 	int ha_enabled;
+	int member; /* my host is in the agreed liveset (CORE_EV_HA) */
+	int reboot_on_internal_shutdown;
 	uint64_t next_poll;
 	uint64_t next_metrics;
 	int query_outstanding;
+	int dirty; /* something changed while a query was outstanding */
 
 	struct vm_track *tracks;
 	size_t ntracks;
@@ -49,7 +78,8 @@ static const char *const event_names[CORE_NEVENTS] = {
 	[CORE_EV_START] = "start",		[CORE_EV_DOMAINS] = "domains",
 	[CORE_EV_HV_EVENT] = "hv-event",	[CORE_EV_START_RESULT] = "start-result",
 	[CORE_EV_TICK] = "tick",		[CORE_EV_HV_LOST] = "hv-lost",
-	[CORE_EV_STOP] = "stop",
+	[CORE_EV_STOP] = "stop",		[CORE_EV_HA] = "ha",
+	[CORE_EV_DB_CHANGED] = "db-changed",
 };
 
 static const char *const action_names[CORE_NACTIONS] = {
@@ -59,6 +89,9 @@ static const char *const action_names[CORE_NACTIONS] = {
 	[CORE_ACT_SET_VM_POWER] = "set-vm-power",
 	[CORE_ACT_UPDATE_METRICS] = "update-metrics",
 	[CORE_ACT_EXIT] = "exit",
+	[CORE_ACT_STOP_VM] = "stop-vm",
+	[CORE_ACT_INTENT_DONE] = "intent-done",
+	[CORE_ACT_INTENT_FAILED] = "intent-failed",
 };
 
 const char *
@@ -98,6 +131,7 @@ core_new(const struct core_config *cfg)
 	ha_assert(cfg->retry_min_ms > 0 && cfg->retry_max_ms >= cfg->retry_min_ms);
 	c->cfg = *cfg;
 	c->state = CORE_INIT;
+	c->reboot_on_internal_shutdown = 1;
 	return c;
 }
 
@@ -158,6 +192,7 @@ emit_query(struct core *c, struct core_actions *out, uint64_t now)
 {
 	if (c->query_outstanding)
 		return;
+	c->dirty = 0;
 	c->query_outstanding = 1;
 	c->next_poll = now + c->cfg.poll_ms;
 	emit(out, CORE_ACT_QUERY_DOMAINS);
@@ -235,6 +270,34 @@ wants_restart(const struct core *c, const struct core_vm_view *vm)
 	return vm->priority == DB_PRIO_BEST_EFFORT;
 }
 
+/* The liveset gate (core.h): may this host start VMs now? */
+static int
+may_start(const struct core *c)
+{
+	return !c->ha_enabled || c->member;
+}
+
+/* Whether the start result `err` is certain to have left no domain behind.
+** A lost connection, a timeout or an I/O error says nothing about what the
+** hypervisor did; EEXIST says the domain is there. */
+static int
+err_definite(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+	case ECONNRESET:
+	case EPIPE:
+	case ENOTCONN:
+	case EHOSTDOWN:
+	case ENODEV:
+	case EIO:
+	case EEXIST:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 static int
 cmp_order(const void *a, const void *b)
 {
@@ -246,9 +309,85 @@ cmp_order(const void *a, const void *b)
 	return strcmp(x->uuid, y->uuid);
 }
 
-/* Domains that exist: correct the DB to them, reap the dead ones. */
+/* Whether a report (`what`: REPORT_*) is due: the first, or a repeat at
+** least poll_ms after the last one (the database still shows the intent). */
+static int
+report_due(const struct core *c, struct vm_track *t, int what, uint64_t now)
+{
+	if (t->reported == what && now < t->reported_at + c->cfg.poll_ms)
+		return 0;
+	t->reported = what;
+	t->reported_at = now;
+	return 1;
+}
+
 static void
-reconcile_domains(struct core *c, const struct core_event *ev, struct core_actions *out)
+emit_intent_done(struct core *c, struct core_actions *out, const char *vm, int op,
+		 enum db_power_state power, int here, uint64_t now)
+{
+	struct vm_track *t = track_find(c, vm, 1);
+	struct core_action *a;
+
+	if (!report_due(c, t, op == DB_INTENT_START ? REPORT_START_DONE : REPORT_STOP_DONE, now))
+		return;
+	log_notice("vm %s: %s intent carried out on host %s", vm,
+		   op == DB_INTENT_START ? "start" : "stop", c->cfg.host_uuid);
+	a = emit(out, CORE_ACT_INTENT_DONE);
+	memcpy(a->vm, vm, HA_UUID_LEN);
+	a->intent_op = op;
+	a->power = power;
+	a->here = here;
+}
+
+static void
+emit_intent_failed(struct core *c, struct core_actions *out, struct vm_track *t, uint64_t now)
+{
+	struct core_action *a;
+
+	if (!report_due(c, t, REPORT_FAILED, now))
+		return;
+	log_warnx("vm %s: start intent failed on host %s: %s", t->uuid, c->cfg.host_uuid,
+		  t->reason);
+	a = emit(out, CORE_ACT_INTENT_FAILED);
+	memcpy(a->vm, t->uuid, HA_UUID_LEN);
+	a->intent_op = DB_INTENT_START;
+	snprintf(a->reason, sizeof(a->reason), "%s", t->reason);
+}
+
+/* A STOP intent whose domain runs here: stop it once; a clean stop that
+** has not finished after CORE_CLEAN_STOP_MS is followed by a hard one (and
+** a hard one that left the domain is tried again as often). */
+static void
+stop_domain(struct core *c, const struct core_vm_view *vm, uint64_t now,
+	    struct core_actions *out)
+{
+	struct vm_track *t = track_find(c, vm->uuid, 1);
+	struct core_action *a;
+	int clean;
+
+	if (!t->stop_sent) {
+		clean = vm->intent_clean != 0;
+		log_notice("vm %s: stop intent: %s shutdown", vm->uuid, clean ? "clean" : "hard");
+	} else if (now >= t->stop_at + CORE_CLEAN_STOP_MS) {
+		clean = 0;
+		log_warnx("vm %s: %s shutdown not finished after %d s; destroying it", vm->uuid,
+			  t->stop_clean ? "clean" : "hard", CORE_CLEAN_STOP_MS / 1000);
+	} else {
+		return;
+	}
+	t->stop_sent = 1;
+	t->stop_clean = clean;
+	t->stop_at = now;
+	a = emit(out, CORE_ACT_STOP_VM);
+	memcpy(a->vm, vm->uuid, HA_UUID_LEN);
+	a->clean = clean;
+}
+
+/* Domains that exist: correct the DB to them, reap the dead ones, carry
+** out the intents of the VMs they belong to. */
+static void
+reconcile_domains(struct core *c, const struct core_event *ev, uint64_t now,
+		  struct core_actions *out)
 {
 	size_t i;
 
@@ -266,11 +405,32 @@ reconcile_domains(struct core *c, const struct core_event *ev, struct core_actio
 			log_notice("vm %s: domain is %s; reaping it", d->uuid,
 				   hv_dom_state_name(d->state));
 			emit_vm(out, CORE_ACT_DESTROY_VM, d->uuid);
+			if (vm->intent_op == DB_INTENT_STOP) {
+				emit_intent_done(c, out, vm->uuid, DB_INTENT_STOP, DB_POWER_HALTED,
+						 0, now);
+			} else if (d->state == HV_DOM_SHUTDOWN && c->ha_enabled &&
+				   !c->reboot_on_internal_shutdown && vm->power != DB_POWER_HALTED) {
+				/* The guest asked to stop: it stays stopped. */
+				log_notice("vm %s: shut down from inside; Halted, always-run "
+					   "cleared (ha_reboot_vm_on_internal_shutdown is off)",
+					   vm->uuid);
+				a = emit(out, CORE_ACT_SET_VM_POWER);
+				memcpy(a->vm, vm->uuid, HA_UUID_LEN);
+				a->power = DB_POWER_HALTED;
+				a->here = 0;
+				a->clear_always_run = 1;
+			}
 			continue;
 		}
 		if (d->state == HV_DOM_DYING)
 			continue;
 		want = d->state == HV_DOM_PAUSED ? DB_POWER_PAUSED : DB_POWER_RUNNING;
+		if (vm->intent_op == DB_INTENT_START) {
+			emit_intent_done(c, out, vm->uuid, DB_INTENT_START, want, 1, now);
+			continue;
+		}
+		if (vm->intent_op == DB_INTENT_STOP)
+			stop_domain(c, vm, now, out);
 		if (vm->here && vm->power == want)
 			continue;
 		log_notice("vm %s: %s%s -> %s here (domain found on this host)", d->uuid,
@@ -283,8 +443,30 @@ reconcile_domains(struct core *c, const struct core_event *ev, struct core_actio
 	}
 }
 
-/* VMs the DB runs here that have no domain: restart or mark halted, in
-** ascending restart order. */
+/* Start `vm` unless a start is in flight or backing off. */
+static void
+try_start(struct core *c, const struct core_vm_view *vm, int for_intent, uint64_t now,
+	  struct core_actions *out)
+{
+	struct vm_track *t = track_find(c, vm->uuid, 1);
+
+	if (t->in_flight || now < t->next_try)
+		return;
+	if (for_intent)
+		log_notice("vm %s: start intent (issue %lld) for host %s; starting it",
+			   vm->uuid, (long long)vm->intent_attempts, c->cfg.host_uuid);
+	else
+		log_notice("vm %s: %s and not running; starting it (order %lld)", vm->uuid,
+			   vm->priority == DB_PRIO_RESTART ? "protected" : "best-effort",
+			   (long long)vm->order);
+	t->in_flight = 1;
+	t->for_intent = for_intent;
+	t->attempts = vm->intent_attempts;
+	emit_vm(out, CORE_ACT_START_VM, vm->uuid);
+}
+
+/* VMs with no domain here: intents to carry out, and the ones the DB runs
+** here, restarted or marked halted -- in ascending restart order. */
 static void
 reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 		  struct core_actions *out)
@@ -295,8 +477,10 @@ reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 	missing = xcalloc(ev->u.domains.nvms, sizeof(*missing));
 	for (i = 0; i < ev->u.domains.nvms; i++) {
 		const struct core_vm_view *vm = &ev->u.domains.vms[i];
+		int resident = vm->here &&
+			       (vm->power == DB_POWER_RUNNING || vm->power == DB_POWER_PAUSED);
 
-		if (!vm->here || (vm->power != DB_POWER_RUNNING && vm->power != DB_POWER_PAUSED))
+		if (!resident && vm->intent_op == 0)
 			continue;
 		if (dom_find(ev, vm->uuid) == NULL)
 			missing[n++] = vm;
@@ -308,6 +492,28 @@ reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 		struct vm_track *t;
 		struct core_action *a;
 
+		if (vm->intent_op == DB_INTENT_STOP) {
+			/* Stopped (or never running here): done, unless the
+			** database runs it on another host -- not ours to say. */
+			if (vm->here || (vm->power != DB_POWER_RUNNING &&
+					 vm->power != DB_POWER_PAUSED))
+				emit_intent_done(c, out, vm->uuid, DB_INTENT_STOP,
+						 DB_POWER_HALTED, 0, now);
+			continue;
+		}
+		if (vm->intent_op == DB_INTENT_START && vm->power == DB_POWER_HALTED) {
+			t = track_find(c, vm->uuid, 1);
+			if (t->failed && t->failed_attempts == vm->intent_attempts) {
+				emit_intent_failed(c, out, t, now);
+				continue;
+			}
+			t->failed = 0;
+			if (may_start(c))
+				try_start(c, vm, 1, now, out);
+			continue;
+		}
+		if (!vm->here)
+			continue; /* a START intent for a VM not Halted: the master's */
 		if (!wants_restart(c, vm)) {
 			log_notice("vm %s: %s -> Halted (no domain on this host)", vm->uuid,
 				   db_power_state_name(vm->power));
@@ -320,20 +526,34 @@ reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 				track_drop(c, vm->uuid);
 			continue;
 		}
-		t = track_find(c, vm->uuid, 1);
-		if (t->in_flight || now < t->next_try)
-			continue;
-		log_notice("vm %s: %s and not running; starting it (order %lld)", vm->uuid,
-			   vm->priority == DB_PRIO_RESTART ? "protected" : "best-effort",
-			   (long long)vm->order);
-		t->in_flight = 1;
-		emit_vm(out, CORE_ACT_START_VM, vm->uuid);
+		if (may_start(c))
+			try_start(c, vm, 0, now, out);
 	}
 	xfree(missing);
+}
 
-	/* A VM whose domain now runs no longer needs tracking. */
+/* Forget what no longer applies: a track whose intent went away loses its
+** intent state; one with nothing left to remember goes. */
+static void
+tracks_prune(struct core *c, const struct core_event *ev)
+{
+	size_t i;
+
 	for (i = 0; i < c->ntracks;) {
-		if (!c->tracks[i].in_flight && dom_find(ev, c->tracks[i].uuid) != NULL)
+		struct vm_track *t = &c->tracks[i];
+		const struct core_vm_view *vm = vm_find(ev, t->uuid);
+		int op = vm != NULL ? vm->intent_op : 0;
+		int resident = vm != NULL && vm->here &&
+			       (vm->power == DB_POWER_RUNNING || vm->power == DB_POWER_PAUSED);
+
+		if (op != DB_INTENT_START)
+			t->failed = 0;
+		if (op != DB_INTENT_STOP)
+			t->stop_sent = 0;
+		if (op == 0)
+			t->reported = REPORT_NONE;
+		if (!t->in_flight && op == 0 &&
+		    (vm == NULL || !resident || dom_find(ev, t->uuid) != NULL))
 			c->tracks[i] = c->tracks[--c->ntracks];
 		else
 			i++;
@@ -355,8 +575,49 @@ static void
 do_domains(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
 {
 	c->query_outstanding = 0;
-	reconcile_domains(c, ev, out);
+	reconcile_domains(c, ev, now, out);
 	reconcile_missing(c, ev, now, out);
+	tracks_prune(c, ev);
+	/* Something changed while this snapshot was taken: look again. */
+	if (c->dirty)
+		emit_query(c, out, now);
+}
+
+/* Look at the database again: now, or after the query outstanding. */
+static void
+requery(struct core *c, struct core_actions *out, uint64_t now)
+{
+	if (c->query_outstanding)
+		c->dirty = 1;
+	else
+		emit_query(c, out, now);
+}
+
+static void
+do_ha(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	int enabled = ev->u.ha.enabled != 0, member = ev->u.ha.member != 0;
+	int reboot = ev->u.ha.reboot_on_internal_shutdown != 0;
+
+	if (enabled == c->ha_enabled && member == c->member &&
+	    reboot == c->reboot_on_internal_shutdown)
+		return;
+	log_notice("host %s: HA %s, %s the liveset%s", c->cfg.host_uuid,
+		   enabled ? "enabled" : "disabled", member ? "in" : "not in",
+		   reboot ? "" : ", no reboot on internal shutdown");
+	if (enabled != c->ha_enabled || member != c->member) {
+		c->ha_enabled = enabled;
+		c->member = member;
+		requery(c, out, now);
+	}
+	c->reboot_on_internal_shutdown = reboot;
+}
+
+static void
+do_db_changed(struct core *c, const struct core_event *ev, uint64_t now,
+	      struct core_actions *out)
+{
+	requery(c, out, now);
 }
 
 static void
@@ -372,21 +633,32 @@ do_start_result(struct core *c, const struct core_event *ev, uint64_t now,
 		struct core_actions *out)
 {
 	struct vm_track *t = track_find(c, ev->u.start_result.vm, 0);
+	int err = ev->u.start_result.err;
 
 	if (NEVER(t == NULL || !t->in_flight))
 		return;
 	t->in_flight = 0;
-	if (ev->u.start_result.err == 0) {
+	if (err == 0) {
 		t->backoff = 0;
 		t->next_try = 0;
 		log_notice("vm %s: started", t->uuid);
+		if (t->for_intent)
+			emit_intent_done(c, out, t->uuid, DB_INTENT_START, DB_POWER_RUNNING, 1,
+					 now);
+	} else if (t->for_intent && err_definite(err)) {
+		/* No domain left behind: the master may place it elsewhere. */
+		t->failed = 1;
+		t->failed_attempts = t->attempts;
+		snprintf(t->reason, sizeof(t->reason), "%s", strerror(err));
+		t->reported = REPORT_NONE;
+		emit_intent_failed(c, out, t, now);
 	} else {
 		t->backoff = t->backoff ? t->backoff * 2 : c->cfg.retry_min_ms;
 		if (t->backoff > c->cfg.retry_max_ms)
 			t->backoff = c->cfg.retry_max_ms;
 		t->next_try = now + t->backoff;
-		log_warnx("vm %s: start failed (%s); retrying in %u ms", t->uuid,
-			  strerror(ev->u.start_result.err), t->backoff);
+		log_warnx("vm %s: start failed (%s); retrying in %u ms", t->uuid, strerror(err),
+			  t->backoff);
 	}
 	emit_query(c, out, now);
 }
@@ -459,6 +731,8 @@ static const struct transition fsm[CORE_NSTATES][CORE_NEVENTS] = {
 		[CORE_EV_TICK] = {do_tick, STAY},
 		[CORE_EV_HV_LOST] = {do_hv_lost, CORE_STOPPED},
 		[CORE_EV_STOP] = {do_stop, CORE_STOPPED},
+		[CORE_EV_HA] = {do_ha, STAY},
+		[CORE_EV_DB_CHANGED] = {do_db_changed, STAY},
 	},
 	[CORE_RUNNING] = {
 		[CORE_EV_DOMAINS] = {do_domains, STAY},
@@ -467,6 +741,8 @@ static const struct transition fsm[CORE_NSTATES][CORE_NEVENTS] = {
 		[CORE_EV_TICK] = {do_tick, STAY},
 		[CORE_EV_HV_LOST] = {do_hv_lost, CORE_STOPPED},
 		[CORE_EV_STOP] = {do_stop, CORE_STOPPED},
+		[CORE_EV_HA] = {do_ha, STAY},
+		[CORE_EV_DB_CHANGED] = {do_db_changed, STAY},
 	},
 	[CORE_STOPPED] = {{0}},
 };

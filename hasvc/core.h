@@ -10,11 +10,15 @@
 ** file: hasvcd executes its actions against the real world, and a test or
 ** the simulator executes them against a model.
 **
-** This first core owns a single host: start-up reconciliation of the pool
-** database with the hypervisor, the always-run rule for protected VMs on
-** this host, and host metrics.  The pool-wide protocol (membership,
-** statefile, survival, failover) joins it in later issues as further states
-** and events.
+** The core owns a single host: start-up reconciliation of the pool database
+** with the hypervisor, the always-run rule for protected VMs on this host,
+** host metrics, and carrying out the VM intents (db.h, "VM intents") the
+** pool master ISSUED to this host.  The pool-wide protocol (membership,
+** survival, failover decisions) is not here: the liveness layer (ha.c) and
+** the failover executor (failover.c) own it; the core learns only what it
+** needs through CORE_EV_HA (HA on, my host in the agreed liveset) and
+** re-reads the database on CORE_EV_DB_CHANGED (coalesced: one query at a
+** time, one more after it if anything changed meanwhile).
 **
 ** The core never touches the host watchdog: it emits no watchdog action.
 ** The watchdog belongs to the fence state machine (fencing/fence.h), driven
@@ -31,6 +35,36 @@
 **     enabled, a protected (restart + always-run) or best-effort VM is
 **     started again here; any other is marked Halted with resident_on
 **     cleared.  Failed starts are retried with exponential backoff.
+**
+** The liveset gate: with HA enabled the core starts no VM at all (neither
+** an always-run restart nor an intent's start) until CORE_EV_HA says my host
+** is a member of the agreed liveset, and none while it is not.  A host out
+** of the liveset may be about to fence, and its VMs may be restarted
+** elsewhere.  Before the first CORE_EV_HA, member is 0.
+**
+** Intents ISSUED to this host (view.intent_op):
+**   - START: a domain exists here -> CORE_ACT_INTENT_DONE (the VM Running
+**     here, the intent gone; instead of SET_VM_POWER); else, the VM Halted,
+**     the gate open and no start in flight -> CORE_ACT_START_VM.  A start
+**     that fails with a definite error (anything but the uncertain ones
+**     below, or EEXIST) -> CORE_ACT_INTENT_FAILED with the error, and no
+**     further try of that issue (intent_attempts); an uncertain outcome
+**     (ETIMEDOUT, ECONNRESET, EPIPE, ENOTCONN, EHOSTDOWN, ENODEV, EIO; EEXIST:
+**     it may run after all) is never FAILED: backoff, look again, try again.
+**   - STOP: a domain exists and is not already going -> CORE_ACT_STOP_VM
+**     once (clean per intent_clean); a clean shutdown not finished after
+**     30 s is followed by a hard one.  No domain (or one just reaped) ->
+**     CORE_ACT_INTENT_DONE.  While a STOP intent is here the VM is not
+**     restarted by the always-run rule.
+** DONE / FAILED are sent again, no more often than every poll_ms, while the
+** database still shows the intent ISSUED here (a report may be lost while
+** no master is reachable; the write's precondition makes a repeat harmless).
+**
+** A guest that shut itself down (HV_DOM_SHUTDOWN) with no STOP intent is
+** reaped; with HA enabled and reboot_on_internal_shutdown 0 the VM is also
+** recorded Halted, not here, with ha_always_run cleared (xapi's semantics:
+** the guest asked to stop); with it 1 (the default) the always-run rule
+** restarts it.
 */
 #ifndef HASVC_HASVC_CORE_H
 #define HASVC_HASVC_CORE_H
@@ -58,6 +92,8 @@ enum core_event_type {
 	CORE_EV_TICK,    /* a deadline from core_next_deadline() passed */
 	CORE_EV_HV_LOST, /* the hypervisor backend is unusable */
 	CORE_EV_STOP,    /* SIGTERM */
+	CORE_EV_HA,      /* HA settings or my liveset membership changed: u.ha */
+	CORE_EV_DB_CHANGED, /* a VM or intent changed in the database: look again */
 	CORE_NEVENTS
 };
 
@@ -69,6 +105,13 @@ struct core_vm_view {
 	enum db_restart_priority priority;
 	int always_run;
 	int64_t order;
+	/* Its intent (hasvc/db.h, "VM intents") when ISSUED to this host:
+	** DB_INTENT_START / DB_INTENT_STOP, else 0. */
+	int intent_op;
+	int intent_clean; /* STOP: clean shutdown */
+	/* Its `attempts` (times ISSUED): a START intent issued here again
+	** after a FAILED is a new one, tried afresh. */
+	int64_t intent_attempts;
 };
 
 struct core_event {
@@ -77,6 +120,15 @@ struct core_event {
 		struct {
 			int ha_enabled;
 		} start;
+		struct {
+			int enabled;
+			/* My host is in the agreed liveset (its engine is steady
+			** and not out of the pool).  With HA enabled the core
+			** starts nothing while this is 0: a host out of the pool
+			** may be about to fence, or its VMs restarted elsewhere. */
+			int member;
+			int reboot_on_internal_shutdown; /* pool.ha_reboot_vm_on_internal_shutdown */
+		} ha;
 		struct {
 			const struct core_vm_view *vms;
 			size_t nvms;
@@ -101,6 +153,15 @@ enum core_action_type {
 	CORE_ACT_SET_VM_POWER,      /* DB: vm.power_state = power, resident_on = here or "" */
 	CORE_ACT_UPDATE_METRICS,    /* read host info, write host_metrics */
 	CORE_ACT_EXIT,              /* exit_code */
+	CORE_ACT_STOP_VM,           /* shut `vm` down: clean (asynchronous) if `clean`, else destroy */
+	/* One write: the intent ISSUED to this host for `vm` is carried out
+	** (precondition: it still is).  START: vm Running, resident here, the
+	** intent deleted.  STOP: vm Halted, resident_on "", the intent deleted
+	** -- or, for an evacuation, turned into a QUEUED START from this host. */
+	CORE_ACT_INTENT_DONE,
+	/* The intent ISSUED here for `vm` could not be carried out (`reason`: a
+	** definite error, no domain left behind): FAILED, for the master. */
+	CORE_ACT_INTENT_FAILED,
 	CORE_NACTIONS
 };
 
@@ -109,6 +170,10 @@ struct core_action {
 	char vm[HA_UUID_LEN];
 	enum db_power_state power;
 	int here;
+	int clear_always_run; /* SET_VM_POWER: also ha_always_run := false (a guest
+	                      ** shutdown with ha_reboot_vm_on_internal_shutdown off) */
+	int clean;            /* STOP_VM */
+	int intent_op;        /* INTENT_DONE: DB_INTENT_START or DB_INTENT_STOP */
 	int exit_code;
 	char reason[128];
 };

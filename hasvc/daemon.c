@@ -16,6 +16,23 @@
 ** between core events: nothing in them blocks (password checks run on a
 ** worker thread), so the API cannot starve the timers (the liveness layer's
 ** pets to the watchdog keeper among them: hasvc/ha_fence.h).
+**
+** The core's view of HA (CORE_EV_HA: pool.ha_enabled, my host in the agreed
+** liveset, pool.ha_reboot_vm_on_internal_shutdown) is checked every second
+** and at every cluster status change, and fed on a change.  Committed
+** changes of VMs, intents and the pool (the API server's db_changed hook)
+** and the liveness engine's decisions (cluster_hooks.liveset / host_dead)
+** may arrive from inside corosync's callbacks, which must not call back into
+** the cluster: they only set flags and activate one zero-timeout event
+** (ev_kick), whose callback feeds the core one CORE_EV_DB_CHANGED and the
+** failover executor one snapshot, however many changes came.
+**
+** The failover executor (hasvc/failover.h, clustered hosts only) runs here
+** too: fed the liveness engine's livesets and dead hosts (always), its role
+** (active = the writable master, HA running, my host in the liveset), a
+** database snapshot when active and something changed, and ticks at its
+** deadline; its writes go through cluster_local_write (master only), its
+** notes to the log.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +41,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,6 +51,9 @@
 #include "hasvc/core.h"
 #include "hasvc/daemon.h"
 #include "hasvc/db.h"
+#include "hasvc/failover.h"
+#include "hasvc/failover_db.h"
+#include "hasvc/ha.h"
 #include "hasvc/hv.h"
 #include "lib/check.h"
 #include "lib/clock.h"
@@ -71,6 +92,21 @@ struct daemon {
 	int restart;   /* leave with DAEMON_EXIT_RESTART */
 	int set_aside; /* ... after setting the pool database aside (ejected) */
 	struct event *ev_restart;
+
+	/* The HA view last fed to the core (CORE_EV_HA); ha_fed 0: none yet. */
+	int ha_fed, ha_enabled, ha_member, ha_reboot;
+	struct event *ev_second; /* every second: the HA view, the executor's role */
+	struct event *ev_kick;   /* zero timeout: deferred work (see the top) */
+	int kick_db;             /* a VM, intent or pool changed: the core looks again */
+	int kick_ha;             /* look at the HA view again */
+
+	/* The failover executor; NULL on a standalone host. */
+	struct failover *fo;
+	struct fo_actions fo_out; /* actions not yet carried out */
+	int fo_running;           /* fo_run() is carrying them out */
+	int fo_active;            /* the role last fed */
+	int fo_dirty;             /* the database changed: a snapshot for it */
+	struct event *ev_fo;      /* its deadline */
 };
 
 /* Clustered, metrics are replicated writes: refresh them when they change,
@@ -110,7 +146,8 @@ act_query(struct daemon *d)
 {
 	struct core_event ev = {.type = CORE_EV_DOMAINS};
 	struct db_vm *vms = NULL;
-	size_t nvms = 0, ndoms = 0, i;
+	struct db_vm_intent *intents = NULL;
+	size_t nvms = 0, ndoms = 0, nintents = 0, i, j;
 
 	xfree(d->views);
 	xfree(d->doms);
@@ -124,6 +161,8 @@ act_query(struct daemon *d)
 	}
 	if (db_vm_list(d->db, &vms, &nvms) < 0)
 		fatalx("pool database: listing VMs failed: %s", db_errmsg(d->db));
+	if (db_intent_list(d->db, &intents, &nintents) < 0)
+		fatalx("pool database: listing VM intents failed: %s", db_errmsg(d->db));
 	d->views = xcalloc(nvms, sizeof(*d->views));
 	for (i = 0; i < nvms; i++) {
 		struct core_vm_view *v = &d->views[i];
@@ -134,8 +173,21 @@ act_query(struct daemon *d)
 		v->priority = vms[i].ha_restart_priority;
 		v->always_run = vms[i].ha_always_run;
 		v->order = vms[i].order;
+		/* Its intent, if ISSUED to this host (both lists are by uuid,
+		** but VMs by name first: look it up). */
+		for (j = 0; j < nintents; j++) {
+			const struct db_vm_intent *in = &intents[j];
+
+			if (in->state != DB_INTENT_ISSUED || strcmp(in->vm, v->uuid) != 0 ||
+			    strcmp(in->host, d->cfg->host_uuid) != 0)
+				continue;
+			v->intent_op = (int)in->op;
+			v->intent_clean = in->clean;
+			v->intent_attempts = in->attempts;
+		}
 	}
 	db_vm_list_free(vms, nvms);
+	xfree(intents);
 	ev.u.domains.vms = d->views;
 	ev.u.domains.nvms = nvms;
 	ev.u.domains.doms = d->doms;
@@ -178,6 +230,26 @@ act_start(struct daemon *d, const char *uuid)
 	push_event(d, &ev);
 }
 
+/* A STOP intent's shutdown: clean (asynchronous: the domain goes to the
+** shutdown state, and is reaped) or hard. */
+static void
+act_stop(struct daemon *d, const char *uuid, int clean)
+{
+	int rc = clean ? d->hv->ops->shutdown(d->hv, uuid) : d->hv->ops->destroy(d->hv, uuid);
+
+	if (rc == 0) {
+		log_notice("vm %s: %s on host %s", uuid, clean ? "clean shutdown asked" : "destroyed",
+			   d->cfg->host_uuid);
+		return;
+	}
+	if (errno == ENOENT)
+		return; /* gone already: the next look reports it */
+	log_warnx("vm %s: %s failed: %s", uuid, clean ? "clean shutdown" : "destroy",
+		  d->hv->last_error);
+	if (hv_gone(errno))
+		push_lost(d, "stopping a VM failed");
+}
+
 struct metrics_write {
 	const char *host;
 	int64_t total, free, now;
@@ -195,14 +267,101 @@ struct power_write {
 	const char *vm;
 	enum db_power_state power;
 	const char *resident_on;
+	int clear_always_run;
 };
 
 static int
 write_power(void *arg, struct db *db)
 {
 	struct power_write *pw = arg;
+	struct db_vm vm;
+	int rc;
 
-	return db_vm_set_power(db, pw->vm, pw->power, pw->resident_on) < 0 ? -1 : 0;
+	if (db_vm_set_power(db, pw->vm, pw->power, pw->resident_on) < 0)
+		return -1;
+	if (!pw->clear_always_run)
+		return 0;
+	rc = db_vm_get(db, pw->vm, &vm);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = 0;
+	if (vm.ha_always_run) {
+		vm.ha_always_run = 0;
+		rc = db_vm_put(db, &vm) < 0 ? -1 : 0;
+	}
+	db_vm_clear(&vm);
+	return rc;
+}
+
+/* The report of an intent ISSUED to this host (CORE_ACT_INTENT_DONE /
+** _FAILED), as one write whose precondition is checked inside it: the
+** intent is still ISSUED to this host, for the same op.  If not (the
+** master moved or ended it meanwhile), nothing is written. */
+struct intent_write {
+	const char *vm;
+	const char *host;
+	int op;
+	int failed; /* INTENT_FAILED: reason */
+	const char *reason;
+	enum db_power_state power; /* START done: Running or Paused */
+};
+
+static int
+write_intent(void *arg, struct db *db)
+{
+	struct intent_write *iw = arg;
+	struct db_vm_intent in;
+	int rc;
+
+	rc = db_intent_get(db, iw->vm, &in);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (in.state != DB_INTENT_ISSUED || strcmp(in.host, iw->host) != 0 ||
+	    (int)in.op != iw->op) {
+		log_info("vm %s: intent no longer issued to this host; report dropped", iw->vm);
+		return 0;
+	}
+	if (iw->failed) {
+		in.state = DB_INTENT_FAILED;
+		snprintf(in.error, sizeof(in.error), "%s", iw->reason);
+		return db_intent_put(db, &in) < 0 ? -1 : 0;
+	}
+	if (in.op == DB_INTENT_START) {
+		if (db_vm_set_power(db, iw->vm, iw->power, iw->host) < 0)
+			return -1;
+		return db_intent_delete(db, iw->vm) < 0 ? -1 : 0;
+	}
+	/* STOP: halted; an evacuation goes on as a START from here, for the
+	** master to place elsewhere. */
+	if (db_vm_set_power(db, iw->vm, DB_POWER_HALTED, "") < 0)
+		return -1;
+	if (in.why != DB_WHY_EVACUATE)
+		return db_intent_delete(db, iw->vm) < 0 ? -1 : 0;
+	in.op = DB_INTENT_START;
+	in.state = DB_INTENT_QUEUED;
+	memcpy(in.from, iw->host, HA_UUID_LEN);
+	in.host[0] = '\0';
+	in.error[0] = '\0';
+	return db_intent_put(db, &in) < 0 ? -1 : 0;
+}
+
+/* A write of this host's: through the master when clustered (a write that
+** cannot go now is reported again by the core's next look), else in one
+** local transaction, whose failure is fatal (docs/architecture.md). */
+static void
+local_write(struct daemon *d, int (*fn)(void *arg, struct db *db), void *arg, const char *what)
+{
+	if (d->cluster != NULL) {
+		(void)cluster_local_write(d->cluster, 0, fn, arg);
+		return;
+	}
+	if (db_begin(d->db) < 0 || fn(arg, d->db) < 0 || db_commit(d->db) < 0) {
+		char err[512];
+
+		snprintf(err, sizeof(err), "%s", db_errmsg(d->db));
+		db_rollback(d->db);
+		fatalx("pool database: %s failed: %s", what, err);
+	}
 }
 
 static void
@@ -252,19 +411,15 @@ execute(struct daemon *d, const struct core_action *a)
 		if (d->hv->ops->destroy(d->hv, a->vm) < 0 && errno != ENOENT)
 			log_warnx("vm %s: destroy failed: %s", a->vm, d->hv->last_error);
 		break;
-	case CORE_ACT_SET_VM_POWER:
-		if (d->cluster != NULL) {
-			/* Reported to the master; if it cannot be sent now the
-			** next poll reports it again (the database still differs). */
-			struct power_write pw = {a->vm, a->power, a->here ? d->cfg->host_uuid : ""};
+	case CORE_ACT_SET_VM_POWER: {
+		/* Clustered, reported to the master; if it cannot be sent now
+		** the next poll reports it again (the database still differs). */
+		struct power_write pw = {a->vm, a->power, a->here ? d->cfg->host_uuid : "",
+					 a->clear_always_run};
 
-			(void)cluster_local_write(d->cluster, 0, write_power, &pw);
-			break;
-		}
-		if (db_vm_set_power(d->db, a->vm, a->power, a->here ? d->cfg->host_uuid : "") < 0)
-			fatalx("pool database: recording vm %s as %s failed: %s", a->vm,
-			       db_power_state_name(a->power), db_errmsg(d->db));
+		local_write(d, write_power, &pw, "recording a VM's power state");
 		break;
+	}
 	case CORE_ACT_UPDATE_METRICS:
 		act_metrics(d);
 		break;
@@ -273,6 +428,22 @@ execute(struct daemon *d, const struct core_action *a)
 		d->exiting = 1;
 		d->exit_code = a->exit_code;
 		break;
+	case CORE_ACT_STOP_VM:
+		act_stop(d, a->vm, a->clean);
+		break;
+	case CORE_ACT_INTENT_DONE:
+	case CORE_ACT_INTENT_FAILED: {
+		struct intent_write iw = {a->vm,
+					  d->cfg->host_uuid,
+					  a->type == CORE_ACT_INTENT_FAILED ? DB_INTENT_START
+									    : a->intent_op,
+					  a->type == CORE_ACT_INTENT_FAILED,
+					  a->reason,
+					  a->power};
+
+		local_write(d, write_intent, &iw, "reporting a VM intent");
+		break;
+	}
 	case CORE_NACTIONS:
 		(void)NEVER(1);
 		break;
@@ -327,6 +498,7 @@ feed(struct daemon *d, const struct core_event *first)
 }
 
 static void feed(struct daemon *d, const struct core_event *first);
+static void kick(struct daemon *d);
 
 /* Hand the core CORE_EV_START: at once on a standalone host; on a clustered
 ** one when its database is first in sync with the pool, since a stale copy
@@ -346,6 +518,9 @@ start_core(struct daemon *d)
 	ev.u.start.ha_enabled = pool.ha_enabled;
 	db_pool_clear(&pool);
 	feed(d, &ev);
+	/* The HA view at once: until it comes, the core starts nothing. */
+	d->kick_ha = 1;
+	kick(d);
 }
 
 /* Stop (as for SIGTERM) and restart. */
@@ -412,10 +587,330 @@ on_cluster_status(void *arg, const struct repl_status *st)
 	struct daemon *d = arg;
 
 	api_server_cluster_status(d->api, st);
+	d->kick_ha = 1;
+	kick(d);
 	/* In sync with a quorate part of the pool: not merely with itself
 	** while the others are still out of sight. */
 	if (st->phase == REPL_PHASE_READY && st->quorate && !d->exiting)
 		start_core(d);
+}
+
+/* ---- deferred work: the HA view, database changes, the failover executor ---- */
+
+/* The wall clock in milliseconds (intents' `created`, the executor's view). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+kick(struct daemon *d)
+{
+	if (d->ev_kick != NULL && !d->exiting)
+		event_active(d->ev_kick, EV_TIMEOUT, 0);
+}
+
+/* Whether my host is in the liveness engine's agreed liveset (its engine
+** running and steady).  A standalone host is its own liveset. */
+static int
+in_liveset(struct daemon *d)
+{
+	struct ha_status *st;
+	size_t i;
+	int r = 0;
+
+	if (d->cluster == NULL)
+		return 1;
+	st = xcalloc(1, sizeof(*st));
+	cluster_get_ha_status(d->cluster, st);
+	if (st->running && st->state == LV_STEADY)
+		for (i = 0; i < st->nlive && !r; i++)
+			r = strcmp(st->live[i], d->cfg->host_uuid) == 0;
+	xfree(st);
+	return r;
+}
+
+static void fo_feed(struct daemon *d, const struct fo_event *ev);
+
+/* The core's HA view and the executor's role, fed on a change. */
+static void
+ha_check(struct daemon *d)
+{
+	struct db_pool pool;
+	int enabled, member, reboot, live, active;
+	enum core_state cs = core_get_state(d->core);
+
+	db_pool_init(&pool);
+	if (db_pool_get(d->db, &pool) < 0) {
+		log_warnx("pool database: reading the pool failed: %s", db_errmsg(d->db));
+		db_pool_clear(&pool);
+		return;
+	}
+	enabled = pool.ha_enabled != 0;
+	reboot = pool.ha_reboot_vm_on_internal_shutdown != 0;
+	db_pool_clear(&pool);
+	live = in_liveset(d);
+	member = !enabled || live;
+	if (d->core_started && (cs == CORE_RECONCILING || cs == CORE_RUNNING) &&
+	    (!d->ha_fed || enabled != d->ha_enabled || member != d->ha_member ||
+	     reboot != d->ha_reboot)) {
+		struct core_event ev = {.type = CORE_EV_HA};
+
+		d->ha_fed = 1;
+		d->ha_enabled = enabled;
+		d->ha_member = member;
+		d->ha_reboot = reboot;
+		ev.u.ha.enabled = enabled;
+		ev.u.ha.member = member;
+		ev.u.ha.reboot_on_internal_shutdown = reboot;
+		feed(d, &ev);
+	}
+	if (d->fo == NULL)
+		return;
+	{
+		struct repl_status rs;
+
+		cluster_get_status(d->cluster, &rs);
+		active = rs.writable && enabled && live;
+	}
+	if (active != d->fo_active) {
+		struct fo_event ev = {.type = FO_EV_ROLE};
+
+		d->fo_active = active;
+		ev.u.active = active;
+		log_notice("failover: host %s: executor %s", d->cfg->host_uuid,
+			   active ? "active (writable master in the liveset)" : "inactive");
+		fo_feed(d, &ev);
+		if (active)
+			d->fo_dirty = 1;
+	}
+}
+
+struct fo_write {
+	const struct fo_edit *edits;
+	size_t n;
+	const char *origin;
+	int64_t wall_ms;
+};
+
+static int
+write_fo(void *arg, struct db *db)
+{
+	struct fo_write *w = arg;
+
+	return fo_apply(db, w->edits, w->n, w->origin, w->wall_ms) < 0 ? -1 : 0;
+}
+
+static void
+fo_reschedule(struct daemon *d)
+{
+	uint64_t now = clock_mono_ms(), deadline;
+	struct timeval tv;
+
+	if (d->fo == NULL || d->ev_fo == NULL)
+		return;
+	deadline = fo_next_deadline(d->fo, now);
+	if (deadline == UINT64_MAX) {
+		evtimer_del(d->ev_fo);
+		return;
+	}
+	if (deadline < now)
+		deadline = now;
+	tv.tv_sec = (time_t)((deadline - now) / 1000);
+	tv.tv_usec = (suseconds_t)((deadline - now) % 1000) * 1000;
+	evtimer_add(d->ev_fo, &tv);
+}
+
+/* Feed the executor (pure: safe anywhere); its actions wait for fo_run(),
+** from the loop. */
+static void
+fo_feed(struct daemon *d, const struct fo_event *ev)
+{
+	if (d->fo == NULL)
+		return;
+	fo_step(d->fo, ev, clock_mono_ms(), &d->fo_out);
+	if (d->fo_out.n > 0 && !d->fo_running)
+		kick(d);
+	fo_reschedule(d);
+}
+
+/* Carry out the executor's actions, those their answers produce included. */
+static void
+fo_run(struct daemon *d)
+{
+	size_t i;
+
+	if (d->fo == NULL || d->fo_running)
+		return;
+	d->fo_running = 1;
+	for (i = 0; i < d->fo_out.n; i++) {
+		struct fo_action a = d->fo_out.v[i]; /* v may move as answers append */
+
+		switch (a.type) {
+		case FO_ACT_WRITE: {
+			struct fo_write w = {a.edits, a.nedits, d->cfg->host_uuid, wall_ms()};
+			struct fo_event ev = {.type = FO_EV_WRITTEN};
+			int rc = cluster_local_write(d->cluster, 1, write_fo, &w);
+
+			ev.u.written.id = a.id;
+			ev.u.written.ok = rc == 0;
+			fo_step(d->fo, &ev, clock_mono_ms(), &d->fo_out);
+			break;
+		}
+		case FO_ACT_NOTE:
+			log_notice("failover: %s", a.text);
+			break;
+		case FO_NACTIONS:
+			(void)NEVER(1);
+			break;
+		}
+	}
+	fo_actions_reset(&d->fo_out);
+	d->fo_running = 0;
+	fo_reschedule(d);
+}
+
+/* A database snapshot for the active executor. */
+static void
+fo_snapshot(struct daemon *d)
+{
+	struct fo_snapshot snap;
+	struct fo_event ev = {.type = FO_EV_DB};
+
+	if (d->fo == NULL || !d->fo_active)
+		return;
+	memset(&snap, 0, sizeof(snap));
+	if (fo_snapshot_read(d->db, &snap) < 0) {
+		log_warnx("failover: reading the pool database failed: %s", db_errmsg(d->db));
+		fo_snapshot_free(&snap);
+		return;
+	}
+	fo_snapshot_view(&snap, wall_ms(), &ev.u.db);
+	fo_feed(d, &ev);
+	fo_snapshot_free(&snap);
+}
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	enum core_state cs;
+
+	if (d->exiting)
+		return;
+	if (d->kick_ha) {
+		d->kick_ha = 0;
+		ha_check(d);
+	}
+	cs = core_get_state(d->core);
+	if (d->kick_db && !d->exiting) {
+		d->kick_db = 0;
+		if (cs == CORE_RECONCILING || cs == CORE_RUNNING) {
+			struct core_event ev = {.type = CORE_EV_DB_CHANGED};
+
+			feed(d, &ev);
+		}
+	}
+	if (d->fo_dirty && !d->exiting) {
+		d->fo_dirty = 0;
+		fo_snapshot(d);
+	}
+	if (!d->exiting)
+		fo_run(d);
+}
+
+static void
+on_second(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->exiting)
+		return;
+	ha_check(d);
+	if (d->fo_dirty)
+		kick(d);
+	else if (d->fo_out.n > 0)
+		fo_run(d);
+}
+
+static void
+on_fo_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct fo_event ev = {.type = FO_EV_TICK};
+
+	if (d->exiting)
+		return;
+	fo_feed(d, &ev);
+	fo_run(d);
+}
+
+/* The API server's db_changed hook: a committed change (possibly applied
+** inside a corosync callback): note it, act from the loop. */
+static void
+on_db_changed(void *arg, enum db_table table, const char *uuid, enum db_change op)
+{
+	struct daemon *d = arg;
+
+	switch (table) {
+	case DB_TABLE_POOL:
+		d->kick_ha = 1;
+		/* fall through */
+	case DB_TABLE_VM:
+	case DB_TABLE_INTENT:
+		d->kick_db = 1;
+		/* fall through */
+	case DB_TABLE_HOST:
+	case DB_TABLE_VM_GROUP:
+		d->fo_dirty = 1;
+		kick(d);
+		break;
+	case DB_TABLE_MESSAGE:
+	case DB_TABLE_USER:
+	case DB_TABLE_FENCE:
+		break;
+	}
+}
+
+/* The liveness engine's decisions (inside corosync's callbacks). */
+static void
+on_liveset(void *arg, const char (*uuids)[HA_UUID_LEN], size_t n)
+{
+	struct daemon *d = arg;
+	struct fo_event ev = {.type = FO_EV_LIVESET};
+
+	ev.u.hosts.uuids = uuids;
+	ev.u.hosts.n = n;
+	fo_feed(d, &ev);
+	d->kick_ha = 1;
+	kick(d);
+}
+
+static void
+on_host_dead(void *arg, const char *host)
+{
+	struct daemon *d = arg;
+	struct fo_event ev = {.type = FO_EV_HOST_DEAD};
+
+	snprintf(ev.u.host, sizeof(ev.u.host), "%s", host);
+	fo_feed(d, &ev);
+	d->kick_ha = 1;
+	kick(d);
+}
+
+/* A snapshot replaced the database (no change hook for that), or this
+** host is in sync again: everything may have changed. */
+static void
+on_resynced(void *arg, int restored)
+{
+	struct daemon *d = arg;
+
+	d->kick_db = d->kick_ha = d->fo_dirty = 1;
+	kick(d);
 }
 
 static int
@@ -578,6 +1073,15 @@ setup_loop(struct daemon *d)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
 	d->ev_timer = evtimer_new(d->base, on_timer, d);
+	d->ev_kick = event_new(d->base, -1, 0, on_kick, d);
+	d->ev_second = event_new(d->base, -1, EV_PERSIST, on_second, d);
+	if (d->ev_kick == NULL || d->ev_second == NULL)
+		fatalx("cannot create the loop's timers");
+	{
+		struct timeval sec = {1, 0};
+
+		event_add(d->ev_second, &sec);
+	}
 	if (hvfd >= 0) {
 		d->ev_hv = event_new(d->base, hvfd, EV_READ | EV_PERSIST, on_hv, d);
 		if (d->ev_hv == NULL || event_add(d->ev_hv, NULL) < 0)
@@ -623,15 +1127,27 @@ daemon_run(const struct config *cfg)
 	log_notice("host %s: hasvcd %d running (backend %s; watchdog keeper at %s)", cfg->host_uuid,
 		   (int)getpid(), d.hv->ops->name, cfg->watchdog_keeper_socket);
 	if (d.clustered) {
-		struct cluster_hooks ch = {
-		    .arg = &d, .status = on_cluster_status, .ejected = on_ejected};
+		struct cluster_hooks ch = {.arg = &d,
+					   .status = on_cluster_status,
+					   .ejected = on_ejected,
+					   .resynced = on_resynced,
+					   .liveset = on_liveset,
+					   .host_dead = on_host_dead};
+		struct fo_config fc;
+
+		/* Before the cluster: the engine's first decisions go to it. */
+		fo_config_defaults(&fc);
+		memcpy(fc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+		d.fo = fo_new(&fc);
+		d.ev_fo = evtimer_new(d.base, on_fo_timer, &d);
 
 		d.cluster = cluster_start(d.base, d.db, cfg, &ch, err, sizeof(err));
 		if (d.cluster == NULL)
 			fatalx("%s", err);
 	}
 	{
-		struct api_server_hooks ah = {.arg = &d, .restart = request_restart};
+		struct api_server_hooks ah = {
+		    .arg = &d, .restart = request_restart, .db_changed = on_db_changed};
 
 		d.api = api_server_start(d.base, d.db, cfg, d.cluster, &ah);
 	}
@@ -642,6 +1158,12 @@ daemon_run(const struct config *cfg)
 
 	cluster_stop(d.cluster);
 	api_server_stop(d.api);
+	fo_free(d.fo);
+	fo_actions_free(&d.fo_out);
+	if (d.ev_fo != NULL)
+		event_free(d.ev_fo);
+	event_free(d.ev_kick);
+	event_free(d.ev_second);
 	core_free(d.core);
 	core_actions_free(&d.actions);
 	xfree(d.views);

@@ -107,9 +107,38 @@ struct ha {
 
 	char last[200];
 	uint64_t dropped;
+
+	struct ha_observer obs; /* ha_set_observer(); members NULL: none */
 };
 
 static void step(struct ha *ha, const struct lv_event *ev);
+
+void
+ha_set_observer(struct ha *ha, const struct ha_observer *obs)
+{
+	if (ha == NULL)
+		return;
+	if (obs != NULL)
+		ha->obs = *obs;
+	else
+		memset(&ha->obs, 0, sizeof(ha->obs));
+}
+
+/* Tell the observer the liveset `live` (a map of host indexes). */
+static void
+observe_liveset(struct ha *ha, uint64_t live)
+{
+	char uuids[LS_MAX_HOSTS][HA_UUID_LEN];
+	size_t n = 0;
+	unsigned i;
+
+	if (ha->obs.liveset == NULL)
+		return;
+	for (i = 0; i < ha->n; i++)
+		if (live & LS_BIT(i))
+			memcpy(uuids[n++], ha->uuid[i], HA_UUID_LEN);
+	ha->obs.liveset(ha->obs.arg, (const char (*)[HA_UUID_LEN])uuids, n);
+}
 
 static int
 index_of(const struct ha *ha, uint32_t nodeid)
@@ -946,6 +975,7 @@ execute(struct ha *ha, const struct lv_action *a)
 			 ls_reason_name(a->reason), l, d);
 		log_notice("liveness: host %s: %s", ha->cfg->host_uuid, ha->last);
 		alert_host_failed(ha, a);
+		observe_liveset(ha, a->live);
 		if (a->live & LS_BIT(ha->self)) {
 			save_liveset(ha);
 			ha_fence_set_lease(ha->hf, lv_lease(ha->lv));
@@ -966,9 +996,12 @@ execute(struct ha *ha, const struct lv_action *a)
 				   ha->uuid[a->host], ha->nodeid[a->host]);
 		break;
 	case LV_ACT_HOST_DEAD:
-		if (a->host >= 0 && (unsigned)a->host < ha->n)
-			log_notice("liveness: host %s (node %u) is certainly dead: %s",
-				   ha->uuid[a->host], ha->nodeid[a->host], a->detail);
+		if (a->host < 0 || (unsigned)a->host >= ha->n)
+			break;
+		log_notice("liveness: host %s (node %u) is certainly dead: %s", ha->uuid[a->host],
+			   ha->nodeid[a->host], a->detail);
+		if (ha->obs.host_dead != NULL)
+			ha->obs.host_dead(ha->obs.arg, ha->uuid[a->host]);
 		break;
 	case LV_ACT_ALERT:
 		ha_alerts_set(&ha->alerts, a->alerts, clock_mono_ms());

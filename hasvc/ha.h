@@ -73,6 +73,20 @@ typedef int (*ha_write_fn)(void *arg, int master_only, int (*fn)(void *fnarg, st
 struct ha *ha_start(struct event_base *base, struct db *db, const struct config *cfg,
 		    ha_send_fn send, ha_write_fn write, void *arg, int booted, char *err,
 		    size_t errlen);
+/* Who hears the engine's decisions besides the log (the failover executor,
+** hasvc/failover.h, through cluster.c and the daemon): `liveset` gets each
+** SURVIVE's agreed liveset (host uuids), `host_dead` each host
+** LV_ACT_HOST_DEAD announces certainly dead.  Called from inside the
+** engine's step, which may run inside a corosync callback: an observer must
+** not call back into the cluster or repl (it records, and acts later from
+** the loop).  Either function may be NULL; `obs` NULL removes the observer. */
+struct ha_observer {
+	void *arg;
+	void (*liveset)(void *arg, const char (*uuids)[HA_UUID_LEN], size_t n);
+	void (*host_dead)(void *arg, const char *host);
+};
+void ha_set_observer(struct ha *ha, const struct ha_observer *obs);
+
 /* Stop, leaving an armed watchdog armed: a daemon restart (the keeper pets on
 ** until the lease).  NULL: no-op. */
 void ha_stop(struct ha *ha);

@@ -1,6 +1,7 @@
 /*
 ** Unit tests of the sans-I/O core: events in, actions out, virtual time.
 */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hasvc/core.h"
+#include "lib/check.h"
 #include "lib/log.h"
 
 #define HOST "11111111-1111-4111-8111-111111111111"
@@ -84,13 +86,36 @@ step(struct fixture *f, struct core_event *ev, uint64_t now)
 	return core_step(f->c, ev, now, &f->out);
 }
 
+/* CORE_EV_HA, its actions appended to the last step's (no reset). */
 static void
-start(struct fixture *f, int ha, uint64_t now)
+ha_append(struct fixture *f, int enabled, int member, int reboot, uint64_t now)
+{
+	struct core_event ev = {.type = CORE_EV_HA};
+
+	ev.u.ha.enabled = enabled;
+	ev.u.ha.member = member;
+	ev.u.ha.reboot_on_internal_shutdown = reboot;
+	assert_int_equal(core_step(f->c, &ev, now, &f->out), 0);
+}
+
+static void
+ha(struct fixture *f, int enabled, int member, int reboot, uint64_t now)
+{
+	core_actions_reset(&f->out);
+	ha_append(f, enabled, member, reboot, now);
+}
+
+/* START, then (as hasvcd does at once) CORE_EV_HA: HA as given, this host in
+** the liveset, reboot on internal shutdown on.  f->out holds both steps'
+** actions. */
+static void
+start(struct fixture *f, int ha_enabled, uint64_t now)
 {
 	struct core_event ev = {.type = CORE_EV_START};
 
-	ev.u.start.ha_enabled = ha;
+	ev.u.start.ha_enabled = ha_enabled;
 	assert_int_equal(step(f, &ev, now), 0);
+	ha_append(f, ha_enabled, 1, 1, now);
 }
 
 static int
@@ -322,6 +347,9 @@ action_allowed(enum core_action_type t)
 	case CORE_ACT_SET_VM_POWER:
 	case CORE_ACT_UPDATE_METRICS:
 	case CORE_ACT_EXIT:
+	case CORE_ACT_STOP_VM:
+	case CORE_ACT_INTENT_DONE:
+	case CORE_ACT_INTENT_FAILED:
 		return 1;
 	case CORE_NACTIONS:
 		break;
@@ -437,6 +465,11 @@ carry_out(struct fixture *f, struct world *w, uint64_t now)
 		case CORE_ACT_EXIT:
 			w->nexit++;
 			break;
+		case CORE_ACT_STOP_VM:
+		case CORE_ACT_INTENT_DONE:
+		case CORE_ACT_INTENT_FAILED:
+			fail_msg("%s without an intent", core_action_name(acts[i].type));
+			break;
 		case CORE_ACT_UPDATE_METRICS:
 		case CORE_NACTIONS:
 			break;
@@ -473,6 +506,12 @@ full_run(struct fixture *f, enum core_event_type last)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = CORE_EV_START;
 	ev.u.start.ha_enabled = 1;
+	feed(f, &w, &ev, now);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CORE_EV_HA;
+	ev.u.ha.enabled = 1;
+	ev.u.ha.member = 1;
+	ev.u.ha.reboot_on_internal_shutdown = 1;
 	feed(f, &w, &ev, now);
 	assert_int_equal(core_get_state(f->c), CORE_RUNNING);
 
@@ -611,8 +650,10 @@ run_schedule(uint64_t seed, int steps)
 	struct core_config cfg;
 	struct core_actions out = {0};
 	struct core *c;
+	int r;
 	uint64_t now = 0, digest = 1469598103934665603ull;
-	int s, in_flight[4] = {0};
+	int s, in_flight[4] = {0}, ha_en = 0, member = 0;
+	static const int errs[] = {0, 0, 12 /* ENOMEM */, ETIMEDOUT, EEXIST};
 	size_t i;
 
 	rng = seed * 2654435761u + 1;
@@ -627,18 +668,29 @@ run_schedule(uint64_t seed, int steps)
 
 		memset(&ev, 0, sizeof(ev));
 		now += rnd(3000);
-		ev.type = (enum core_event_type)rnd(CORE_NEVENTS - 1); /* STOP rarely: below */
+		ev.type = (enum core_event_type)rnd(CORE_NEVENTS);
+		if (ev.type == CORE_EV_STOP && rnd(200) != 0)
+			ev.type = CORE_EV_TICK; /* STOP rarely */
 		if (rnd(200) == 0)
 			ev.type = CORE_EV_STOP;
 		switch (ev.type) {
 		case CORE_EV_START:
 			ev.u.start.ha_enabled = (int)rnd(2);
 			break;
+		case CORE_EV_HA:
+			ev.u.ha.enabled = (int)rnd(2);
+			ev.u.ha.member = (int)rnd(2);
+			ev.u.ha.reboot_on_internal_shutdown = (int)rnd(2);
+			break;
 		case CORE_EV_DOMAINS:
-			for (i = 0; i < 3; i++)
+			for (i = 0; i < 3; i++) {
 				vms[i] = vm(uuids[i], (enum db_power_state)rnd(4), (int)rnd(2),
 					    (enum db_restart_priority)rnd(3), (int)rnd(2),
 					    (int64_t)rnd(3));
+				vms[i].intent_op = (int)rnd(3);
+				vms[i].intent_clean = (int)rnd(2);
+				vms[i].intent_attempts = (int64_t)rnd(2);
+			}
 			for (i = 0; i < 4; i++)
 				if (rnd(2))
 					doms[nd++] = dom(uuids[i], (enum hv_dom_state)(1 + rnd(5)));
@@ -649,7 +701,7 @@ run_schedule(uint64_t seed, int steps)
 			break;
 		case CORE_EV_START_RESULT:
 			strcpy(ev.u.start_result.vm, uuids[rnd(3)]);
-			ev.u.start_result.err = rnd(2) ? 0 : 12;
+			ev.u.start_result.err = errs[rnd(ARRAY_SIZE(errs))];
 			break;
 		case CORE_EV_HV_LOST:
 			if (rnd(10) != 0)
@@ -669,18 +721,33 @@ run_schedule(uint64_t seed, int steps)
 			in_flight[i] = 0;
 		}
 		core_actions_reset(&out);
-		digest = (digest ^ (uint64_t)(core_step(c, &ev, now, &out) + 2)) * 1099511628211ull;
+		r = core_step(c, &ev, now, &out);
+		digest = (digest ^ (uint64_t)(r + 2)) * 1099511628211ull;
+		if (r == 0 && ev.type == CORE_EV_START)
+			ha_en = ev.u.start.ha_enabled;
+		if (r == 0 && ev.type == CORE_EV_HA) {
+			ha_en = ev.u.ha.enabled;
+			member = ev.u.ha.member;
+		}
 		for (i = 0; i < out.n; i++) {
 			size_t k;
 
 			digest = (digest ^ out.v[i].type) * 1099511628211ull;
 			assert_true(action_allowed(out.v[i].type));
+			if (out.v[i].type != CORE_ACT_START_VM)
+				continue;
+			/* the liveset gate */
+			assert_true(!ha_en || member);
 			for (k = 0; k < 3; k++)
-				if (out.v[i].type == CORE_ACT_START_VM && strcmp(out.v[i].vm, uuids[k]) == 0) {
+				if (strcmp(out.v[i].vm, uuids[k]) == 0) {
 					/* never two starts in flight for one VM */
 					assert_int_equal(in_flight[k], 0);
 					in_flight[k] = 1;
 					digest = (digest ^ k) * 1099511628211ull;
+					/* never a start against a STOP intent */
+					if (ev.type == CORE_EV_DOMAINS)
+						assert_int_not_equal(vms[k].intent_op,
+								     DB_INTENT_STOP);
 				}
 		}
 		if (core_get_state(c) == CORE_STOPPED)
@@ -698,6 +765,320 @@ test_random_schedules_deterministic(void **state)
 
 	for (seed = 1; seed <= 300; seed++)
 		assert_true(run_schedule(seed, 400) == run_schedule(seed, 400));
+}
+
+/* ---- HA view, liveset gate, intents ---- */
+
+static struct core_vm_view
+with_intent(struct core_vm_view v, int op, int clean, int64_t attempts)
+{
+	v.intent_op = op;
+	v.intent_clean = clean;
+	v.intent_attempts = attempts;
+	return v;
+}
+
+/* Not in the liveset: nothing starts, neither the always-run restart nor an
+** intent; once a member, a fresh look starts both. */
+static void
+test_liveset_gate(void **state)
+{
+	struct fixture *f = *state;
+	struct core_event ev = {.type = CORE_EV_START};
+	struct core_vm_view vms[3];
+
+	vms[0] = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	vms[1] = with_intent(vm(VM_B, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START,
+			     0, 1);
+	vms[2] = vm(VM_C, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 0);
+	ev.u.start.ha_enabled = 1;
+	assert_int_equal(step(f, &ev, 0), 0);
+	/* No CORE_EV_HA yet: not a member. */
+	domains(f, vms, 3, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_A), 0); /* protected: left as is */
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_C), 1); /* unprotected: halted */
+	ha(f, 1, 0, 1, 20);
+	assert_int_equal(f->out.n, 0); /* no change */
+	domains(f, vms, 3, NULL, 0, 3000);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	/* Member: look again, start both. */
+	ha(f, 1, 1, 1, 3100);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	domains(f, vms, 3, NULL, 0, 3110);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 1);
+	/* Out of the liveset again: a snapshot starts nothing new. */
+	start_result(f, VM_A, ETIMEDOUT, 3200);
+	ha(f, 1, 0, 1, 3300);
+	domains(f, vms, 3, NULL, 0, 3300 + 70000);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	/* HA off: the gate is open (no liveset to be in). */
+	ha(f, 0, 0, 1, 80000);
+	domains(f, &vms[1], 1, NULL, 0, 80010);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 0); /* still in flight */
+}
+
+static void
+test_intent_start_domain_exists(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 1);
+	struct hv_domain d = dom(VM_A, HV_DOM_PAUSED);
+	const struct core_action *a;
+
+	start(f, 1, 0);
+	domains(f, &v, 1, &d, 1, 10);
+	a = find(f, CORE_ACT_INTENT_DONE, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->intent_op, DB_INTENT_START);
+	assert_int_equal(a->power, DB_POWER_PAUSED);
+	assert_int_equal(a->here, 1);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	/* Still shown (the write is on its way): not again before poll_ms. */
+	domains(f, &v, 1, &d, 1, 20);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, NULL), 0);
+	domains(f, &v, 1, &d, 1, 20 + f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+	/* Gone: nothing more; the domain is simply running here. */
+	v = vm(VM_A, DB_POWER_PAUSED, 1, DB_PRIO_RESTART, 1, 0);
+	domains(f, &v, 1, &d, 1, 10000);
+	assert_int_equal(f->out.n, 0);
+}
+
+static void
+test_intent_start_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_NONE, 0, 0), DB_INTENT_START, 0, 1);
+	struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
+	const struct core_action *a;
+
+	start(f, 0, 0); /* HA off: intents are carried out all the same */
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0); /* one in flight */
+	start_result(f, VM_A, 0, 30);
+	a = find(f, CORE_ACT_INTENT_DONE, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->intent_op, DB_INTENT_START);
+	assert_int_equal(a->power, DB_POWER_RUNNING);
+	assert_int_equal(a->here, 1);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	domains(f, &v, 1, &d, 1, 40);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, NULL), 0); /* just sent */
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+}
+
+static void
+test_intent_start_definite_error(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 1);
+	const struct core_action *a;
+	char want[128];
+
+	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	start_result(f, VM_A, ENOMEM, 20);
+	a = find(f, CORE_ACT_INTENT_FAILED, VM_A);
+	assert_non_null(a);
+	snprintf(want, sizeof(want), "%s", strerror(ENOMEM));
+	assert_string_equal(a->reason, want);
+	/* The same issue still shown: never started again; FAILED repeated
+	** no more often than poll_ms. */
+	domains(f, &v, 1, NULL, 0, 30);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
+	domains(f, &v, 1, NULL, 0, 100000);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, VM_A), 1);
+	/* Issued here again (attempts 2): tried afresh. */
+	v.intent_attempts = 2;
+	domains(f, &v, 1, NULL, 0, 100010);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	start_result(f, VM_A, E2BIG, 100020);
+	assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, VM_A), 1);
+	/* The master moved it (FAILED: not ISSUED here any more), then
+	** issued it here again under the same count -- a new look all the
+	** same once the intent was seen gone. */
+	v.intent_op = 0;
+	domains(f, &v, 1, NULL, 0, 100030);
+	assert_int_equal(f->out.n, 0);
+	v.intent_op = DB_INTENT_START;
+	domains(f, &v, 1, NULL, 0, 100040);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+static void
+test_intent_start_uncertain_error(void **state)
+{
+	static const int uncertain[] = {ETIMEDOUT, ECONNRESET, EPIPE, ENOTCONN,
+					EHOSTDOWN, ENODEV,    EIO,   EEXIST};
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 1);
+	uint64_t now = 10;
+	size_t i;
+
+	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, now);
+	for (i = 0; i < ARRAY_SIZE(uncertain); i++) {
+		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+		start_result(f, VM_A, uncertain[i], now);
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
+		domains(f, &v, 1, NULL, 0, now + 1);
+		assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0); /* backing off */
+		/* ... and tried again when the backoff ends. */
+		for (int k = 0; k < 100 && count(f, CORE_ACT_START_VM, VM_A) == 0; k++) {
+			now = core_next_deadline(f->c, now + 1);
+			tick(f, now);
+			domains(f, &v, 1, NULL, 0, now);
+		}
+	}
+	/* The domain was there after all: done. */
+	start_result(f, VM_A, EEXIST, now);
+	{
+		struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
+
+		domains(f, &v, 1, &d, 1, now + 1);
+		assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
+	}
+}
+
+static void
+test_intent_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0), DB_INTENT_STOP, 1, 1);
+	struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
+	const struct core_action *a;
+
+	start(f, 1, 0);
+	domains(f, &v, 1, &d, 1, 10);
+	a = find(f, CORE_ACT_STOP_VM, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->clean, 1);
+	assert_int_equal(f->out.n, 2); /* the stop and the dirty re-query */
+	/* Once. */
+	domains(f, &v, 1, &d, 1, 2010);
+	assert_int_equal(count(f, CORE_ACT_STOP_VM, NULL), 0);
+	/* Not finished after 30 s: destroyed. */
+	domains(f, &v, 1, &d, 1, 10 + 30000);
+	a = find(f, CORE_ACT_STOP_VM, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->clean, 0);
+	/* The guest went down: reaped, and done. */
+	d.state = HV_DOM_SHUTDOWN;
+	domains(f, &v, 1, &d, 1, 30020);
+	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
+	a = find(f, CORE_ACT_INTENT_DONE, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->intent_op, DB_INTENT_STOP);
+	assert_int_equal(a->power, DB_POWER_HALTED);
+	assert_int_equal(a->here, 0);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	/* No domain, intent still shown: no restart (always-run is held off),
+	** the report repeated after poll_ms only. */
+	domains(f, &v, 1, NULL, 0, 30030);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	domains(f, &v, 1, NULL, 0, 30030 + f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+
+	/* A hard stop intent: destroyed at once. */
+	v = with_intent(vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 0), DB_INTENT_STOP, 0, 1);
+	d = dom(VM_B, HV_DOM_RUNNING);
+	domains(f, &v, 1, &d, 1, 40000);
+	a = find(f, CORE_ACT_STOP_VM, VM_B);
+	assert_non_null(a);
+	assert_int_equal(a->clean, 0);
+	/* A stop intent for a VM with no domain here, halted: done at once. */
+	v = with_intent(vm(VM_C, DB_POWER_HALTED, 0, DB_PRIO_NONE, 0, 0), DB_INTENT_STOP, 1, 1);
+	domains(f, &v, 1, NULL, 0, 40010);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_C), 1);
+	assert_int_equal(count(f, CORE_ACT_STOP_VM, NULL), 0);
+}
+
+/* A guest that shut itself down: with ha_reboot_vm_on_internal_shutdown off
+** it stays down (Halted, always-run cleared); on, it is restarted. */
+static void
+test_guest_shutdown(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	struct hv_domain d = dom(VM_A, HV_DOM_SHUTDOWN);
+	const struct core_action *a;
+
+	start(f, 1, 0);
+	ha(f, 1, 1, 0, 5);
+	domains(f, &v, 1, &d, 1, 10);
+	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
+	a = find(f, CORE_ACT_SET_VM_POWER, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->power, DB_POWER_HALTED);
+	assert_int_equal(a->here, 0);
+	assert_int_equal(a->clear_always_run, 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	/* A crash is not a request to stop: reaped, restarted. */
+	d.state = HV_DOM_CRASHED;
+	domains(f, &v, 1, &d, 1, 20);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	/* With the flag on (the default): reaped, then restarted. */
+	ha(f, 1, 1, 1, 30);
+	d.state = HV_DOM_SHUTDOWN;
+	domains(f, &v, 1, &d, 1, 40);
+	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
+	domains(f, &v, 1, NULL, 0, 50);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+/* CORE_EV_DB_CHANGED: a query at once, or one more after the outstanding
+** one's answer. */
+static void
+test_db_changed_coalesces(void **state)
+{
+	struct fixture *f = *state;
+	struct core_event ev = {.type = CORE_EV_DB_CHANGED};
+
+	start(f, 1, 0);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	domains(f, NULL, 0, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1); /* HA came meanwhile */
+	domains(f, NULL, 0, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 0);
+	assert_int_equal(step(f, &ev, 30), 0);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	/* Three more while that one is out: one more query after it. */
+	assert_int_equal(step(f, &ev, 31), 0);
+	assert_int_equal(step(f, &ev, 32), 0);
+	assert_int_equal(step(f, &ev, 33), 0);
+	assert_int_equal(f->out.n, 0);
+	domains(f, NULL, 0, NULL, 0, 40);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
+	domains(f, NULL, 0, NULL, 0, 50);
+	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 0);
+	/* Not before START. */
+	{
+		struct core *c = core_new(&f->cfg);
+		struct core_actions out = {0};
+
+		assert_int_equal(core_step(c, &ev, 0, &out), -1);
+		core_free(c);
+		core_actions_free(&out);
+	}
 }
 
 int
@@ -723,6 +1104,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hv_lost_exits_nonzero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_rejected_in_wrong_state, setup, teardown),
 		cmocka_unit_test(test_random_schedules_deterministic),
+		cmocka_unit_test_setup_teardown(test_liveset_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intent_start_domain_exists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intent_start_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intent_start_definite_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intent_start_uncertain_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intent_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_changed_coalesces, setup, teardown),
 	};
 
 	log_init("test_core", LOG_NO_BLACKBOX, LOG_WARNING);
