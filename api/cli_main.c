@@ -1587,6 +1587,153 @@ cmd_snmp_test(struct cli *x)
 	return failed ? EXIT_API : 0;
 }
 
+/* ---- host maintenance and VM power (hasvc/api_host.c) ---- */
+
+/* The value of `key`= (or uuid=, which xe also takes) into *v; 0, or an
+** exit status after a usage message.  Call it before check_known(). */
+static int
+name_arg(struct cli *x, const char *key, const char **v)
+{
+	const char *k = cliargs_get(x->args, key), *u = cliargs_get(x->args, "uuid");
+
+	*v = k != NULL ? k : u;
+	if (k != NULL && u != NULL)
+		return usage(x, "give %s= or uuid=, not both", key);
+	if (*v == NULL || (*v)[0] == '\0')
+		return usage(x, "%s= is required (a uuid or a name-label)", key);
+	return 0;
+}
+
+/* The object that `v` names: a uuid, else a name-label that must match
+** exactly one object of class `cls`.  0 with *ref, the ref (malloc'd), and
+** uuid_out filled; else an exit status, having printed why. */
+static int
+named_ref(struct cli *x, const char *cls, const char *v, char **ref, char uuid_out[HA_UUID_LEN])
+{
+	struct xval *all = NULL, *r = NULL;
+	char m[128];
+	size_t i, found = 0;
+	int rc;
+
+	*ref = NULL;
+	if (id_uuid_valid(v)) {
+		snprintf(m, sizeof(m), "%s.get_by_uuid", cls);
+		if ((rc = call(x, m, params1(xval_new_string(v)), &r)) != 0)
+			return rc;
+		if (xval_is(r, XVAL_STRING)) {
+			*ref = xstrdup(xval_string(r));
+			snprintf(uuid_out, HA_UUID_LEN, "%s", v);
+		}
+		xval_free(r);
+		if (*ref == NULL) {
+			fprintf(stderr, "hasvc: %s.get_by_uuid answered no ref\n", cls);
+			return EXIT_API;
+		}
+		return 0;
+	}
+	snprintf(m, sizeof(m), "%s.get_all_records", cls);
+	if ((rc = call(x, m, NULL, &all)) != 0)
+		return rc;
+	for (i = 0; xval_is(all, XVAL_STRUCT) && i < xval_len(all); i++) {
+		const struct xval *rec = xval_struct_value(all, i);
+		const struct xval *nl = xval_struct_get(rec, "name_label");
+		const struct xval *id = xval_struct_get(rec, "uuid");
+
+		if (!xval_is(nl, XVAL_STRING) || strcmp(xval_string(nl), v) != 0)
+			continue;
+		if (found++ == 0) {
+			*ref = xstrdup(xval_struct_name(all, i));
+			snprintf(uuid_out, HA_UUID_LEN, "%s",
+				 xval_is(id, XVAL_STRING) ? xval_string(id) : "");
+		}
+	}
+	xval_free(all);
+	if (found == 1)
+		return 0;
+	xfree(*ref);
+	*ref = NULL;
+	if (found == 0)
+		fprintf(stderr, "hasvc: no %s has the uuid or name-label '%s'\n", cls, v);
+	else
+		fprintf(stderr, "hasvc: %zu %ss are named '%s'; give uuid= instead\n", found, cls,
+			v);
+	return EXIT_API;
+}
+
+/* host-disable / host-enable / host-evacuate host=NAME|UUID: one call on
+** the host's ref. */
+static int
+host_call(struct cli *x, const char *method, char uuid[HA_UUID_LEN])
+{
+	struct xval *r = NULL;
+	const char *name;
+	char *ref = NULL;
+	int rc;
+
+	if ((rc = name_arg(x, "host", &name)) != 0 || (rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = named_ref(x, "host", name, &ref, uuid)) != 0)
+		return rc;
+	rc = call(x, method, params1(xval_new_string(ref)), &r);
+	xval_free(r);
+	xfree(ref);
+	return rc;
+}
+
+static int
+cmd_host_disable(struct cli *x)
+{
+	char uuid[HA_UUID_LEN];
+
+	return host_call(x, "host.disable", uuid);
+}
+
+static int
+cmd_host_enable(struct cli *x)
+{
+	char uuid[HA_UUID_LEN];
+
+	return host_call(x, "host.enable", uuid);
+}
+
+/* host.evacuate answers once the stops are recorded: the moves finish
+** later, so say how to watch them. */
+static int
+cmd_host_evacuate(struct cli *x)
+{
+	char uuid[HA_UUID_LEN] = "";
+	int rc = host_call(x, "host.evacuate", uuid);
+
+	if (rc == 0)
+		printf("evacuation of host %s started: its VMs stop there, then start on other "
+		       "hosts;\nit is done when `hasvc vm-list resident-on=%s --minimal` prints "
+		       "nothing\n",
+		       uuid, uuid);
+	return rc;
+}
+
+/* vm-shutdown vm=NAME|UUID [--force]: VM.clean_shutdown, or with --force
+** VM.hard_shutdown.  The VM's host stops it after the call returns. */
+static int
+cmd_vm_shutdown(struct cli *x)
+{
+	int force = cliargs_flag(x->args, "force");
+	char uuid[HA_UUID_LEN] = "", *ref = NULL;
+	struct xval *r = NULL;
+	const char *name;
+	int rc;
+
+	if ((rc = name_arg(x, "vm", &name)) != 0 || (rc = check_known(x)) != 0)
+		return rc;
+	if ((rc = named_ref(x, "VM", name, &ref, uuid)) != 0)
+		return rc;
+	rc = call(x, force ? "VM.hard_shutdown" : "VM.clean_shutdown",
+		  params1(xval_new_string(ref)), &r);
+	xval_free(r);
+	xfree(ref);
+	return rc;
+}
+
 static int cmd_help(struct cli *x);
 static int cmd_version(struct cli *x);
 static int cmd_cluster_status(struct cli *x);
@@ -1661,6 +1808,16 @@ static const struct command commands[] = {
     {"host-list", "host", "host-list " LIST_OPTS, "list the hosts", cmd_list},
     {"host-param-get", "host", "host-param-get uuid=UUID param-name=NAME [param-key=KEY]",
      "print one parameter of a host", cmd_param_get},
+    {"host-disable", NULL, "host-disable host=NAME|UUID",
+     "take a host out of service: no VM is placed on it (host.disable; refused under HA when "
+     "the failover plan would break)",
+     cmd_host_disable},
+    {"host-enable", NULL, "host-enable host=NAME|UUID", "put a host back in service (host.enable)",
+     cmd_host_enable},
+    {"host-evacuate", NULL, "host-evacuate host=NAME|UUID",
+     "move every VM off a disabled host: each is stopped there and started on another host "
+     "(host.evacuate; returns before the moves complete)",
+     cmd_host_evacuate},
     {"vm-list", "vm", "vm-list " LIST_OPTS, "list the VMs (templates only with is-a-template=true)",
      cmd_list},
     {"vm-param-get", "vm", "vm-param-get uuid=UUID param-name=NAME [param-key=KEY]",
@@ -1669,6 +1826,10 @@ static const struct command commands[] = {
      "vm-param-set uuid=UUID [ha-restart-priority=restart|best-effort|] [order=N] "
      "[start-delay=N] [ha-always-run=BOOL]",
      "change a VM's HA policy", cmd_param_set},
+    {"vm-shutdown", NULL, "vm-shutdown vm=NAME|UUID [--force]",
+     "shut a VM down, cleanly or with --force at once (VM.clean_shutdown / hard_shutdown; clears "
+     "ha-always-run; returns before the VM has stopped)",
+     cmd_vm_shutdown},
     {"snmp-receiver-add", NULL,
      "snmp-receiver-add address=ADDR [port=162] version=2c|3 [inform=BOOL] "
      "community=C | user=U auth-key=K priv-key=K (or community-file=, auth-key-file=, "
