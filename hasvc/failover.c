@@ -58,6 +58,12 @@ struct fo_retry {
 	uint64_t due;
 };
 
+/* A start_delay being waited for. */
+struct fo_hold {
+	int64_t order;
+	uint64_t until;
+};
+
 /* A START seen ISSUED: to say when it runs. */
 struct fo_track {
 	char vm[HA_UUID_LEN];
@@ -89,12 +95,16 @@ struct failover {
 	uint64_t write_id;
 	uint64_t next_id;
 	uint64_t hold_until; /* no decision before this ... */
-	int hold_for_db;     /* ... unless a snapshot comes first */
+	int hold_for_db;     /* ... unless a snapshot shows the write landed */
+	struct fo_edit *sent; /* the edits of the last write sent */
+	size_t nsent;
 	/* order groups */
 	int64_t group;       /* being started, -1 none */
-	double group_delay;  /* largest start_delay (s) of the VMs it started */
-	int64_t gate_order;  /* groups above it wait ... */
-	uint64_t gate_until; /* ... until this (0: no gate) */
+	/* start_delay: a must-place VM of order o seen running at t with
+	** start_delay d holds every group above o until t + d */
+	struct fo_hold *holds;
+	size_t nholds;
+	uint64_t said_wait; /* the hold last announced (no repeats) */
 	uint64_t wake;       /* the earliest retry or gate, UINT64_MAX none */
 	uint64_t restarts;
 	uint64_t failures;
@@ -528,7 +538,7 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 		in->host[0] = '\0';
 		return 1;
 	case FO_E_INTENT_FAIL:
-		if (in == NULL || in->state == DB_INTENT_ISSUED)
+		if (in == NULL || in->state != DB_INTENT_QUEUED)
 			return 0;
 		in->state = DB_INTENT_FAILED;
 		snprintf(in->error, sizeof(in->error), "%s", e->text);
@@ -1000,6 +1010,7 @@ issue_cands(struct work *w, struct plan_model *m, struct cand *c, size_t nc, int
 	char started[200] = "", body[256];
 	size_t k, n = 0;
 	uint32_t delay;
+	int alerted;
 
 	for (k = 0; k < nc; k++) {
 		struct db_vm *vm = &w->r.vms[c[k].wi];
@@ -1012,8 +1023,6 @@ issue_cands(struct work *w, struct plan_model *m, struct cand *c, size_t nc, int
 				continue;
 			in = fo_rows_intent(&w->r, vm->uuid);
 			track_add(fo, vm, in, must, 1, now);
-			if (must && (double)vm->start_delay > fo->group_delay)
-				fo->group_delay = (double)vm->start_delay;
 			list_add(started, sizeof(started), &n, vm_name(fo, vm->uuid),
 			         host_name(fo, host));
 			continue;
@@ -1032,10 +1041,12 @@ issue_cands(struct work *w, struct plan_model *m, struct cand *c, size_t nc, int
 		snprintf(body, sizeof(body),
 		         "VM %s could not be restarted: no host has room for it; retrying",
 		         vm->name_label);
-		if (is_protected(vm) && edit(w, FO_E_ALERT, vm->uuid, NULL, NULL, ALERT_NAME, body))
+		alerted = is_protected(vm) &&
+			  edit(w, FO_E_ALERT, vm->uuid, NULL, NULL, ALERT_NAME, body);
+		if (alerted)
 			fo->failures++;
 		note(out, "%s: no host has room%s, retrying in %.3g s", vm_name(fo, vm->uuid),
-		     is_protected(vm) ? ": " ALERT_NAME : "", delay / 1000.0);
+		     alerted ? ": " ALERT_NAME : "", delay / 1000.0);
 	}
 	if (n > 0)
 		note(out, "%s: starting %s", what, started);
@@ -1119,21 +1130,26 @@ drop_failed_best_effort(struct work *w, struct fo_actions *out)
 	}
 }
 
-/* The group's delay also counts the STARTs found ISSUED (a new master's). */
-static void
-group_delay_issued(struct work *w, int64_t g)
+/* The latest start_delay hold on group g (every group when g < 0); expired
+** holds go.  0: none. */
+static uint64_t
+hold_until(struct failover *fo, int64_t g, uint64_t now, int64_t *order)
 {
-	size_t i;
+	uint64_t u = 0;
+	size_t i = 0;
 
-	for (i = 0; i < w->r.nintents; i++) {
-		const struct db_vm_intent *in = &w->r.intents[i];
-		const struct db_vm *vm = fo_rows_vm(&w->r, in->vm);
-
-		if (vm != NULL && in->op == DB_INTENT_START && in->state == DB_INTENT_ISSUED &&
-		    vm->order == g && must_place(vm, in) &&
-		    (double)vm->start_delay > w->fo->group_delay)
-			w->fo->group_delay = (double)vm->start_delay;
+	while (i < fo->nholds) {
+		if (fo->holds[i].until <= now) {
+			fo->holds[i] = fo->holds[--fo->nholds];
+			continue;
+		}
+		if ((g < 0 || fo->holds[i].order < g) && fo->holds[i].until > u) {
+			u = fo->holds[i].until;
+			*order = fo->holds[i].order;
+		}
+		i++;
 	}
+	return u;
 }
 
 /* One group: place its QUEUED and due FAILED STARTs.  Returns 1 if some
@@ -1190,40 +1206,30 @@ static void
 step_place(struct work *w, uint64_t now, struct fo_actions *out)
 {
 	struct failover *fo = w->fo;
-	int64_t g;
+	uint64_t until;
+	int64_t g, o = -1;
 	int round;
 
 	drop_failed_best_effort(w, out);
 	for (round = 0; round < 1000; round++) {
 		g = current_group(w, now);
-		if (fo->group >= 0 && (g < 0 || g > fo->group)) {
-			/* Complete: nothing of it ISSUED or waiting any more. */
-			fo->gate_order = fo->group;
-			fo->gate_until = now + (uint64_t)(fo->group_delay * 1000.0);
-			if (fo->group_delay > 0)
-				note(out,
-				     "order group %" PRId64
-				     " is up; the next waits %.3g s (start_delay)",
-				     fo->group, fo->group_delay);
-			fo->group = -1;
-			fo->group_delay = 0;
-		}
-		if (fo->gate_until != 0 && now >= fo->gate_until)
-			fo->gate_until = 0;
-		if (fo->gate_until != 0 && (g < 0 || g > fo->gate_order)) {
-			if (fo->gate_until < fo->wake)
-				fo->wake = fo->gate_until;
+		until = hold_until(fo, g, now, &o);
+		if (until > now) {
+			if (until < fo->wake)
+				fo->wake = until;
+			if (fo->said_wait != until)
+				note(out, "%s waits %.1f s for the start_delay of order group %" PRId64,
+				     g < 0 ? "best-effort" : "the next order group",
+				     (double)(until - now) / 1000.0, o);
+			fo->said_wait = until;
 			return;
 		}
 		if (g < 0) {
+			fo->group = -1;
 			place_best_effort(w, now, out);
 			return;
 		}
-		if (fo->group < 0 || g < fo->group) {
-			fo->group = g;
-			fo->group_delay = 0;
-		}
-		group_delay_issued(w, g);
+		fo->group = g;
 		if (place_group(w, g, now, out))
 			return;
 	}
@@ -1300,6 +1306,9 @@ decide(struct failover *fo, uint64_t now, struct fo_actions *out)
 		a->edits = w.edits;
 		a->nedits = w.nedits;
 		w.edits = NULL;
+		xfree(fo->sent);
+		fo->sent = dup_array(a->edits, a->nedits, sizeof(*a->edits));
+		fo->nsent = a->nedits;
 		fo->inflight = 1;
 		fo->write_id = a->id;
 		log_debug("failover: write %" PRIu64 " with %zu edit(s)", a->id, a->nedits);
@@ -1350,6 +1359,13 @@ ingest_tracks(struct failover *fo, uint64_t now, struct fo_actions *out)
 		    (in == NULL || in->op != DB_INTENT_START)) {
 			if (fo->active)
 				say_running(fo, t, now, out);
+			if (t->must && vm->start_delay > 0) {
+				fo->holds = xreallocarray(fo->holds, fo->nholds + 1,
+							  sizeof(*fo->holds));
+				fo->holds[fo->nholds].order = t->order;
+				fo->holds[fo->nholds++].until =
+				    now + (uint64_t)vm->start_delay * 1000;
+			}
 			if (t->mine)
 				fo->restarts++;
 			if ((r = retry_find(fo, t->vm)) != NULL)
@@ -1469,8 +1485,6 @@ ev_role(struct failover *fo, const struct fo_event *ev, uint64_t now, struct fo_
 	if (fo->active) {
 		/* Timing is rebuilt from the intents at once. */
 		fo->group = -1;
-		fo->group_delay = 0;
-		fo->gate_until = 0;
 		fo->hold_until = 0;
 		note(out, "this host now drives failover (%zu host(s) known dead)", fo->ndead);
 	}
@@ -1531,11 +1545,28 @@ ev_host_dead(struct failover *fo, const struct fo_event *ev, uint64_t now, struc
 	return 0;
 }
 
+/* Does the snapshot show the last write sent?  Every one of its edits
+** would be skipped now (its effect fails its own precondition), or was made
+** moot by a newer change -- either way, deciding again cannot repeat it. */
+static int
+sent_landed(struct failover *fo)
+{
+	struct work w;
+	size_t i;
+	int landed = 1;
+
+	work_init(&w, fo);
+	for (i = 0; i < fo->nsent && landed; i++)
+		landed = !fo_rows_apply(&w.r, &fo->sent[i]);
+	work_free(&w);
+	return landed;
+}
+
 static int
 ev_db(struct failover *fo, const struct fo_event *ev, uint64_t now, struct fo_actions *out)
 {
 	ingest_db(fo, &ev->u.db, now, out);
-	if (fo->hold_for_db) {
+	if (fo->hold_for_db && sent_landed(fo)) {
 		fo->hold_for_db = 0;
 		fo->hold_until = 0;
 	}
@@ -1628,7 +1659,6 @@ fo_new(const struct fo_config *cfg)
 
 	fo->cfg = *cfg;
 	fo->group = -1;
-	fo->gate_order = -1;
 	fo->wake = UINT64_MAX;
 	return fo;
 }
@@ -1643,5 +1673,7 @@ fo_free(struct failover *fo)
 	xfree(fo->dead);
 	xfree(fo->retry);
 	xfree(fo->track);
+	xfree(fo->sent);
+	xfree(fo->holds);
 	xfree(fo);
 }

@@ -48,8 +48,10 @@
 **      deleted.
 ** One write is in flight at a time: FO_EV_WRITTEN says it was sent (ok) or
 ** could not be (no writable master); after a sent one the executor decides
-** again at the next FO_EV_DB, which shows its effect, or FO_WRITE_WAIT_MS
-** later without one.  Every edit carries its own precondition and
+** again at the first FO_EV_DB that shows its effect (every one of its edits
+** would now be skipped: each edit's effect fails its own precondition), or
+** FO_WRITE_WAIT_MS later without one -- never on a snapshot that other
+** writes changed before its own landed.  Every edit carries its own precondition and
 ** is skipped when it no longer holds, so a stale decision cannot undo a
 ** newer one.
 **
@@ -136,7 +138,7 @@ enum fo_edit_type {
 	                        ** resident host: ISSUED to host, attempts + 1, error "" */
 	FO_E_INTENT_REQUEUE,    /* if vm's intent is ISSUED to host: START -> QUEUED, host "";
 	                        ** STOP why EVACUATE -> START QUEUED; STOP other -> deleted */
-	FO_E_INTENT_FAIL,       /* if vm's intent is not ISSUED: FAILED, error */
+	FO_E_INTENT_FAIL,       /* if vm's intent is QUEUED: FAILED, error */
 	FO_E_INTENT_DELETE,     /* vm's intent, whatever it is */
 	FO_E_ALERT,             /* if vm's intent has alerted == 0: a message `name`
 	                        ** (priority 2, class VM) about vm, body `text`, and

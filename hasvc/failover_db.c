@@ -134,7 +134,7 @@ e_intent_fail(struct db *db, const struct fo_edit *e, const char *origin, int64_
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (in.state == DB_INTENT_ISSUED)
+	if (in.state != DB_INTENT_QUEUED)
 		return 0;
 	in.state = DB_INTENT_FAILED;
 	snprintf(in.error, sizeof(in.error), "%s", e->text);
