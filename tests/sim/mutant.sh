@@ -9,7 +9,12 @@
 #     scenarios.sh),
 #   - a bounded search of random schedules (agreed CPG delivery, corosync
 #     stalls) finds a schedule that breaks a safety invariant (I1..I4), and
-#     the real engine runs that schedule without a violation.
+#     the real engine runs that schedule without a violation;
+#   - the failover executor fed a host as dead when it leaves the liveset
+#     (not when the engine announces it certainly dead: `--mutant
+#     early-dead`) restarts VMs their host still runs: a bounded search
+#     finds a schedule where I1/I2 catch it, and the real wiring runs that
+#     schedule without a violation.
 # Needs BINDIR; BUILD (tests/run.sh sets it; default build/release) holds
 # the engine's archives, linked as they are with the mutant object first.
 set -u
@@ -19,7 +24,11 @@ cd "$top" || exit 1
 sim=$(realpath "$BINDIR")/hasvc-sim
 build=$(realpath "${BUILD:-build/release}")
 [[ -x $sim ]] || { echo "no $sim"; exit 1; }
-for a in libheartbeat.a liblib.a; do
+archives=()
+for l in hasvc heartbeat fencing placement api lab lib; do
+	[[ -f $build/lib$l.a ]] && archives+=("$build/lib$l.a")
+done
+for a in libhasvc.a libheartbeat.a liblib.a; do
 	[[ -f $build/$a ]] || { echo "no $build/$a (build the variant first: make)"; exit 1; }
 done
 tmp=$(mktemp -d)
@@ -35,8 +44,8 @@ case $(basename "$build") in *faults*) flags+=(-DHASVC_FAULTS) ;; esac
 [[ $(basename "$build") != release ]] && flags+=(-DHASVC_TESTING)
 mutant=$tmp/hasvc-sim-mutant
 if ! cc "${flags[@]}" -DLV_MUTATE_SELF_FRESH -c heartbeat/liveness.c -o "$tmp/liveness.o" ||
-	! cc "${flags[@]}" -o "$mutant" tests/sim/*.c "$tmp/liveness.o" "$build/libheartbeat.a" \
-		"$build/liblib.a" $(pkg-config --libs libqb) -lpthread -lm; then
+	! cc "${flags[@]}" -o "$mutant" tests/sim/*.c "$tmp/liveness.o" "${archives[@]}" \
+		$(make -s -p -n 2>/dev/null | sed -n 's/^LDLIBS := //p' | head -n 1); then
 	echo "FAIL: cannot build the mutant simulator"
 	exit 1
 fi
@@ -77,5 +86,24 @@ else
 	fi
 	# Information: the same schedule with safe delivery (the old model).
 	echo "     mutant with safe CPG delivery, $("$mutant" --seed "$seed" --cpg safe 2>&1)"
+fi
+
+# 3. The executor's input: a host lost from the liveset taken for dead.
+out=$("$sim" --seeds "${MUTANT_FO_SEEDS:-3000}" --until-unsafe --mutant early-dead 2>&1)
+rc=$?
+seed=$(sed -n 's/^UNSAFE seed \([0-9]*\) .*/\1/p' <<<"$out")
+if ((rc != 1)) || [[ -z $seed ]] || ! grep -qE 'runs on two hosts|while h[0-9]+, where it runs, is alive' <<<"$out"; then
+	echo "FAIL: the early-dead executor mutant broke no I1/I2 (rc=$rc)"
+	tail -n 3 <<<"$out" | sed 's/^/    /'
+	fail=1
+else
+	echo "ok   executor mutant early-dead: $(head -n 1 <<<"$out")"
+	real=$("$sim" --seed "$seed" 2>&1)
+	if [[ $real != *": 0 violation(s)"* ]]; then
+		echo "FAIL: the real wiring breaks seed $seed too: $real"
+		fail=1
+	else
+		echo "ok   real executor, $real"
+	fi
 fi
 exit $fail

@@ -330,6 +330,55 @@ parse_line(struct parser *p)
 		}
 		return 0;
 	}
+	if (strcmp(k, "vm") == 0) { /* vm hN [mem MB] [prio P] [order K] [delay S] [vcpus N] */
+		struct sim_vmspec *vm = &sp->vm[sp->nvm];
+		if (p->ntok < 2 || p->ntok % 2 != 0 || sp->nvm == SIM_MAX_VMS)
+			return perr(p, "vm hN [mem MB] [prio restart|best-effort|none] [order K] "
+			            "[delay SECONDS] [vcpus N] (at most %d VMs)", SIM_MAX_VMS);
+		memset(vm, 0, sizeof(*vm));
+		vm->mem_mb = SIM_VM_MEM_MB;
+		vm->vcpus = 1;
+		if (parse_host(p, p->tok[1], &vm->home) < 0)
+			return -1;
+		for (int i = 2; i < p->ntok; i += 2) {
+			const char *key = p->tok[i], *val = p->tok[i + 1];
+			if (strcmp(key, "prio") == 0) {
+				if (strcmp(val, "restart") == 0)
+					vm->prio = SIM_PRIO_RESTART;
+				else if (strcmp(val, "best-effort") == 0)
+					vm->prio = SIM_PRIO_BEST_EFFORT;
+				else if (strcmp(val, "none") == 0)
+					vm->prio = SIM_PRIO_NONE;
+				else
+					return perr(p, "prio restart|best-effort|none");
+			} else if (parse_uint(val, 1u << 20, &v) < 0) {
+				return perr(p, "vm %s: a number, not '%s'", key, val);
+			} else if (strcmp(key, "mem") == 0 && v > 0) {
+				vm->mem_mb = (uint32_t)v;
+			} else if (strcmp(key, "order") == 0) {
+				vm->order = (int)v;
+			} else if (strcmp(key, "delay") == 0) {
+				vm->delay_s = (uint32_t)v;
+			} else if (strcmp(key, "vcpus") == 0 && v > 0) {
+				vm->vcpus = (uint32_t)v;
+			} else {
+				return perr(p, "vm: unknown or bad '%s %s'", key, val);
+			}
+		}
+		sp->nvm++;
+		return 0;
+	}
+	if (strcmp(k, "hostmem") == 0) { /* hostmem [hN] MB */
+		int h = -1;
+		if ((p->ntok != 2 && p->ntok != 3) ||
+		    (p->ntok == 3 && parse_host(p, p->tok[1], &h) < 0) ||
+		    parse_uint(p->tok[p->ntok - 1], 1u << 30, &v) < 0 || v == 0)
+			return perr(p, "hostmem [hN] MB");
+		for (unsigned x = 0; x < SIM_MAX_HOSTS; x++)
+			if (h < 0 || (int)x == h)
+				sp->host_mem_mb[x] = (uint32_t)v;
+		return 0;
+	}
 	if (strcmp(k, "skew") == 0) { /* skew hN PPM: clock rate error from time 0 */
 		struct sim_fault *f = &sp->fault[sp->nfaults];
 		char *end;
@@ -429,7 +478,7 @@ sim_spec_parse(const char *path, struct sim_spec *sp, char *err, size_t errlen)
 			rc = parse_line(&p);
 	}
 	fclose(f);
-	if (rc == 0 && sp->n * sp->vms > SIM_MAX_VMS) {
+	if (rc == 0 && sp->nvm == 0 && sp->n * sp->vms > SIM_MAX_VMS) {
 		snprintf(err, errlen, "%s: hosts * vms must be at most %d", path, SIM_MAX_VMS);
 		rc = -1;
 	}
@@ -442,6 +491,41 @@ static int
 pick_host(uint64_t *r, unsigned n)
 {
 	return (int)sim_rand(r, n);
+}
+
+/* The pool's memory and VMs (docs/simulator.md, "Random schedules"), from
+** a stream of their own (the faults of a seed do not depend on them): hosts
+** of 8..32 GiB, 0..4 VMs each of 1..8 GiB that fit their host, 70 %
+** protected, 20 % best-effort, 10 % unprotected, order 0..2 in half the
+** pools, a start delay of 1..3 s in 30 %. */
+static void
+random_vms(uint64_t seed, struct sim_spec *sp)
+{
+	uint64_t r = seed * 0x9e3779b97f4a7c15ull + 0x5eedull;
+	int orders = sim_rand(&r, 2) != 0;
+
+	sp->nvm = 0;
+	for (unsigned h = 0; h < sp->n; h++) {
+		unsigned k = (unsigned)sim_rand(&r, 5);
+		uint32_t room;
+		sp->host_mem_mb[h] = (uint32_t)(8 + sim_rand(&r, 25)) * 1024;
+		room = sp->host_mem_mb[h];
+		for (unsigned i = 0; i < k && sp->nvm < SIM_MAX_VMS; i++) {
+			struct sim_vmspec *vm = &sp->vm[sp->nvm];
+			uint64_t p = sim_rand(&r, 100);
+			memset(vm, 0, sizeof(*vm));
+			vm->home = (int)h;
+			vm->mem_mb = (uint32_t)(1 + sim_rand(&r, 8)) * 1024;
+			vm->vcpus = 1 + (uint32_t)sim_rand(&r, 4);
+			vm->prio = p < 70 ? SIM_PRIO_RESTART : p < 90 ? SIM_PRIO_BEST_EFFORT : SIM_PRIO_NONE;
+			vm->order = orders ? (int)sim_rand(&r, 3) : 0;
+			vm->delay_s = sim_rand(&r, 100) < 30 ? 1 + (uint32_t)sim_rand(&r, 3) : 0;
+			if (vm->mem_mb > room)
+				continue;
+			room -= vm->mem_mb;
+			sp->nvm++;
+		}
+	}
 }
 
 void
@@ -583,6 +667,9 @@ sim_spec_random(uint64_t seed, struct sim_spec *sp)
 			break;
 		}
 	}
-	/* 30 s of faults, then quiet until every consequence has played out. */
-	sp->run_ms = 30000 + tail;
+	random_vms(seed, sp);
+	/* 30 s of faults, then quiet until every consequence has played out
+	** (and a failover's order groups have started: up to 3 start delays
+	** of up to 3 s, and a slow start per group). */
+	sp->run_ms = 30000 + tail + 25000;
 }

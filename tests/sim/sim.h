@@ -71,6 +71,23 @@ struct sim_expect {
 	char text[96]; /* as written, for the trace */
 };
 
+/* One VM of a scenario (`vm` lines) or a random schedule: it runs on `home`
+** from the start.  Priorities as XAPI's: restart (protected: restart and
+** ha_always_run), best-effort, none. */
+enum sim_prio { SIM_PRIO_RESTART = 0, SIM_PRIO_BEST_EFFORT, SIM_PRIO_NONE };
+
+struct sim_vmspec {
+	int home;
+	uint32_t mem_mb;
+	uint32_t vcpus;
+	int prio;          /* enum sim_prio */
+	int order;         /* restart order group */
+	uint32_t delay_s;  /* start_delay: the next group waits for it */
+};
+
+#define SIM_HOST_MEM_MB 65536 /* a host's memory unless `hostmem` says */
+#define SIM_VM_MEM_MB   1024  /* a VM's unless its `vm` line says */
+
 enum sim_fence_mode { SIM_FENCE_WATCHDOG = 0, SIM_FENCE_IMMEDIATE, SIM_FENCE_RANDOM };
 
 /* CPG delivery (docs/simulator.md, "CPG"): safe (all members of the ring at
@@ -98,6 +115,20 @@ struct sim_spec {
 	unsigned nfaults;
 	struct sim_expect expect[SIM_MAX_EXPECT];
 	unsigned nexpect;
+	uint32_t host_mem_mb[SIM_MAX_HOSTS]; /* 0: SIM_HOST_MEM_MB */
+	struct sim_vmspec vm[SIM_MAX_VMS];   /* nvm > 0: these VMs (else `vms` per host, */
+	unsigned nvm;                        /* protected, order 0, SIM_VM_MEM_MB) */
+	int mutant;                          /* a broken participant (sim_main --mutant) */
+};
+
+/* Mutants (tests/sim/mutant.sh): the simulator, not the code under test, is
+** broken on purpose, to show the invariants catch it. */
+enum sim_mutant {
+	SIM_MUT_NONE = 0,
+	SIM_MUT_EARLY_DEAD, /* the executor takes a host lost from the liveset for
+	                    ** certainly dead (FO_EV_HOST_DEAD at the SURVIVE, not at
+	                    ** LV_ACT_HOST_DEAD): it halts and requeues the VMs of a
+	                    ** host that may still run them (I1/I2 must catch it) */
 };
 
 /* Counters over runs (hasvc-sim --seeds prints them). */
@@ -112,6 +143,9 @@ struct sim_stats {
 	uint64_t faults[SS__N];
 	uint64_t survive[16], fence[16]; /* by enum ls_reason */
 	uint64_t restarts, resets, host_dead;
+	uint64_t fo_steps, fo_writes, fo_skipped_edits, start_failed, alerts;
+	uint64_t fo_overlap; /* executor writes sent while its previous one was in flight */
+	uint64_t restart_checked, restart_excused; /* I-restart windows checked / not */
 	uint64_t violations, expects_failed;
 	uint64_t *delay; /* power-off -> VM restarted, ms */
 	size_t ndelay, capdelay;

@@ -10,6 +10,9 @@
 **   hasvc-sim ... --cpg safe|agreed
 **                               random schedules with that CPG delivery
 **                               (default agreed; a scenario says `cpg`)
+**   hasvc-sim ... --mutant early-dead
+**                               a broken executor input (FO_EV_HOST_DEAD at
+**                               the SURVIVE): I1/I2 must catch it
 **   hasvc-sim --seeds N --until-unsafe
 **                               stop at the first schedule that breaks a
 **                               safety invariant (I1..I4): exit 1 and print
@@ -31,6 +34,7 @@ usage(void)
 	                "       hasvc-sim --seeds N [--from S] [--quiet] [--until-unsafe]"
 	                " [--cpg safe|agreed]\n"
 	                "       hasvc-sim --seed S [--trace] [--cpg safe|agreed]\n"
+	                "       hasvc-sim ... --mutant early-dead   (tests/sim/mutant.sh)\n"
 	                "       hasvc-sim --timing T [fast|conservative]\n");
 	return 2;
 }
@@ -96,7 +100,13 @@ print_stats(struct sim_stats *st)
 		if (st->fence[r])
 			printf(" %s %" PRIu64, rs[r], st->fence[r]);
 	printf("\nhost resets:        %" PRIu64 " (fence or watchdog)\n", st->resets);
-	printf("VM restarts:        %" PRIu64 "\n", st->restarts);
+	printf("VM restarts:        %" PRIu64 " (starts that did not fit: %" PRIu64 ", "
+	       "restart-failed alerts: %" PRIu64 ")\n", st->restarts, st->start_failed, st->alerts);
+	printf("executors:          %" PRIu64 " steps, %" PRIu64 " writes, %" PRIu64
+	       " edits skipped (precondition), %" PRIu64 " sent while one was in flight\n",
+	       st->fo_steps, st->fo_writes, st->fo_skipped_edits, st->fo_overlap);
+	printf("I-restart windows:  %" PRIu64 " checked, %" PRIu64 " not (capacity, faults)\n",
+	       st->restart_checked, st->restart_excused);
 	if (st->ndelay > 0) {
 		qsort(st->delay, st->ndelay, sizeof(*st->delay), cmp_u64);
 		printf("power-off -> VM restarted: median %.3f s, max %.3f s (seed %" PRIu64
@@ -110,6 +120,7 @@ print_stats(struct sim_stats *st)
 }
 
 static int cpg_mode = -1; /* --cpg: for random schedules; -1: theirs */
+static int mutant;        /* --mutant early-dead (tests/sim/mutant.sh) */
 
 static int
 run_seeds(uint64_t from, uint64_t count, int quiet, int until_unsafe)
@@ -125,6 +136,7 @@ run_seeds(uint64_t from, uint64_t count, int quiet, int until_unsafe)
 		sim_spec_random(s, &sp);
 		if (cpg_mode >= 0)
 			sp.cpg = cpg_mode;
+		sp.mutant = mutant;
 		if (sim_run(&sp, NULL, &st, &res, err, sizeof(err)) < 0) {
 			fprintf(stderr, "hasvc-sim: seed %" PRIu64 ": %s\n", s, err);
 			return 2;
@@ -192,6 +204,10 @@ main(int argc, char **argv)
 				cpg_mode = SIM_CPG_AGREED;
 			else
 				return usage();
+		} else if (strcmp(argv[i], "--mutant") == 0 && i + 1 < argc) {
+			if (strcmp(argv[++i], "early-dead") != 0)
+				return usage();
+			mutant = SIM_MUT_EARLY_DEAD;
 		} else if (strcmp(argv[i], "--until-unsafe") == 0) {
 			until_unsafe = 1;
 		} else if (strcmp(argv[i], "--trace") == 0) {
@@ -218,6 +234,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	memset(&st, 0, sizeof(st));
+	sp.mutant = mutant;
 	rc = sim_run(&sp, have_seed && !trace ? NULL : stdout, &st, &res, err, sizeof(err));
 	free(st.delay);
 	if (rc < 0) {

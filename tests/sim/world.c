@@ -11,9 +11,12 @@
 */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hasvc/db.h"
+#include "hasvc/failover.h"
 #include "heartbeat/liveness.h"
 #include "lib/check.h"
 #include "lib/xmalloc.h"
@@ -37,6 +40,9 @@ enum ev_type {
 	EV_STALL_END, /* host's corosync resumes */
 	EV_RESTART,   /* host's daemon starts again after a kill, or after its boot */
 	EV_BOOT,      /* a reset host boots again (sim_spec.reboot_ms) */
+	EV_FO_TICK,   /* host's executor asked for FO_EV_TICK */
+	EV_DB_APPLY,  /* write `a` reaches the database */
+	EV_RESTART_CHECK, /* I-restart window `a` closes */
 };
 
 struct ev {
@@ -119,7 +125,15 @@ struct host {
 	struct ioreq io[IO_MAX];
 	uint64_t io_gen;
 	uint64_t dead_known; /* hosts whose death the engine announced here */
-	uint64_t restarting; /* hosts whose VMs this master has restarted (traced) */
+	uint64_t fo_early;   /* mutant: hosts given to the executor as dead at the SURVIVE */
+	/* the failover executor of its daemon (hasvc/failover.h) */
+	struct failover *fo;
+	uint64_t fo_gen;     /* one more at every fo_new: a write names its executor */
+	int fo_active;       /* it was told it is active (FO_EV_ROLE) */
+	uint64_t fo_since;   /* ... since then */
+	uint64_t fo_tick_gen, fo_tick_at, fo_tick_same;
+	uint64_t fo_pending, fo_sent; /* its write in flight (id; 0 none), sent then */
+	uint64_t life;       /* one more at every death: its domains and writes die with it */
 	int wait_reason;
 	unsigned alerts;
 	uint64_t died_at;
@@ -148,12 +162,22 @@ struct host {
 	uint64_t restart_gen;
 };
 
-struct vm {
-	int home;       /* the host it runs on, or last ran on */
-	uint64_t on;    /* hosts it runs on now (I1: at most one) */
-	int restart_to; /* -1, or the master restarting it */
-	uint64_t gen;
+/* A VM as the hypervisors see it (the database row is in world.dbvm). */
+struct vmx {
+	uint64_t on;         /* hosts running its domain now (I1: at most one) */
+	uint64_t starting;   /* hosts creating its domain now */
+	uint64_t started_at; /* the database last showed it started then (0: never) */
+	int started_mp;      /* ... by a must-place intent */
 };
+
+/* I-restart: a window opened by a host's death. */
+struct rwatch {
+	int host, valid;
+	uint64_t vms; /* its protected VMs */
+	uint64_t at, deadline;
+};
+
+struct pwrite;
 
 struct pmsg {
 	struct lv_msg m;
@@ -187,8 +211,20 @@ struct world {
 	uint64_t oneway[SIM_MAX_HOSTS]; /* oneway[a] bit b: a -> b lost */
 	uint64_t extra_delay, delay_off; /* delay_off: when the last delay fault ended */
 	int vmslow;
-	struct vm vm[SIM_MAX_VMS];
+	struct vmx vm[SIM_MAX_VMS];
 	unsigned nvm;
+	/* the pool database (one copy: writes are atomic and globally ordered) */
+	struct db_pool pool;
+	struct db_host dbhost[SIM_MAX_HOSTS];
+	struct db_vm dbvm[SIM_MAX_VMS];
+	struct db_vm_intent in[SIM_MAX_VMS];
+	size_t nin;
+	struct pwrite *pw; /* writes on their way */
+	size_t npw, cappw;
+	struct fo_actions foacts;
+	unsigned alerts;
+	struct rwatch rw[SIM_MAX_FAULTS];
+	unsigned nrw;
 	struct pmsg *msgs;
 	int nmsgs, capmsgs, freemsg;
 	struct sim_slot {
@@ -334,7 +370,12 @@ tr(struct world *w, int host, const char *fmt, ...)
 	fputc('\n', w->tr);
 }
 
-enum { I1 = 1, I2 = 2, I3 = 4, I3B = 8, I4 = 16, I5 = 32, IENG = 64 };
+enum {
+	I1 = 1, I2 = 2, I3 = 4, I3B = 8, I4 = 16, I5 = 32, IENG = 64,
+	IRESTART = 128, /* I-restart: protected VMs running again within B_restart */
+	IISSUE = 256,   /* I6: no ISSUE outside the liveset, no requeue from a live host */
+	IORDER = 512,   /* I7: order groups and start delays */
+};
 
 static void __attribute__((format(printf, 3, 4)))
 violation(struct world *w, unsigned which, const char *fmt, ...)
@@ -352,7 +393,7 @@ violation(struct world *w, unsigned which, const char *fmt, ...)
 	if (w->res->first[0] == '\0')
 		snprintf(w->res->first, sizeof(w->res->first), "t=%" PRIu64 "ms seed %" PRIu64 ": %s",
 		         w->now, w->sp->seed, msg);
-	if (which & (I1 | I2 | I3 | I3B | I4) && w->res->unsafe++ == 0)
+	if (which & (I1 | I2 | I3 | I3B | I4 | IISSUE) && w->res->unsafe++ == 0)
 		snprintf(w->res->first_unsafe, sizeof(w->res->first_unsafe),
 		         "t=%" PRIu64 "ms seed %" PRIu64 ": %s", w->now, w->sp->seed, msg);
 	if (w->tr != NULL)
@@ -392,13 +433,18 @@ io_clear(struct host *hp, int keep_fence)
 		}
 }
 
+static void restart_watch(struct world *w, int h, uint64_t vms);
+static void restart_disturb(struct world *w, int h, const char *what);
+
 static void
 kill_host(struct world *w, int h, int cause)
 {
 	struct host *hp = &w->h[h];
+	uint64_t ran = 0;
 
 	if (!hp->powered)
 		return;
+	restart_disturb(w, h, "another host died");
 	hp->powered = 0;
 	hp->died_at = w->now;
 	hp->death = cause;
@@ -407,12 +453,17 @@ kill_host(struct world *w, int h, int cause)
 		tr(w, h, cause == D_WATCHDOG ? "watchdog reset" : "reset (fence)");
 	}
 	for (unsigned v = 0; v < w->nvm; v++) {
+		if (w->vm[v].on & LS_BIT(h))
+			ran |= LS_BIT(v);
 		w->vm[v].on &= ~LS_BIT(h);
-		if (w->vm[v].restart_to == h) {
-			w->vm[v].restart_to = -1;
-			w->vm[v].gen++;
-		}
+		w->vm[v].starting &= ~LS_BIT(h);
 	}
+	hp->life++;
+	fo_free(hp->fo);
+	hp->fo = NULL;
+	hp->fo_active = 0;
+	hp->fo_tick_gen++;
+	hp->fo_tick_at = SIM_NEVER;
 	lv_free(hp->lv);
 	hp->lv = NULL;
 	hp->lease = 0;
@@ -431,6 +482,7 @@ kill_host(struct world *w, int h, int cause)
 	recompute_rings(w);
 	if (cause != D_POWEROFF && w->sp->reboot_ms != 0)
 		push(w, w->now + w->sp->reboot_ms, EV_BOOT, h, 0, 0);
+	restart_watch(w, h, ran);
 }
 
 /* Host h boots (power on, or the reboot after a reset): its corosync joins
@@ -446,6 +498,7 @@ boot_host(struct world *w, int h)
 
 	if (hp->powered)
 		return;
+	restart_disturb(w, h, "a host boots");
 	hp->lv = make_engine(w, (unsigned)h, 0, 0, why, sizeof(why)); /* a stand-in until its start */
 	if (NEVER(hp->lv == NULL)) {
 		violation(w, IENG, "h%d: engine at boot: %s", h, why);
@@ -1114,60 +1167,659 @@ ev_deliver(struct world *w, int m)
 	msg_free(w, m);
 }
 
-/* ---- VMs ---- */
+/* ---- the pool database, the failover executors, the target side ----
+**
+** One copy of the replicated database (writes are atomic and globally
+** ordered in the model) with write latency: a write applies PW_MIN..PW_MAX
+** ms after it is sent, an executor's only if its writer is still the active
+** master then (docs/simulator.md, "Failover").  The executor is the real one
+** (hasvc/failover.h); the edits are applied here by a small applier over
+** these arrays with the preconditions failover.h states. */
+
+#define PW_MIN_MS 5
+#define PW_MAX_MS 20
+#define VM_START_MS      100  /* domain creation (`vmstart normal`) */
+#define VM_START_SLOW_MS 5000 /* `vmstart slow` */
+#define WALL0_MS 1800000000000ll /* the wall clock at t = 0 */
+#define FO_STEP_MS 50 /* a decision and its write: tick lateness, PW_MAX_MS, margin */
+
+enum pw_kind { PW_FO = 0, PW_START_DONE, PW_START_FAILED, PW_HOST_LIVE, PW_RECONCILE };
+
+struct pwrite {
+	int used;
+	int kind;
+	int writer;
+	uint64_t gen;  /* PW_FO: the executor's incarnation; else the host's life */
+	unsigned vm;
+	uint64_t id;
+	struct fo_edit *edits;
+	size_t nedits;
+};
 
 static void
-restart_vms(struct world *w, int x)
+uuid_host(int h, char out[HA_UUID_LEN])
 {
-	struct host *hp = &w->h[x];
-	uint64_t dead = hp->dead_known;
-	uint64_t delay = w->vmslow ? 5000 : 500;
+	snprintf(out, HA_UUID_LEN, "00000000-0000-4000-8000-0000000000%02x", (unsigned)h & 0xff);
+}
 
-	for (uint64_t d = dead; d; d &= d - 1) {
-		int h = __builtin_ctzll(d);
-		char names[256];
+static void
+uuid_vm(unsigned v, char out[HA_UUID_LEN])
+{
+	snprintf(out, HA_UUID_LEN, "00000000-0000-4000-9000-0000000000%02x", v & 0xff);
+}
+
+static int
+host_of(const struct world *w, const char *uuid)
+{
+	unsigned x;
+
+	if (strncmp(uuid, "00000000-0000-4000-8000-0000000000", 34) != 0 ||
+	    sscanf(uuid + 34, "%2x", &x) != 1 || x >= w->n)
+		return -1;
+	return (int)x;
+}
+
+static int
+vm_of(const struct world *w, const char *uuid)
+{
+	unsigned x;
+
+	if (strncmp(uuid, "00000000-0000-4000-9000-0000000000", 34) != 0 ||
+	    sscanf(uuid + 34, "%2x", &x) != 1 || x >= w->nvm)
+		return -1;
+	return (int)x;
+}
+
+static struct db_vm_intent *
+intent_of(struct world *w, unsigned v)
+{
+	for (size_t i = 0; i < w->nin; i++)
+		if (vm_of(w, w->in[i].vm) == (int)v)
+			return &w->in[i];
+	return NULL;
+}
+
+static void
+intent_del(struct world *w, struct db_vm_intent *in)
+{
+	size_t i = (size_t)(in - w->in);
+	memmove(&w->in[i], &w->in[i + 1], (w->nin - i - 1) * sizeof(w->in[0]));
+	w->nin--;
+}
+
+static int
+protected_vm(const struct db_vm *vm)
+{
+	return vm->ha_restart_priority == DB_PRIO_RESTART && vm->ha_always_run;
+}
+
+static int
+must_place(const struct world *w, const struct db_vm_intent *in)
+{
+	int v = vm_of(w, in->vm);
+	return in->why == DB_WHY_EVACUATE || (v >= 0 && protected_vm(&w->dbvm[v]));
+}
+
+static int64_t
+vm_mem(const struct world *w, unsigned v)
+{
+	return w->dbvm[v].memory_static_max + w->dbvm[v].memory_overhead;
+}
+
+/* Memory the hypervisor of x has in use: its domains and the starts under
+** way (but `except`). */
+static int64_t
+hv_used(const struct world *w, int x, int except)
+{
+	int64_t m = 0;
+
+	for (unsigned v = 0; v < w->nvm; v++)
+		if ((int)v != except && ((w->vm[v].on | w->vm[v].starting) & LS_BIT(x)))
+			m += vm_mem(w, v);
+	return m;
+}
+
+static void
+fo_view(const struct world *w, struct fo_db_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pool = &w->pool;
+	out->hosts = w->dbhost;
+	out->nhosts = w->n;
+	out->vms = w->dbvm;
+	out->nvms = w->nvm;
+	out->intents = w->in;
+	out->nintents = w->nin;
+	out->wall_ms = WALL0_MS + (int64_t)w->now;
+}
+
+/* The executor of h is active: hasvcd's writable master, HA enabled, its
+** engine steady in its liveset.  The simulator has no replication: the
+** liveness master stands for the writable database master. */
+static int
+fo_should_be_active(const struct world *w, int h)
+{
+	const struct host *hp = &w->h[h];
+
+	return hp->fo != NULL && running_engine(hp) && lv_get_state(hp->lv) == LV_STEADY &&
+	       (lv_get_live(hp->lv) & LS_BIT(h)) && lv_get_master(hp->lv) == h;
+}
+
+static void fo_feed(struct world *w, int h, const struct fo_event *ev);
+
+static void
+fo_schedule(struct world *w, int h)
+{
+	struct host *hp = &w->h[h];
+	uint64_t d, r;
+
+	if (hp->fo == NULL || !running_engine(hp) || w->now < hp->hung_until)
+		return;
+	d = fo_next_deadline(hp->fo, local_at(hp, w->now));
+	r = real_for(hp, d);
+	if (r != SIM_NEVER) {
+		r += rnd(w, 0, SIM_TICK_LATE_MS);
+		if (r < w->now)
+			r = w->now;
+		if (r == w->now && hp->fo_tick_same > 1000)
+			r = w->now + 1;
+	}
+	if (r == hp->fo_tick_at)
+		return;
+	hp->fo_tick_at = r;
+	hp->fo_tick_gen++;
+	if (r != SIM_NEVER)
+		push(w, r, EV_FO_TICK, h, 0, hp->fo_tick_gen);
+}
+
+static void
+fo_feed_db(struct world *w, int h)
+{
+	struct fo_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FO_EV_DB;
+	fo_view(w, &ev.u.db);
+	fo_feed(w, h, &ev);
+}
+
+static void
+fo_feed_hosts(struct world *w, int h, int type, uint64_t set)
+{
+	char u[SIM_MAX_HOSTS][HA_UUID_LEN];
+	struct fo_event ev;
+	size_t n = 0;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	if (type == FO_EV_HOST_DEAD) {
+		uuid_host(__builtin_ctzll(set), ev.u.host);
+	} else {
+		for (unsigned x = 0; x < w->n; x++)
+			if (set & LS_BIT(x))
+				uuid_host((int)x, u[n++]);
+		ev.u.hosts.uuids = (const char(*)[HA_UUID_LEN])u;
+		ev.u.hosts.n = n;
+	}
+	fo_feed(w, h, &ev);
+}
+
+/* Recompute h's role; tell its executor when it changed (and give a new
+** active one its liveset and a first snapshot). */
+static void
+fo_role(struct world *w, int h)
+{
+	struct host *hp = &w->h[h];
+	int a = fo_should_be_active(w, h);
+	struct fo_event ev;
+
+	if (a == hp->fo_active || hp->fo == NULL || w->now < hp->hung_until)
+		return;
+	hp->fo_active = a;
+	if (a) {
+		hp->fo_since = w->now;
+		fo_feed_hosts(w, h, FO_EV_LIVESET, lv_get_live(hp->lv));
+	}
+	if (!a)
+		tr(w, h, "executor inactive");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FO_EV_ROLE;
+	ev.u.active = a;
+	fo_feed(w, h, &ev);
+}
+
+static size_t
+pw_alloc(struct world *w)
+{
+	for (size_t i = 0; i < w->npw; i++)
+		if (!w->pw[i].used)
+			return i;
+	if (w->npw == w->cappw) {
+		w->cappw = w->cappw ? 2 * w->cappw : 16;
+		w->pw = xreallocarray(w->pw, w->cappw, sizeof(*w->pw));
+	}
+	memset(&w->pw[w->npw], 0, sizeof(w->pw[0]));
+	return w->npw++;
+}
+
+/* Send a write: it applies PW_MIN..PW_MAX ms later. */
+static struct pwrite *
+pw_send(struct world *w, int kind, int writer, uint64_t gen, unsigned vm)
+{
+	size_t i = pw_alloc(w);
+	struct pwrite *p = &w->pw[i];
+
+	memset(p, 0, sizeof(*p));
+	p->used = 1;
+	p->kind = kind;
+	p->writer = writer;
+	p->gen = gen;
+	p->vm = vm;
+	push(w, w->now + rnd(w, PW_MIN_MS, PW_MAX_MS), EV_DB_APPLY, writer, (uint32_t)i, 0);
+	return p;
+}
+
+/* Feed one event to h's executor and carry out its actions. */
+static void
+fo_feed(struct world *w, int h, const struct fo_event *ev)
+{
+	struct host *hp = &w->h[h];
+	uint64_t written[8];
+	size_t nwritten = 0;
+
+	if (hp->fo == NULL || !running_engine(hp))
+		return;
+	fo_actions_reset(&w->foacts);
+	if (fo_step(hp->fo, ev, local_at(hp, w->now), &w->foacts) < 0)
+		violation(w, IENG, "h%d's executor rejects a %s event", h, fo_event_name(ev->type));
+	w->st->fo_steps++;
+	for (size_t i = 0; i < w->foacts.n; i++) {
+		struct fo_action *a = &w->foacts.v[i];
+		if (a->type == FO_ACT_NOTE) {
+			tr(w, h, "fo: %s", a->text);
+		} else if (a->type == FO_ACT_WRITE) {
+			struct pwrite *p;
+			/* "one write in flight": the executor takes any FO_EV_DB for
+			** the one showing its write; another host's write can come
+			** first (counted and traced, not a violation: every edit
+			** carries its precondition) */
+			if (hp->fo_pending && w->now < hp->fo_sent + FO_WRITE_WAIT_MS) {
+				w->st->fo_overlap++;
+				tr(w, h, "executor: write #%" PRIu64 " sent while its #%" PRIu64
+				   " (sent %" PRIu64 " ms ago) has not applied", a->id, hp->fo_pending,
+				   w->now - hp->fo_sent);
+			}
+			p = pw_send(w, PW_FO, h, hp->fo_gen, 0);
+			hp->fo_pending = a->id;
+			hp->fo_sent = w->now;
+			p->id = a->id;
+			p->nedits = a->nedits;
+			p->edits = xreallocarray(NULL, a->nedits ? a->nedits : 1, sizeof(*p->edits));
+			memcpy(p->edits, a->edits, a->nedits * sizeof(*p->edits));
+			w->st->fo_writes++;
+			if (nwritten < ARRAY_SIZE(written))
+				written[nwritten++] = a->id;
+			else
+				violation(w, IENG, "h%d's executor sends more than %zu writes at once", h,
+				          ARRAY_SIZE(written));
+		}
+	}
+	/* FO_EV_WRITTEN ok: sent to the (simulated) master. */
+	for (size_t i = 0; i < nwritten && hp->fo != NULL; i++) {
+		struct fo_event we;
+		memset(&we, 0, sizeof(we));
+		we.type = FO_EV_WRITTEN;
+		we.u.written.id = written[i];
+		we.u.written.ok = 1;
+		fo_feed(w, h, &we);
+	}
+	fo_schedule(w, h);
+}
+
+static void
+ev_fo_tick(struct world *w, int h, uint64_t gen)
+{
+	struct host *hp = &w->h[h];
+	struct fo_event ev;
+
+	if (gen != hp->fo_tick_gen || hp->fo == NULL || !running_engine(hp) ||
+	    w->now < hp->hung_until)
+		return;
+	hp->fo_tick_at = SIM_NEVER;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FO_EV_TICK;
+	fo_feed(w, h, &ev);
+	if (hp->fo != NULL && fo_next_deadline(hp->fo, local_at(hp, w->now)) <=
+	                          local_at(hp, w->now)) {
+		if (++hp->fo_tick_same == 1000)
+			violation(w, IENG, "h%d's executor asks for a tick at once after every tick", h);
+	} else {
+		hp->fo_tick_same = 0;
+	}
+}
+
+/* ---- the applier: failover.h's edits and their preconditions ---- */
+
+static const char *
+vname(const struct world *w, const char *uuid, char buf[16])
+{
+	int v = vm_of(w, uuid);
+	if (v < 0)
+		return "vm?";
+	snprintf(buf, 16, "vm%d", v);
+	return buf;
+}
+
+/* Order groups (I7), checked when an ISSUE applies: no must-place START of
+** a lower order is ISSUED (a group completes first); no best-effort one
+** while a must-place one is ISSUED; and an executor that saw a VM of a lower
+** order start (for an intent older than that) waits for its start_delay. */
+static void
+check_issue_order(struct world *w, int writer, const struct db_vm_intent *in, int v)
+{
+	const struct db_vm *vm = &w->dbvm[v];
+	int mp = must_place(w, in);
+	char b1[16];
+
+	for (size_t i = 0; i < w->nin; i++) {
+		const struct db_vm_intent *o = &w->in[i];
+		int u = vm_of(w, o->vm);
+		if (u < 0 || u == v || o->op != DB_INTENT_START || o->state != DB_INTENT_ISSUED ||
+		    !must_place(w, o))
+			continue;
+		if (!mp)
+			violation(w, IORDER, "best-effort vm%d ISSUED while must-place %s (order %" PRId64
+			          ") is ISSUED", v, vname(w, o->vm, b1), w->dbvm[u].order);
+		else if (w->dbvm[u].order < vm->order)
+			violation(w, IORDER, "vm%d (order %" PRId64 ") ISSUED while vm%d (order %" PRId64
+			          ") is still ISSUED", v, vm->order, u, w->dbvm[u].order);
+	}
+	if (!mp)
+		return;
+	for (unsigned u = 0; u < w->nvm; u++) {
+		const struct vmx *x = &w->vm[u];
+		uint64_t need;
+		if (x->started_at == 0 || w->dbvm[u].order >= vm->order || !x->started_mp ||
+		    x->started_at < w->h[writer].fo_since ||
+		    in->created > WALL0_MS + (int64_t)x->started_at)
+			continue;
+		need = (uint64_t)w->dbvm[u].start_delay * 1000;
+		/* the executor's clock may run 100 ppm slow; it decided before this */
+		if (w->now + 2 + need / 5000 < x->started_at + need)
+			violation(w, IORDER, "vm%d (order %" PRId64 ") ISSUED %" PRIu64 " ms after vm%u "
+			          "(order %" PRId64 ") started, before its start_delay %" PRId64 " s", v,
+			          vm->order, w->now - x->started_at, u, w->dbvm[u].order,
+			          w->dbvm[u].start_delay);
+	}
+}
+
+struct edit_log {
+	char buf[FO_NEDITS][200];
+	size_t len[FO_NEDITS];
+	unsigned skipped;
+};
+
+static void
+log_edit(struct edit_log *lg, int type, const char *fmt, ...)
+{
+	va_list ap;
+	size_t k = lg->len[type];
+
+	if (k >= sizeof(lg->buf[type]) - 8)
+		return;
+	va_start(ap, fmt);
+	k += (size_t)vsnprintf(lg->buf[type] + k, sizeof(lg->buf[type]) - k, fmt, ap);
+	va_end(ap);
+	lg->len[type] = k < sizeof(lg->buf[type]) ? k : sizeof(lg->buf[type]) - 1;
+}
+
+/* Apply one edit with fo_rows_apply (the very preconditions fo_apply
+** checks in hasvcd), then check what the writer was allowed to do. */
+static int
+apply_edit(struct world *w, int writer, const struct fo_edit *e, struct edit_log *lg)
+{
+	struct host *wp = &w->h[writer];
+	int v = vm_of(w, e->vm), x = host_of(w, e->host);
+	struct fo_rows r = {.hosts = w->dbhost, .nhosts = (size_t)w->n, .vms = w->dbvm, .nvms = w->nvm,
+			    .intents = w->in, .nintents = w->nin, .capintents = SIM_MAX_VMS};
+	struct db_vm_intent *in;
+	char b[16];
+
+	if ((unsigned)e->type >= FO_NEDITS) {
+		violation(w, IENG, "h%d writes an unknown edit %d", writer, (int)e->type);
+		return 0;
+	}
+	/* one intent per VM: the array never grows past SIM_MAX_VMS */
+	if (e->type == FO_E_INTENT_ADD && w->nin == SIM_MAX_VMS)
+		return 0;
+	if (!fo_rows_apply(&r, e))
+		return 0;
+	ha_assert(r.intents == w->in);
+	w->nin = r.nintents;
+	switch (e->type) {
+	case FO_E_HOST_NOT_LIVE:
+		/* never a host my engine has not announced dead */
+		if (!(wp->dead_known & LS_BIT(x)) && !(wp->fo_early & LS_BIT(x)))
+			violation(w, IISSUE, "h%d marks h%d not live, which its engine has not "
+			          "announced dead", writer, x);
+		log_edit(lg, e->type, " h%d", x);
+		break;
+	case FO_E_INTENT_ADD:
+		if (strcmp(e->intent.vm, e->vm) != 0)
+			violation(w, IENG, "h%d adds an intent for %s under vm%d", writer,
+			          vname(w, e->intent.vm, b), v);
+		log_edit(lg, e->type, " vm%d", v);
+		break;
+	case FO_E_INTENT_ISSUE:
+		/* never to a host outside my liveset, disabled, or certainly dead */
+		if (x < 0 || !(lv_get_live(wp->lv) & LS_BIT(x)) || (wp->dead_known & LS_BIT(x)) ||
+		    !w->dbhost[x].enabled)
+			violation(w, IISSUE, "h%d ISSUES vm%d to h%d, outside its liveset %s, dead or "
+			          "disabled", writer, v, x, setstr((char[80]){0}, 80, lv_get_live(wp->lv)));
+		in = intent_of(w, (unsigned)v);
+		check_issue_order(w, writer, in, v);
+		log_edit(lg, e->type, " vm%d>h%d", v, x);
+		break;
+	case FO_E_INTENT_REQUEUE:
+		/* never away from a host that is neither FAILED nor certainly dead */
+		if (x >= 0 && !(wp->dead_known & LS_BIT(x)) && !(wp->fo_early & LS_BIT(x)))
+			violation(w, IISSUE, "h%d requeues vm%d ISSUED to h%d, which its engine has not "
+			          "announced dead", writer, v, x);
+		log_edit(lg, e->type, " vm%d", v);
+		break;
+	case FO_E_ALERT:
+		w->st->alerts++;
+		w->alerts++;
+		log_edit(lg, e->type, " %s(vm%d)", e->name, v);
+		break;
+	default:
+		log_edit(lg, e->type, " vm%d", v);
+		break;
+	}
+	return 1;
+}
+
+static void db_changed(struct world *w);
+
+static void
+apply_fo_write(struct world *w, struct pwrite *p)
+{
+	struct host *hp = &w->h[p->writer];
+	struct edit_log lg;
+	char line[1024];
+	size_t k = 0;
+
+	if (hp->fo_gen == p->gen && hp->fo_pending == p->id)
+		hp->fo_pending = 0;
+	if (hp->fo == NULL || hp->fo_gen != p->gen || !hp->fo_active) {
+		tr(w, p->writer, "db: write #%" PRIu64 " lost (no longer the active master)", p->id);
+		return;
+	}
+	memset(&lg, 0, sizeof(lg));
+	for (size_t i = 0; i < p->nedits; i++)
+		if (!apply_edit(w, p->writer, &p->edits[i], &lg)) {
+			lg.skipped++;
+			w->st->fo_skipped_edits++;
+		}
+	line[0] = '\0';
+	for (int t = 0; t < FO_NEDITS; t++)
+		if (lg.len[t] > 0 && k < sizeof(line))
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s%s", k ? "; " : "",
+			                      fo_edit_name((enum fo_edit_type)t), lg.buf[t]);
+	if (lg.skipped && k < sizeof(line))
+		snprintf(line + k, sizeof(line) - k, "%s%u edit(s) skipped", k ? "; " : "", lg.skipped);
+	tr(w, p->writer, "db: %s", line);
+	db_changed(w);
+}
+
+static void
+apply_target_write(struct world *w, struct pwrite *p)
+{
+	int x = p->writer;
+	struct host *hp = &w->h[x];
+	struct db_vm *vm = &w->dbvm[p->vm];
+	struct db_vm_intent *in = intent_of(w, p->vm);
+
+	if (!hp->powered || hp->life != p->gen)
+		return; /* the host died before its write reached the master */
+	switch (p->kind) {
+	case PW_START_DONE:
+		vm->power_state = DB_POWER_RUNNING;
+		uuid_host(x, vm->resident_on);
+		if (in != NULL && in->op == DB_INTENT_START) {
+			w->vm[p->vm].started_mp = must_place(w, in);
+			intent_del(w, in);
+		} else {
+			w->vm[p->vm].started_mp = protected_vm(vm);
+		}
+		w->vm[p->vm].started_at = w->now;
+		tr(w, x, "db: vm%u Running here, intent done", p->vm);
+		break;
+	case PW_START_FAILED:
+		if (in == NULL || in->state != DB_INTENT_ISSUED || host_of(w, in->host) != x)
+			return;
+		in->state = DB_INTENT_FAILED;
+		snprintf(in->error, sizeof(in->error), "not enough free memory on h%d", x);
+		tr(w, x, "db: vm%u FAILED here (not enough free memory)", p->vm);
+		break;
+	case PW_HOST_LIVE:
+		if (w->dbhost[x].live)
+			return;
+		w->dbhost[x].live = 1;
+		tr(w, x, "db: host live again");
+		break;
+	case PW_RECONCILE: {
+		char names[200];
 		size_t k = 0;
 		names[0] = '\0';
-		for (unsigned v = 0; v < w->nvm; v++) {
-			struct vm *vm = &w->vm[v];
-			if (vm->home != h || vm->restart_to >= 0 || h == x)
-				continue;
-			vm->restart_to = x;
-			vm->gen++;
-			push(w, w->now + delay, EV_VM_START, x, v, vm->gen);
-			if (k < sizeof(names))
-				k += (size_t)snprintf(names + k, sizeof(names) - k, "%svm%u",
-				                      k ? "," : "", v);
-		}
-		if (k > 0)
-			tr(w, x, "h%d is dead: restarting %s", h, names);
+		for (unsigned v = 0; v < w->nvm; v++)
+			if (host_of(w, w->dbvm[v].resident_on) == x && !(w->vm[v].on & LS_BIT(x))) {
+				w->dbvm[v].power_state = DB_POWER_HALTED;
+				w->dbvm[v].resident_on[0] = '\0';
+				if (k < sizeof(names))
+					k += (size_t)snprintf(names + k, sizeof(names) - k, " vm%u", v);
+			}
+		if (k == 0)
+			return;
+		tr(w, x, "db: not running here, Halted:%s", names);
+		break;
+	}
+	}
+	db_changed(w);
+}
+
+static void
+ev_db_apply(struct world *w, uint32_t i)
+{
+	struct pwrite p = w->pw[i];
+
+	w->pw[i].used = 0;
+	w->pw[i].edits = NULL;
+	if (p.kind == PW_FO)
+		apply_fo_write(w, &p);
+	else
+		apply_target_write(w, &p);
+	free(p.edits);
+}
+
+/* ---- the target side (hasvc/core.c): a host in the agreed liveset
+** starts the VMs whose START intent is ISSUED to it ---- */
+
+static int
+target_ready(const struct world *w, int x)
+{
+	const struct host *hp = &w->h[x];
+
+	return running_engine(hp) && w->now >= hp->hung_until && !hp->stalled &&
+	       lv_get_state(hp->lv) == LV_STEADY && (lv_get_live(hp->lv) & LS_BIT(x));
+}
+
+static void
+target_scan(struct world *w, int x)
+{
+	if (!target_ready(w, x))
+		return;
+	for (size_t i = 0; i < w->nin; i++) {
+		const struct db_vm_intent *in = &w->in[i];
+		int v = vm_of(w, in->vm);
+		struct vmx *vm;
+		if (v < 0 || in->op != DB_INTENT_START || in->state != DB_INTENT_ISSUED ||
+		    host_of(w, in->host) != x)
+			continue;
+		vm = &w->vm[v];
+		if ((vm->on | vm->starting) & LS_BIT(x))
+			continue; /* under way, or done and the write not applied yet */
+		vm->starting |= LS_BIT(x);
+		tr(w, x, "starts vm%d", v);
+		push(w, w->now + (w->vmslow ? VM_START_SLOW_MS : VM_START_MS), EV_VM_START, x,
+		     (uint32_t)v, w->h[x].life);
 	}
 }
 
 static void
-ev_vm_start(struct world *w, unsigned v, uint64_t gen)
+db_changed(struct world *w)
 {
-	struct vm *vm = &w->vm[v];
-	int x = vm->restart_to, from = vm->home;
+	/* every daemon's copy of the database changes (the executor acts
+	** only if active, but a new master has a fresh snapshot) */
+	for (unsigned h = 0; h < w->n; h++)
+		if (w->now >= w->h[h].hung_until)
+			fo_feed_db(w, (int)h);
+	for (unsigned h = 0; h < w->n; h++)
+		target_scan(w, (int)h);
+}
 
-	if (gen != vm->gen || x < 0)
+static void
+ev_vm_start(struct world *w, int x, unsigned v, uint64_t life)
+{
+	struct vmx *vm = &w->vm[v];
+	const struct db_vm_intent *in = intent_of(w, v);
+	int from = in != NULL ? host_of(w, in->from) : -1;
+
+	if (life != w->h[x].life || !(vm->starting & LS_BIT(x)) || !w->h[x].powered)
 		return;
-	vm->restart_to = -1;
-	if (!w->h[x].powered)
+	vm->starting &= ~LS_BIT(x);
+	if (hv_used(w, x, (int)v) + vm_mem(w, v) > w->dbhost[x].memory_total) {
+		w->st->start_failed++;
+		tr(w, x, "vm%u does not fit (%" PRId64 " MiB free): FAILED", v,
+		   (w->dbhost[x].memory_total - hv_used(w, x, (int)v)) >> 20);
+		pw_send(w, PW_START_FAILED, x, w->h[x].life, v);
 		return;
-	/* I2: the incarnation of `from` that ran it must be dead (a host powered
-	** on again comes back empty, out of the pool). */
-	if (w->h[from].powered && (vm->on & LS_BIT(from)))
+	}
+	/* I2: the incarnation of the host it ran on must be dead (a host
+	** powered on again comes back empty); I1: nowhere else. */
+	if (from >= 0 && from != x && (vm->on & LS_BIT(from)))
 		violation(w, I2, "vm%u restarted on h%d while h%d, where it runs, is alive", v, x, from);
 	else if (vm->on & ~LS_BIT(x))
 		violation(w, I1, "vm%u runs on two hosts at once (h%d and h%d)", v, x,
 		          __builtin_ctzll(vm->on & ~LS_BIT(x)));
 	vm->on |= LS_BIT(x);
-	vm->home = x;
 	w->restarts++;
 	w->st->restarts++;
-	tr(w, x, "vm%u running (was on h%d)", v, from);
-	if (w->h[from].death == D_POWEROFF) {
+	if (from >= 0)
+		tr(w, x, "vm%u running (was on h%d)", v, from);
+	else
+		tr(w, x, "vm%u running", v);
+	if (from >= 0 && from != x && w->h[from].death == D_POWEROFF && !w->h[from].powered) {
 		struct sim_stats *st = w->st;
 		if (st->ndelay == st->capdelay) {
 			st->capdelay = st->capdelay ? 2 * st->capdelay : 256;
@@ -1179,6 +1831,206 @@ ev_vm_start(struct world *w, unsigned v, uint64_t gen)
 			st->max_delay_seed = w->sp->seed;
 		}
 	}
+	pw_send(w, PW_START_DONE, x, w->h[x].life, v);
+}
+
+/* ---- I-restart (docs/simulator.md, "Failover"): after a host dies,
+** every protected VM it ran runs again within B_restart, whenever
+** capacity allows ---- */
+
+/* First fit decreasing of `items` (VM indices) into the free memory of the
+** hosts `to`: success proves a packing exists. */
+static int
+ffd_fits(const struct world *w, uint64_t items, uint64_t to)
+{
+	int64_t free_[SIM_MAX_HOSTS];
+	unsigned idx[SIM_MAX_VMS], n = 0;
+
+	for (unsigned x = 0; x < w->n; x++) {
+		free_[x] = w->dbhost[x].memory_total;
+		for (unsigned v = 0; v < w->nvm; v++)
+			if ((w->vm[v].on | w->vm[v].starting) & LS_BIT(x) ||
+			    host_of(w, w->dbvm[v].resident_on) == (int)x)
+				free_[x] -= vm_mem(w, v);
+	}
+	for (uint64_t m = items; m; m &= m - 1)
+		idx[n++] = (unsigned)__builtin_ctzll(m);
+	for (unsigned i = 1; i < n; i++) /* by memory, largest first */
+		for (unsigned j = i; j > 0 && vm_mem(w, idx[j]) > vm_mem(w, idx[j - 1]); j--) {
+			unsigned t = idx[j];
+			idx[j] = idx[j - 1];
+			idx[j - 1] = t;
+		}
+	for (unsigned i = 0; i < n; i++) {
+		int ok = 0;
+		for (unsigned x = 0; x < w->n && !ok; x++)
+			if ((to & LS_BIT(x)) && free_[x] >= vm_mem(w, idx[i])) {
+				free_[x] -= vm_mem(w, idx[i]);
+				ok = 1;
+			}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Why the window of a death at h is not checked ("" if it is). */
+static const char *
+restart_excuse(const struct world *w, int h, uint64_t vms, uint64_t *surv)
+{
+	uint64_t S = 0;
+
+	for (unsigned x = 0; x < w->n; x++) {
+		const struct host *xp = &w->h[x];
+		if ((int)x == h || !xp->powered)
+			continue;
+		if (xp->fenced)
+			continue; /* it dies soon: the window is not checked then */
+		if (xp->down || xp->booting || xp->unadmitted)
+			return "a host is being admitted or its daemon restarts";
+		if (xp->hung_until > w->now || xp->stalled)
+			return "a survivor's daemon hangs or its corosync stalls";
+		if (xp->st_mode != SIM_ST_OK)
+			return "a survivor's storage is faulty";
+		S |= LS_BIT(x);
+	}
+	if (S == 0)
+		return "no survivors";
+	for (unsigned a = 0; a < w->n; a++)
+		for (unsigned b = 0; b < w->n; b++)
+			if ((S & LS_BIT(a)) && (S & LS_BIT(b)) && a != b && !reaches(w, (int)a, (int)b))
+				return "survivors are partitioned";
+	if (w->extra_delay > 0)
+		return "a CPG delay";
+	for (unsigned v = 0; v < w->nvm; v++)
+		if (protected_vm(&w->dbvm[v]) && w->vm[v].on == 0 && !(vms & LS_BIT(v)))
+			return "another failover is under way";
+	/* best-effort STARTs still to place may take the room first (the
+	** executor does not know yet that h's VMs will need it) */
+	for (size_t i = 0; i < w->nin; i++)
+		if (w->in[i].op == DB_INTENT_START && !must_place(w, &w->in[i]))
+			return "best-effort VMs are still to place";
+	if (!ffd_fits(w, vms, S))
+		return "no capacity";
+	*surv = S;
+	return "";
+}
+
+static void
+restart_watch(struct world *w, int h, uint64_t ran)
+{
+	struct rwatch *rw;
+	uint64_t vms = 0, S = 0;
+	uint64_t lat = w->vmslow ? VM_START_SLOW_MS : VM_START_MS, b, bdead;
+	int64_t ord[SIM_MAX_VMS];
+	unsigned nord = 0;
+	const char *why;
+	uint32_t io = w->tm.cycle_ms + 2 * w->tm.io_deadline_ms;
+
+	for (unsigned v = 0; v < w->nvm; v++)
+		if ((ran & LS_BIT(v)) && protected_vm(&w->dbvm[v]))
+			vms |= LS_BIT(v);
+	if (vms == 0)
+		return;
+	why = restart_excuse(w, h, vms, &S);
+	/* B_dead: the engine's bounds (docs/protocol.md, "Lost hosts"; the
+	** power-off and partition bounds of hasvc-sim --timing), drift, ticks */
+	bdead = w->tm.ping_ms / 2 + w->tm.restart_ms;
+	if (w->tm.ring_ms + 2ull * io + w->tm.fence_restart_ms > bdead)
+		bdead = w->tm.ring_ms + 2ull * io + w->tm.fence_restart_ms;
+	bdead += bdead / 2000 + 3 * SIM_TICK_LATE_MS + SIM_CPG_MAX_MS + 100;
+	/* B_fo: the write marking h dead, then per order group an ISSUE
+	** write, the start, the target's write and the group's start delay */
+	b = bdead + FO_STEP_MS;
+	for (unsigned v = 0; v < w->nvm; v++) {
+		int seen = 0;
+		if (!protected_vm(&w->dbvm[v]) || !(vms & LS_BIT(v)))
+			continue;
+		for (unsigned i = 0; i < nord; i++)
+			seen |= ord[i] == w->dbvm[v].order;
+		if (!seen)
+			ord[nord++] = w->dbvm[v].order;
+	}
+	for (unsigned i = 0; i < nord; i++) {
+		int64_t dmax = 0, last = 1;
+		for (unsigned j = 0; j < nord; j++)
+			last &= ord[j] <= ord[i];
+		for (unsigned v = 0; v < w->nvm; v++)
+			if ((vms & LS_BIT(v)) && w->dbvm[v].order == ord[i] &&
+			    w->dbvm[v].start_delay > dmax)
+				dmax = w->dbvm[v].start_delay;
+		b += 2 * FO_STEP_MS + lat + (last ? 0 : (uint64_t)dmax * 1000 + dmax);
+	}
+	b += 500;
+	if (why[0] != '\0') {
+		w->st->restart_excused++;
+		tr(w, -1, "I-restart: h%d's protected VMs not checked (%s)", h, why);
+		return;
+	}
+	if (w->nrw == SIM_MAX_FAULTS)
+		return;
+	rw = &w->rw[w->nrw];
+	rw->host = h;
+	rw->vms = vms;
+	rw->at = w->now;
+	rw->deadline = w->now + b;
+	rw->valid = 1;
+	tr(w, -1, "I-restart: h%d's protected VMs must run again by %" PRIu64 ".%03" PRIu64
+	   " (B_restart %" PRIu64 " ms)", h, rw->deadline / 1000, rw->deadline % 1000, b);
+	push(w, rw->deadline, EV_RESTART_CHECK, h, (uint32_t)w->nrw, 0);
+	w->nrw++;
+}
+
+/* Something else happened in the windows open now: they are not checked. */
+static void
+restart_disturb(struct world *w, int h, const char *what)
+{
+	for (unsigned i = 0; i < w->nrw; i++) {
+		struct rwatch *rw = &w->rw[i];
+		if (!rw->valid || w->now >= rw->deadline || (rw->host == h && rw->at == w->now))
+			continue;
+		rw->valid = 0;
+		w->st->restart_excused++;
+		tr(w, -1, "I-restart: h%d's window not checked (%s)", rw->host, what);
+	}
+}
+
+static void
+ev_restart_check(struct world *w, uint32_t i)
+{
+	struct rwatch *rw = &w->rw[i];
+	uint64_t missing = 0;
+	char s[200];
+	size_t k = 0;
+
+	if (!rw->valid)
+		return;
+	rw->valid = 0;
+	{
+		int master = 0;
+		for (unsigned h = 0; h < w->n; h++)
+			master |= w->h[h].fo_active;
+		if (!master) { /* the survivors' rounds did not end well */
+			w->st->restart_excused++;
+			tr(w, -1, "I-restart: h%d's window not checked (no active master at its end)",
+			   rw->host);
+			return;
+		}
+	}
+	w->st->restart_checked++;
+	for (uint64_t m = rw->vms; m; m &= m - 1)
+		if (w->vm[__builtin_ctzll(m)].on == 0)
+			missing |= m & -m;
+	if (missing == 0) {
+		tr(w, -1, "I-restart: h%d's protected VMs run again", rw->host);
+		return;
+	}
+	s[0] = '\0';
+	for (uint64_t m = missing; m && k < sizeof(s); m &= m - 1)
+		k += (size_t)snprintf(s + k, sizeof(s) - k, "%svm%d", k ? "," : "",
+		                      __builtin_ctzll(m));
+	violation(w, IRESTART, "%s of h%d not running %" PRIu64 " ms after its death (B_restart; "
+	          "capacity allowed)", s, rw->host, w->now - rw->at);
 }
 
 /* ---- the engine step and its actions ---- */
@@ -1377,6 +2229,8 @@ do_fence(struct world *w, int h, const struct lv_action *a, uint64_t L)
 	else
 		tr(w, h, "FENCE %s", rname(a->reason));
 	hp->fenced = hp->ever_fenced = 1;
+	hp->fo_active = 0; /* the daemon stops: its executor with it */
+	restart_disturb(w, h, "a host fenced");
 	hp->silent_at = w->now;
 	if (!hp->wd_armed) {
 		/* the keeper arms a disarmed watchdog first, then stops petting */
@@ -1475,6 +2329,16 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			/* a host in my liveset is not dead: one admitted again
 			** runs its own VMs (its old self's are restarted already) */
 			hp->dead_known &= ~a->live;
+			hp->fo_early &= ~a->live;
+			fo_feed_hosts(w, h, FO_EV_LIVESET, a->live);
+			if (w->sp->mutant == SIM_MUT_EARLY_DEAD)
+				for (uint64_t m = a->lost & ~hp->fo_early; m; m &= m - 1) {
+					hp->fo_early |= m & -m;
+					fo_feed_hosts(w, h, FO_EV_HOST_DEAD, m & -m);
+				}
+			/* hasvcd reports its host live again once admitted */
+			if ((a->live & LS_BIT(h)) && !w->dbhost[h].live)
+				pw_send(w, PW_HOST_LIVE, h, hp->life, 0);
 			if (!hp->wd_armed && (a->live & LS_BIT(h))) {
 				/* hasvcd arms the watchdog when it joins a liveset */
 				hp->wd_armed = 1;
@@ -1494,6 +2358,7 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			if (a->host >= 0 && a->host < (int)w->n) {
 				hp->dead_known |= LS_BIT(a->host);
 				tr(w, h, "h%d is certainly dead", a->host);
+				fo_feed_hosts(w, h, FO_EV_HOST_DEAD, LS_BIT(a->host));
 			}
 			break;
 		case LV_ACT_ALERT:
@@ -1518,8 +2383,8 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			tr(w, h, "wait %s", rname(res->reason));
 		}
 	}
-	if (lv_get_master(hp->lv) == h && hp->dead_known)
-		restart_vms(w, h);
+	fo_role(w, h);
+	target_scan(w, h);
 	schedule_tick(w, h);
 }
 
@@ -1531,6 +2396,8 @@ apply_fault(struct world *w, const struct sim_fault *f)
 	char s[128];
 	size_t k;
 
+	if (f->kind != SF_SKEW)
+		restart_disturb(w, -1, "a fault");
 	switch (f->kind) {
 	case SF_POWEROFF:
 		if (w->h[f->host].powered) {
@@ -1657,6 +2524,11 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		if (hp->lease > hp->kp_until)
 			hp->kp_until = hp->lease; /* the keeper's last pet, at the latest */
 		leave_group(w, f->host);
+		fo_free(hp->fo); /* the executor dies with the daemon */
+		hp->fo = NULL;
+		hp->fo_active = 0;
+		hp->fo_tick_gen++;
+		hp->fo_tick_at = SIM_NEVER;
 		push(w, w->now + f->ms, EV_RESTART, f->host, 0, ++hp->restart_gen);
 		break;
 	}
@@ -1760,6 +2632,23 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	/* The join is a view change ordered before anything the new daemon
 	** sends; its own START already has the new group. */
 	set_group(w, h, 1);
+	/* a new executor (it knows no dead host), and the daemon's start-up
+	** reconciliation: VMs the database shows here that its hypervisor does
+	** not run are Halted (hasvc/core.c) */
+	fo_free(hp->fo);
+	{
+		struct fo_config fc;
+		fo_config_defaults(&fc);
+		uuid_host(h, fc.host_uuid);
+		hp->fo = fo_new(&fc);
+		hp->fo_gen++;
+		hp->fo_pending = 0;
+		hp->fo_active = 0;
+		hp->fo_tick_same = 0;
+		hp->fo_tick_at = SIM_NEVER;
+		fo_feed_db(w, h); /* its first snapshot */
+	}
+	pw_send(w, PW_RECONCILE, h, hp->life, 0);
 	R = &w->rings[hp->ring];
 	if (w->sp->cpg == SIM_CPG_AGREED)
 		R->next[h] = R->nlog;
@@ -1788,6 +2677,13 @@ ev_hang_end(struct world *w, int h, uint64_t gen)
 	}
 	hp->nheld = 0;
 	schedule_tick(w, h);
+	/* its executor missed the database changes meanwhile */
+	if (running_engine(hp)) {
+		fo_feed_db(w, h);
+		fo_role(w, h);
+		fo_schedule(w, h);
+		target_scan(w, h);
+	}
 }
 
 /* ---- expectations ---- */
@@ -1942,17 +2838,79 @@ make_engine(struct world *w, unsigned h, uint64_t seq0, int out, char *why, size
 	return lv_new(&cfg, why, whylen);
 }
 
+/* The database at t = 0: every host live and enabled, every VM Running on
+** its home host, an executor per host. */
+static int
+db_init(struct world *w, char *err, size_t errlen)
+{
+	const struct sim_spec *sp = w->sp;
+	static const enum db_restart_priority prio[] = {DB_PRIO_RESTART, DB_PRIO_BEST_EFFORT,
+	                                                DB_PRIO_NONE};
+	unsigned nv = 0;
+
+	uuid_host(SIM_MAX_HOSTS + 1, w->pool.uuid);
+	uuid_host(0, w->pool.master);
+	w->pool.ha_enabled = 1;
+	w->pool.ha_reboot_vm_on_internal_shutdown = 1;
+	for (unsigned h = 0; h < w->n; h++) {
+		struct db_host *d = &w->dbhost[h];
+		uuid_host((int)h, d->uuid);
+		snprintf(d->name_label, sizeof(d->name_label), "h%u", h);
+		d->enabled = 1;
+		d->live = 1;
+		d->memory_total = (int64_t)(sp->host_mem_mb[h] ? sp->host_mem_mb[h] : SIM_HOST_MEM_MB)
+		                  << 20;
+		d->cluster_nodeid = h + 1;
+	}
+	for (unsigned i = 0; i < (sp->nvm ? sp->nvm : sp->n * sp->vms); i++) {
+		struct sim_vmspec def = {(int)(i / (sp->vms ? sp->vms : 1)), SIM_VM_MEM_MB, 1,
+		                         SIM_PRIO_RESTART, 0, 0};
+		const struct sim_vmspec *vs = sp->nvm ? &sp->vm[i] : &def;
+		struct db_vm *d = &w->dbvm[nv];
+		if (vs->home < 0 || vs->home >= (int)w->n) {
+			snprintf(err, errlen, "vm%u: home host h%d out of range", nv, vs->home);
+			return -1;
+		}
+		uuid_vm(nv, d->uuid);
+		snprintf(d->name_label, sizeof(d->name_label), "vm%u", nv);
+		d->power_state = DB_POWER_RUNNING;
+		uuid_host(vs->home, d->resident_on);
+		d->memory_static_max = (int64_t)(vs->mem_mb ? vs->mem_mb : SIM_VM_MEM_MB) << 20;
+		d->VCPUs_max = vs->vcpus ? vs->vcpus : 1;
+		d->ha_restart_priority = prio[vs->prio >= 0 && vs->prio <= 2 ? vs->prio : 0];
+		d->ha_always_run = vs->prio == SIM_PRIO_RESTART;
+		d->order = vs->order;
+		d->start_delay = vs->delay_s;
+		w->vm[nv].on = LS_BIT(vs->home);
+		nv++;
+	}
+	w->nvm = nv;
+	for (unsigned h = 0; h < w->n; h++) {
+		struct fo_config fc;
+		if (hv_used(w, (int)h, -1) > w->dbhost[h].memory_total) {
+			snprintf(err, errlen, "h%u: its VMs need more memory than it has", h);
+			return -1;
+		}
+		fo_config_defaults(&fc);
+		uuid_host((int)h, fc.host_uuid);
+		w->h[h].fo = fo_new(&fc);
+		w->h[h].fo_gen = 1;
+		w->h[h].fo_tick_at = SIM_NEVER;
+	}
+	return 0;
+}
+
 static int
 world_init(struct world *w, const struct sim_spec *sp, char *err, size_t errlen)
 {
 	char why[200];
-	unsigned v = 0;
 
 	w->sp = sp;
 	w->n = sp->n;
 	w->rng = sp->seed ^ 0x5eed5eed5eedull;
 	w->freemsg = -1;
-	if (sp->n < 1 || sp->n > SIM_MAX_HOSTS || sp->n * sp->vms > SIM_MAX_VMS) {
+	if (sp->n < 1 || sp->n > SIM_MAX_HOSTS ||
+	    (sp->nvm == 0 && sp->n * sp->vms > SIM_MAX_VMS) || sp->nvm > SIM_MAX_VMS) {
 		snprintf(err, errlen, "hosts 1..%d and hosts * vms <= %d", SIM_MAX_HOSTS, SIM_MAX_VMS);
 		return -1;
 	}
@@ -1977,14 +2935,7 @@ world_init(struct world *w, const struct sim_spec *sp, char *err, size_t errlen)
 		hp->wait_reason = -1;
 		hp->disturbed = 0; /* the first round starts at START */
 	}
-	for (unsigned h = 0; h < sp->n; h++)
-		for (unsigned k = 0; k < sp->vms; k++, v++) {
-			w->vm[v].home = (int)h;
-			w->vm[v].on = LS_BIT(h);
-			w->vm[v].restart_to = -1;
-		}
-	w->nvm = v;
-	return 0;
+	return db_init(w, err, errlen);
 }
 
 static void
@@ -1992,8 +2943,14 @@ world_free(struct world *w)
 {
 	for (unsigned h = 0; h < w->n; h++) {
 		lv_free(w->h[h].lv);
+		fo_free(w->h[h].fo);
 		free(w->h[h].held);
 	}
+	for (size_t i = 0; i < w->npw; i++)
+		if (w->pw[i].used)
+			free(w->pw[i].edits);
+	free(w->pw);
+	fo_actions_free(&w->foacts);
 	free(w->heap);
 	for (size_t i = 0; i < w->nrings; i++)
 		free(w->rings[i].log);
@@ -2069,6 +3026,7 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			lev.type = LV_EV_START;
 			lev.u.ring = ring_view(w, hp->ring);
 			hp->ring_at = 0;
+			fo_feed_db(w, e.host); /* the executor's first snapshot */
 			feed(w, e.host, &lev);
 			break;
 		case EV_TICK:
@@ -2134,7 +3092,16 @@ sim_run(const struct sim_spec *sp, FILE *trace, struct sim_stats *st, struct sim
 			ev_hang_end(w, e.host, e.gen);
 			break;
 		case EV_VM_START:
-			ev_vm_start(w, e.a, e.gen);
+			ev_vm_start(w, e.host, e.a, e.gen);
+			break;
+		case EV_FO_TICK:
+			ev_fo_tick(w, e.host, e.gen);
+			break;
+		case EV_DB_APPLY:
+			ev_db_apply(w, e.a);
+			break;
+		case EV_RESTART_CHECK:
+			ev_restart_check(w, e.a);
 			break;
 		case EV_EXPECT:
 			check_expect(w, &sp->expect[e.a]);
