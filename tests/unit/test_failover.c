@@ -624,6 +624,37 @@ test_order_groups(void **state)
 
 /* An inactive executor does nothing, but remembers the dead host: when it
 ** becomes active it acts. */
+/* A start_delay holds the groups above it whatever happens meanwhile: a
+** lower group that appears (another host dies) and completes without a
+** delay does not let a higher group start early (the simulator found an
+** earlier per-group gate did: seed 1778). */
+static void
+test_delay_outlives_lower_group(void **state)
+{
+	uint64_t t1;
+
+	put_vm(1, 1, 2, 'p', 1, 3); /* group 1, start_delay 3 s */
+	put_vm(2, 1, 2, 'p', 2, 0); /* group 2: waits for vm01's delay */
+	put_vm(3, 2, 2, 'p', 0, 0); /* group 0, on host2 (no target: disabled) */
+	host_enable(2, 0);
+	start_executor(0, 3);
+	set_active(0, 1);
+	host_dies(1);
+	assert_true(issued_to(1) >= 2);
+	assert_int_equal(targets_run(), 1);
+	t1 = now;
+	assert_int_equal(intent(2, NULL), DB_INTENT_QUEUED);
+	run_until(now + 500);
+	host_dies(2); /* a lower group appears ... */
+	assert_true(issued_to(3) >= 3);
+	assert_int_equal(targets_run(), 1); /* ... and completes at once */
+	run_until(t1 + 2900);
+	assert_int_equal(intent(2, NULL), DB_INTENT_QUEUED);
+	run_until(t1 + 3100);
+	assert_true(issued_to(2) >= 3);
+	assert_int_equal(targets_run(), 1);
+}
+
 static void
 test_not_active(void **state)
 {
@@ -1137,6 +1168,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_order_groups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delay_outlives_lower_group, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_active, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overcommit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_target_failed, setup, teardown),
