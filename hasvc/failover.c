@@ -105,6 +105,7 @@ struct failover {
 	struct fo_hold *holds;
 	size_t nholds;
 	uint64_t said_wait; /* the hold last announced (no repeats) */
+	int rehold;         /* just became active: hold the delays again */
 	uint64_t wake;       /* the earliest retry or gate, UINT64_MAX none */
 	uint64_t restarts;
 	uint64_t failures;
@@ -1273,6 +1274,33 @@ wake_retries(struct failover *fo, struct work *w, uint64_t now)
 	}
 }
 
+/* A new master does not know when the VMs its predecessor started came up:
+** while a failover is under way (START intents in the database), every
+** must-place VM running with a start_delay holds the groups above its
+** order for that whole delay from now.  Waiting too long is safe; starting
+** a group before a delay is over is what start_delay forbids. */
+static void
+rehold(struct failover *fo, uint64_t now)
+{
+	size_t i;
+	int starts = 0;
+
+	fo->rehold = 0;
+	for (i = 0; i < fo->snap.nintents; i++)
+		starts |= fo->snap.intents[i].op == DB_INTENT_START;
+	if (!starts)
+		return;
+	for (i = 0; i < fo->snap.nvms; i++) {
+		const struct db_vm *vm = &fo->snap.vms[i];
+
+		if (!is_up(vm) || !is_protected(vm) || vm->start_delay <= 0)
+			continue;
+		fo->holds = xreallocarray(fo->holds, fo->nholds + 1, sizeof(*fo->holds));
+		fo->holds[fo->nholds].order = vm->order;
+		fo->holds[fo->nholds++].until = now + (uint64_t)vm->start_delay * 1000;
+	}
+}
+
 /* ---- deciding ---- */
 
 static void
@@ -1286,6 +1314,8 @@ decide(struct failover *fo, uint64_t now, struct fo_actions *out)
 	fo->hold_until = 0;
 	fo->hold_for_db = 0;
 	work_init(&w, fo);
+	if (fo->rehold)
+		rehold(fo, now);
 	step_dead(&w, out);
 	step_stale(&w, out);
 	step_always_run(&w, now, out);
@@ -1483,7 +1513,9 @@ ev_role(struct failover *fo, const struct fo_event *ev, uint64_t now, struct fo_
 	log_notice("failover executor %s",
 	           fo->active ? "active (pool master in the liveset)" : "inactive");
 	if (fo->active) {
-		/* Timing is rebuilt from the intents at once. */
+		/* Timing is rebuilt from the intents at once; the start
+		** delays, which only the old master knew, in full. */
+		fo->rehold = 1;
 		fo->group = -1;
 		fo->hold_until = 0;
 		note(out, "this host now drives failover (%zu host(s) known dead)", fo->ndead);

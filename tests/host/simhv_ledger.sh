@@ -18,7 +18,9 @@ wait_for 5 "X to stop on A" sh -c "! '$BINDIR/hasvc-simhv' ctl '$T/A.sock' list 
 ctl B start $X 1024 >/dev/null
 ctl B destroy $Y >/dev/null
 cat "$T/ledger"
-[[ $(wc -l <"$T/ledger") -eq 5 ]] || die "expected 5 ledger lines"
+# five starts and stops; a domain that finished booting also has its
+# `running` line (how many depends on timing: --check-ledger checks them)
+[[ $(grep -vc ' running$' "$T/ledger") -eq 5 ]] || die "expected 5 start/stop ledger lines"
 grep -q " A $X stop shutdown" "$T/ledger" || die "no clean-shutdown stop of X on A"
 
 "$BINDIR/hasvc-simhv" --check-ledger "$T/ledger" | tee "$T/check.out"
