@@ -151,9 +151,10 @@ memory_used(const struct server *s)
 }
 
 /*
-** The ledger: one line per domain start or stop, written with one write() on
-** an O_APPEND descriptor so that lines of all simulated hosts interleave
-** whole.  A ledger that cannot be written makes the audit meaningless: fatal.
+** The ledger: one line per domain start, stop or end of boot (`running`,
+** which has no reason: reason NULL), written with one write() on an O_APPEND
+** descriptor so that lines of all simulated hosts interleave whole.  A ledger
+** that cannot be written makes the audit meaningless: fatal.
 */
 static void
 ledger_append(struct server *s, const char *uuid, const char *what, const char *reason)
@@ -164,8 +165,12 @@ ledger_append(struct server *s, const char *uuid, const char *what, const char *
 
 	if (s->ledgerfd < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%" PRIu64 " %s %s %s %s\n", clock_mono_ns(),
-		     s->cfg->host, uuid, what, reason);
+	if (reason)
+		n = snprintf(line, sizeof(line), "%" PRIu64 " %s %s %s %s\n", clock_mono_ns(),
+			     s->cfg->host, uuid, what, reason);
+	else
+		n = snprintf(line, sizeof(line), "%" PRIu64 " %s %s %s\n", clock_mono_ns(),
+			     s->cfg->host, uuid, what);
 	ha_assert(n > 0 && (size_t)n < sizeof(line));
 	do
 		w = write(s->ledgerfd, line, (size_t)n);
@@ -910,6 +915,7 @@ run_timers(struct server *s, uint64_t now)
 		if (d->d.state == SIMHV_DOM_BOOTING) {
 			d->d.state = SIMHV_DOM_RUNNING;
 			d->due_ms = 0;
+			ledger_append(s, d->d.uuid, "running", NULL);
 			log_notice("host %s: vm %s: booting -> running", s->cfg->host, d->d.uuid);
 			emit_event(s, SIMHV_EV_STARTED, d->d.uuid, "booted");
 		} else if (d->d.state == SIMHV_DOM_SHUTTING_DOWN) {

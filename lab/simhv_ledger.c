@@ -4,14 +4,19 @@
 ** The ledger is shared by every simulated host; each line is
 **
 **     <CLOCK_MONOTONIC ns> <host> <vm uuid> start|stop <reason>
+**     <CLOCK_MONOTONIC ns> <host> <vm uuid> running
 **
+** (`running`: the domain finished booting; it must follow a start of that VM
+** on that host, once per run, and changes nothing else: the VM counts as
+** running from its start line either way.)
 ** Lines of different hosts may be out of order in the file (each host's
 ** write() is atomic, not ordered with the others), so the events are sorted
 ** by (VM, timestamp) and each VM's history is replayed on its own: a VM that
 ** runs on two hosts at once is an overlap; a start of a VM already running on
-** the same host, or a stop of a VM not running there, is an inconsistency.
-** Equal timestamps put stops before starts (the order is unknowable at 1 ns;
-** the resulting interval would be empty anyway).
+** the same host, a stop of a VM not running there, or a `running` of a VM not
+** started there (or said twice for one start), is an inconsistency.  Equal
+** timestamps put stops before starts before `running`s (the order is
+** unknowable at 1 ns; the resulting interval would be empty anyway).
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +33,7 @@ struct lev {
 	uint64_t ts;
 	size_t host; /* index into hosts[] */
 	size_t line;
-	int start; /* 1 start, 0 stop */
+	int kind; /* LEV_STOP, LEV_START or LEV_RUNNING: the order at equal times */
 	char uuid[HA_UUID_LEN];
 };
 
@@ -40,14 +45,18 @@ struct lhost {
 struct ledger {
 	struct lev *ev;
 	size_t nev, evcap;
+	size_t nrunning; /* of which `running` lines (not counted as events) */
 	struct lhost *hosts;
 	size_t nhosts;
 };
+
+enum { LEV_STOP, LEV_START, LEV_RUNNING };
 
 struct running {
 	size_t host;
 	uint64_t since;
 	size_t line;
+	int booted; /* its `running` line was seen */
 };
 
 static size_t
@@ -75,8 +84,13 @@ parse_line(struct ledger *l, char *line, size_t lineno, const char **why)
 
 	for (n = 0, p = strtok_r(line, " ", &save); p && n < 5; p = strtok_r(NULL, " ", &save))
 		fields[n++] = p;
-	if (n < 5) {
-		*why = "expected '<ns> <host> <vm uuid> start|stop <reason>'";
+	if (n < 4 || (n < 5 && strcmp(fields[3], "running") != 0)) {
+		*why = "expected '<ns> <host> <vm uuid> start|stop <reason>' or '<ns> <host> <vm "
+		       "uuid> running'";
+		return -1;
+	}
+	if (n == 5 && strcmp(fields[3], "running") == 0) {
+		*why = "a 'running' line has no reason";
 		return -1;
 	}
 	if (fields[0][0] < '0' || fields[0][0] > '9') {
@@ -97,8 +111,9 @@ parse_line(struct ledger *l, char *line, size_t lineno, const char **why)
 		*why = "not a VM uuid";
 		return -1;
 	}
-	if (strcmp(fields[3], "start") != 0 && strcmp(fields[3], "stop") != 0) {
-		*why = "event is neither 'start' nor 'stop'";
+	if (strcmp(fields[3], "start") != 0 && strcmp(fields[3], "stop") != 0 &&
+	    strcmp(fields[3], "running") != 0) {
+		*why = "event is neither 'start', 'stop' nor 'running'";
 		return -1;
 	}
 	if (l->nev == l->evcap) {
@@ -109,14 +124,18 @@ parse_line(struct ledger *l, char *line, size_t lineno, const char **why)
 	e->ts = ts;
 	e->host = host_intern(l, fields[1]);
 	e->line = lineno;
-	e->start = strcmp(fields[3], "start") == 0;
+	e->kind = strcmp(fields[3], "start") == 0  ? LEV_START
+		  : strcmp(fields[3], "stop") == 0 ? LEV_STOP
+						   : LEV_RUNNING;
 	for (n = 0; n < HA_UUID_LEN - 1; n++) /* uuids compare case-insensitively */
 		e->uuid[n] = (char)(fields[2][n] >= 'A' && fields[2][n] <= 'F' ? fields[2][n] + 32
 										: fields[2][n]);
 	e->uuid[HA_UUID_LEN - 1] = '\0';
-	if (e->start)
+	if (e->kind == LEV_RUNNING)
+		l->nrunning++;
+	else if (e->kind == LEV_START)
 		l->hosts[e->host].starts++;
-	else
+	else if (e->kind == LEV_STOP)
 		l->hosts[e->host].stops++;
 	return 0;
 }
@@ -131,8 +150,8 @@ cmp_lev(const void *a, const void *b)
 		return c;
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
-	if (x->start != y->start)
-		return x->start - y->start; /* stops first */
+	if (x->kind != y->kind)
+		return x->kind - y->kind; /* stops, then starts, then runnings */
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
@@ -169,7 +188,19 @@ replay_vm(const struct ledger *l, const struct lev *ev, size_t n, unsigned long 
 
 		for (j = 0; j < nrun && run[j].host != e->host; j++)
 			;
-		if (e->start) {
+		if (e->kind == LEV_RUNNING) {
+			if (j == nrun || run[j].booted) {
+				printf("INCONSISTENT: line %zu: vm %s running on host %s, where it "
+				       "%s\n",
+				       e->line, e->uuid, l->hosts[e->host].name,
+				       j == nrun ? "was not started" : "had finished booting already");
+				problems++;
+				continue;
+			}
+			run[j].booted = 1;
+			continue;
+		}
+		if (e->kind == LEV_START) {
 			if (j < nrun) {
 				printf("INCONSISTENT: line %zu: vm %s started on host %s, where it "
 				       "runs since line %zu\n",
@@ -177,7 +208,7 @@ replay_vm(const struct ledger *l, const struct lev *ev, size_t n, unsigned long 
 				problems++;
 				continue;
 			}
-			run[nrun++] = (struct running){e->host, e->ts, e->line};
+			run[nrun++] = (struct running){e->host, e->ts, e->line, 0};
 			(*runs)++;
 			continue;
 		}
@@ -250,13 +281,13 @@ simhv_check_ledger(const char *path)
 	}
 	if (problems) {
 		printf("ledger %s: %u problem%s found in %zu events\n", path, problems,
-		       problems == 1 ? "" : "s", l.nev);
+		       problems == 1 ? "" : "s", l.nev - l.nrunning);
 		rc = 1;
 		goto out;
 	}
 	printf("ledger %s: OK: %zu events, %lu VMs, %lu runs, %lu still running, no VM on two "
 	       "hosts at once\n",
-	       path, l.nev, vms, runs, still);
+	       path, l.nev - l.nrunning, vms, runs, still);
 	for (i = 0; i < l.nhosts; i++)
 		printf("host %s: %lu starts, %lu stops\n", l.hosts[i].name, l.hosts[i].starts,
 		       l.hosts[i].stops);
