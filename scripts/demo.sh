@@ -1,46 +1,99 @@
 #!/usr/bin/env bash
-# make demo: a live 3-host pool on this machine (hasvc-lab), and what it does
-# when things break.
+# make demo: a live 3-host pool on this machine (hasvc-lab), one host lost,
+# and its VMs restarted elsewhere -- in under two minutes.
 #
-# Each simulated host is a network namespace with its own corosync, hasvc-simhv
-# (the hypervisor, with a watchdog) and hasvcd; a dozen VMs carry mixed HA
-# policies.  The demo then:
-#   1. shows the pool: one elected master, every host in sync;
-#   2. writes through a member (the CLI follows HOST_IS_SLAVE to the master)
-#      and reads the change back from every host's own copy at once;
-#   3. kills the master's hasvcd with SIGKILL: a new master takes writes
-#      within a fraction of a second; the old one comes back and catches up,
-#      and its host is not fenced (the watchdog keeper pets on for it);
-#   4. isolates the master's host on the network: the majority elects a new
-#      master and keeps writing, the cut-off host loses the HA arbitration and
-#      fences itself; healing and booting it makes the pool one again with
-#      identical databases, and the master admits the fenced host back into
-#      the HA liveset (with its HA_HOST_WAS_FENCED alert);
-#   5. freezes a member's hasvcd (SIGSTOP): the master stops waiting for it,
-#      and the host's hypervisor watchdog, no longer petted, resets it; the
-#      host is booted again and rejoins the pool;
-#   6. audits the ledger of every domain start/stop: no VM ever ran twice.
+# Each simulated host is a network namespace with its own corosync,
+# hasvc-simhv (the hypervisor, with a watchdog), hasvc-wdkeeper and hasvcd;
+# a dozen VMs carry mixed HA policies (protected in three restart orders,
+# best-effort, unprotected).  The demo:
+#   1. shows the pool: the hosts, the master, and every VM with its HA
+#      policy and where it runs;
+#   2. powers off the host that runs the most protected VMs, and shows live,
+#      in seconds after the power-off, what the pool does: the survivors
+#      decide the host is certainly dead (safe: it can no longer write), the
+#      master restarts its protected VMs order group by order group (a start
+#      delay after the first groups makes the order visible), then the
+#      best-effort ones; every domain created and running, from the
+#      hypervisors' ledger;
+#   3. shows the pool again, audits the ledger (no VM ever ran on two hosts
+#      at once) and prints "power-off -> last protected VM running: X.X s";
+#   4. if time allows (the whole demo stays under two minutes): boots the
+#      host again (it rejoins the pool); kills the master's hasvcd with
+#      SIGKILL (a new master within a second, no fence: the watchdog keeper
+#      pets on, and the old daemon comes back); isolates the host that now
+#      runs the most protected VMs on the network (it loses the HA
+#      arbitration and fences itself, and its VMs restart elsewhere, shown
+#      live).
 # Everything is taken down at the end (hasvc-lab down), also on failure or
 # Ctrl-C.  Set DEMO_DIR to choose the lab's directory and keep it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$(realpath "${BINDIR:-bin}")
-export HASVC_BIN=$BIN HASVC_LAB_DIR=${DEMO_DIR:-$(mktemp -d /tmp/hasvc-demo.XXXXXX)/lab}
+BIN=$(realpath -m "${BINDIR:-bin}")
+TL=$PWD/bench/failover_timeline.py
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "demo: run as root (it creates network namespaces)" >&2
 	exit 1
 fi
+# make demo installs the packages (scripts/deps.sh) and builds first; run
+# alone, build what is missing.
+for b in hasvcd hasvc hasvc-lab hasvc-simhv hasvc-db hasvc-sffuse hasvc-wdkeeper hasvc-statefile; do
+	if [[ ! -x $BIN/$b ]]; then
+		echo "demo: $BIN/$b missing: building (make)"
+		make --no-print-directory all >/dev/null
+		break
+	fi
+done
+for t in corosync jq python3 nft fusermount3; do
+	command -v "$t" >/dev/null || { echo "demo: $t is not installed (run: make deps)" >&2; exit 1; }
+done
 
+W=$(mktemp -d /tmp/hasvc-demo.XXXXXX)
+export HASVC_BIN=$BIN HASVC_LAB_DIR=${DEMO_DIR:-$W/lab}
+FOLLOW=""
 lab() { "$BIN/hasvc-lab" "$@"; }
 cleanup() {
-	lab down >/dev/null 2>&1 || true
-	[[ -n ${DEMO_DIR:-} ]] || rm -rf "$(dirname "$HASVC_LAB_DIR")"
+	if [[ -n $FOLLOW ]]; then kill "$FOLLOW" 2>/dev/null || true; wait "$FOLLOW" 2>/dev/null || true; fi
+	lab down >/dev/null 2>&1 || lab down >&2 || true
+	if grep -qF " $W/" /proc/self/mountinfo; then
+		echo "demo: mounts left under $W; not removed" >&2
+	else
+		rm -rf "$W"
+	fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 t0=${EPOCHREALTIME/./}
+elapsed() { echo $(((${EPOCHREALTIME/./} - t0) / 1000000)); }
 say() { printf '\n\033[1m[%6.1fs] %s\033[0m\n' "$(((${EPOCHREALTIME/./} - t0) / 100000))e-1" "$*"; }
+cs() { lab exec "$1" hasvc cluster-status --json; }
+hosts() { lab creds --json | jq -r '.hosts | keys[]' | sort -V; }
+show_hosts() {
+	local h s
+	for h in $(hosts); do
+		s=$(cs "$h" 2>/dev/null) || { printf '  %-6s powered off / not answering\n' "$h"; continue; }
+		jq -r --arg h "$h" '"  \($h)  \(if .is_master and .writable then "MASTER" else "member" end)  \(.phase), HA liveness \(.liveness.state // "-") with \(.liveness.live // [] | length) live hosts"' <<<"$s"
+	done
+}
+ready() { # every named host ready under one writable master
+	local h n=0 m="" s
+	for h in "$@"; do
+		s=$(cs "$h") || return 1
+		[[ $(jq -r .phase <<<"$s") == ready ]] || return 1
+		[[ -z $m || $m == $(jq -r .master_uuid <<<"$s") ]] || return 1
+		m=$(jq -r .master_uuid <<<"$s")
+		[[ $(jq -r .writable <<<"$s") == true ]] && n=$((n + 1))
+	done
+	((n == 1))
+}
+master_host() { # the host that says it is the writable master
+	local h
+	for h in $(hosts); do
+		[[ $(cs "$h" 2>/dev/null | jq -r '.is_master and .writable') == true ]] && { echo "$h"; return 0; }
+	done
+	return 1
+}
 wait_for() { # seconds, description, command...
 	local secs=$1 what=$2 i
 	shift 2
@@ -51,111 +104,111 @@ wait_for() { # seconds, description, command...
 	echo "demo: timed out waiting for $what" >&2
 	exit 1
 }
-cs() { lab exec "$1" hasvc cluster-status --json; }
-hosts() { lab creds --json | jq -r '.hosts | keys[]' | sort -V; }
-show() { # one line per host: phase, role, position, checksum
-	local h s
-	for h in $(hosts); do
-		s=$(cs "$h" 2>/dev/null) || { printf '  %-6s (not answering)\n' "$h"; continue; }
-		jq -r --arg h "$h" '"  \($h)  \(.phase)\t\(if .is_master then (if .writable then "MASTER (writable)" else "master (not writable)" end) else "member" end)\tterm \(.term) seq \(.seq)  checksum \(.checksum[0:12])  quorate \(.quorate)"' <<<"$s"
-	done
-}
-master() {
+
+say "Starting a pool of 3 simulated hosts (namespaces with corosync, hasvc-simhv, hasvcd) and 12 VMs"
+lab up --hosts 3 --vms 12 --timeout 10 --start-delay 3 --boot-ms 500 | sed 's/^/  /'
+steady() { # HA liveness steady on every host, all 3 live
 	local h
 	for h in $(hosts); do
-		[[ $(cs "$h" 2>/dev/null | jq -r '.is_master and .writable') == true ]] && { echo "$h"; return 0; }
+		[[ $(cs "$h" | jq -r '"\(.liveness.state) \(.liveness.live | length)"') == "steady 3" ]] || return 1
 	done
-	return 1
 }
-ready() { # every named host ready under one writable master
-	local h n=0 m=""
-	for h in "$@"; do
-		s=$(cs "$h") || return 1
-		[[ $(jq -r .phase <<<"$s") == ready ]] || return 1
-		[[ -z $m || $m == $(jq -r .master_uuid <<<"$s") ]] || return 1
-		m=$(jq -r .master_uuid <<<"$s")
-		[[ $(jq -r .writable <<<"$s") == true ]] && n=$((n + 1))
-	done
-	((n == 1))
-}
-others() { local h; for h in $(hosts); do [[ $h == "$1" ]] || echo "$h"; done; }
+wait_for 30 "HA liveness steady on every host" steady
+wait_for 30 "every protected VM running" lab wait-failover --timeout 1
+show_hosts
+echo
+lab status --vms | sed 's/^/  /'
+cat <<'EOF'
 
-say "Starting a pool of 3 simulated hosts (namespaces, corosync, hasvc-simhv, hasvcd), 12 VMs"
-lab up --hosts 3 --vms 12 --timeout 10
-show
-lab exec host1 hasvc vm-list params=name-label,power-state,ha-restart-priority,order --json |
-	jq -r '.[] | "  \(.["name-label"])\t\(.["power-state"])\tHA: \(if .["ha-restart-priority"] == "" then "unprotected" else .["ha-restart-priority"] end), order \(.order)"' 
+  HA: protected = restarted after a host failure, always (ha-restart-priority restart,
+      always-run); best-effort = restarted if room remains; unprotected = never.
+  ORDER: protected VMs restart by order group, 0 first; DELAY: the wait after the
+      group before the next group starts.  ON: the host the VM runs on.
+EOF
 
-m=$(master)
-member=$(others "$m" | head -1)
-say "1. One master ($m). A write through $member -- the CLI follows HOST_IS_SLAVE to the master --"
-lab exec "$member" hasvc pool-param-set name-description="written via $member"
-say "   ... is already in every host's own copy when the client hears 'done':"
-for h in $(hosts); do
-	printf '  %s: %s\n' "$h" "$(lab exec "$h" hasvc --local pool-param-get param-name=name-description)"
-done
+# The victim: the host running the most protected VMs (a member on a tie).
+m=$(lab status --json | jq -r '.hosts[] | select(.master) | .name' | head -n 1)
+victim=$(lab status --vms | awk -v m="$m" '$2 == "protected" && $7 ~ /^host/ { n[$7]++ }
+	END { for (h in n) print n[h], (h == m ? 0 : 1), h }' | sort -k1,1nr -k2,2nr | head -n 1 | awk '{print $3}')
+[[ -n $victim ]] || { echo "demo: no host runs a protected VM" >&2; exit 1; }
+nprot=$(lab status --vms | awk -v v="$victim" '$2 == "protected" && $7 == v' | wc -l)
+"$BIN/hasvc-db" -d "$HASVC_LAB_DIR/${m:-host1}/data/pool.db" vm-list >"$W/vms"
+awk '$1 == "uuid:" { u = $2 } $1 == "ha-restart-priority:" { p = $2 }
+	$1 == "ha-always-run:" && p == "restart" && $2 == "true" { print u }' "$W/vms" >"$W/protected"
 
-say "2. kill -9 of the master's hasvcd on $m"
-start=${EPOCHREALTIME/./}
-lab kill "$m" hasvcd
-# shellcheck disable=SC2046
-wait_for 10 "a new master" ready $(others "$m")
-new=$(master)
-say "   $new is master and takes writes $(((${EPOCHREALTIME/./} - start) / 1000)) ms after the kill (as seen by this script)"
-lab exec "$new" hasvc pool-param-set name-description="written while $m was down"
-lab start "$m" hasvcd
-# shellcheck disable=SC2046
-wait_for 30 "$m back" ready $(hosts)
-say "   $m's hasvcd is back, took the master's snapshot, and the master stayed $new:"
-show
+say "Powering off $victim ($nprot protected VMs on it; the master is $m). Live, in seconds after the power-off:"
+python3 "$TL" follow "$W/t0" "$HASVC_LAB_DIR" "$W/vms" &
+FOLLOW=$!
+sleep 0.3
+python3 "$TL" stamp "$W/t0" "$BIN/hasvc-lab" poweroff "$victim" >/dev/null
+lab wait-failover --timeout 60 >/dev/null || { lab wait-failover --timeout 1 || true; exit 1; }
+sleep 0.5
+kill "$FOLLOW" 2>/dev/null || true
+wait "$FOLLOW" 2>/dev/null || true
+FOLLOW=""
 
-m=$(master)
-say "3. $m (the master) is cut off the network (nftables in the namespaces)"
-lab isolate "$m"
-# shellcheck disable=SC2046
-wait_for 20 "a master in the majority" ready $(others "$m")
-show
-new=$(master)
-lab exec "$new" hasvc pool-param-set name-description="written by the majority"
-if lab exec "$m" hasvc --local pool-param-set name-description="minority" >/dev/null 2>&1; then
-	echo "demo: the cut-off host accepted a write" >&2
-	exit 1
+say "After the failover:"
+show_hosts
+echo
+lab status --vms | sed 's/^/  /'
+
+say "The ledger of every domain start and stop, across all hosts (no VM ever on two hosts at once):"
+lab check | sed 's/^/  /'
+: >"$W/stamped"
+read -r _ first last _ _ _ < <(python3 "$TL" analyze "$HASVC_LAB_DIR/ledger" "$W/stamped" "$(cat "$W/t0")" \
+	"${victim#host}" "$W/protected")
+summary="power-off -> last protected VM running: $(awk -v l="$last" 'BEGIN { if (l == "-") print "-"; else printf "%.1f s", l / 1000 }')"
+summary+=" (first restart at $(awk -v l="$first" 'BEGIN { if (l == "-") print "-"; else printf "%.1f s", l / 1000 }'); HA timeout 10 s, start delay 3 s after groups 0 and 1, boot 0.5 s)"
+
+# The rejoin, if it fits in the two minutes.
+if (($(elapsed) < 75)); then
+	say "Booting $victim again: it rejoins the pool and the HA liveset"
+	lab boot "$victim" | sed 's/^/  /'
+	admitted() { [[ $(cs "$victim" 2>/dev/null | jq -r '.liveness | "\(.state) \(.live | length)"') == "steady 3" ]]; }
+	# shellcheck disable=SC2046
+	if wait_for 35 "$victim back" ready $(hosts) && wait_for 30 "$victim admitted" admitted; then
+		show_hosts
+	fi
 fi
-say "   the majority writes through $new; the cut-off $m refuses writes, loses the HA"
-say "   arbitration and fences itself -- its host resets:"
-wait_for 20 "$m fenced" grep -q 'RESET' "$HASVC_LAB_DIR/$m/simhv.log"
-grep -h 'RESET' "$HASVC_LAB_DIR/$m/simhv.log" | tail -1 | sed 's/^.*simhv\.c:[0-9]* //; s/^/  /'
-say "   Healing, and booting $m:"
-lab heal
-lab boot "$m"
-# shellcheck disable=SC2046
-wait_for 40 "the pool whole again" ready $(hosts)
-show
-say "   $m booted out of the HA liveset; it says why it was reset, and the master admits it again:"
-lab exec "$new" hasvc message-list params=all --json |
-	jq -r '.[] | select(.name == "HA_HOST_WAS_FENCED") | "  \(.name): \(.body)"' | tail -1
-admitted() { [[ $(cs "$1" 2>/dev/null | jq -r '.liveness | "\(.state) \(.live | length)"') == "steady 3" ]]; }
-wait_for 30 "$m admitted to the HA liveset" admitted "$m"
-grep -h 'is admitted to the liveset again' "$HASVC_LAB_DIR/$m/hasvcd.log" | tail -1 |
-	sed 's/^.*liveness: /  /'
 
-m=$(master)
-victim=$(others "$m" | tail -1)
-pid=$(awk -v h="${victim#host}" '$2 == "hasvcd" && $3 == h {p = $1} END {print p}' "$HASVC_LAB_DIR/pids")
-say "4. $victim's hasvcd hangs (SIGSTOP): the master expels it after 3 s and goes on writing ..."
-kill -STOP "$pid"
-sleep 4
-lab exec "$m" hasvc pool-param-set name-description="written while $victim hangs"
-say "   ... and $victim's hypervisor watchdog, no longer petted, resets the host:"
-wait_for 30 "$victim reset" grep -q 'watchdog not petted' "$HASVC_LAB_DIR/$victim/simhv.log"
-grep -h -e 'watchdog not petted' -e 'RESET' "$HASVC_LAB_DIR/$victim/simhv.log" | tail -2 |
-	sed 's/^.*simhv\.c:[0-9]* //; s/^/  /'
-lab boot "$victim"
+# The earlier demo's fault tour, each step only if the whole still fits in
+# two minutes: a daemon crash (no fence), then a network isolation (a fence
+# and a failover).
 # shellcheck disable=SC2046
-wait_for 40 "$victim back" ready $(hosts)
-say "   $victim is booted again and back in the pool:"
-show
-
-say "5. The ledger of every domain start and stop, across all hosts:"
-lab check
-say "Done. Taking the lab down."
+if (($(elapsed) < 60)) && ready $(hosts) 2>/dev/null; then
+	m=$(master_host)
+	say "A daemon crash is not a host failure: kill -9 of the master's hasvcd ($m)"
+	n0=$(wc -l <"$HASVC_LAB_DIR/ledger")
+	s0=${EPOCHREALTIME/./}
+	lab kill "$m" hasvcd | sed 's/^/  /'
+	# shellcheck disable=SC2046
+	wait_for 15 "a new master" ready $(hosts | grep -vx "$m")
+	say "   $(master_host) is master $(((${EPOCHREALTIME/./} - s0) / 1000)) ms later; $m's hasvcd starts again:"
+	lab start "$m" hasvcd | sed 's/^/  /'
+	# shellcheck disable=SC2046
+	wait_for 30 "$m back" ready $(hosts)
+	show_hosts
+	echo "  ledger: $(($(wc -l <"$HASVC_LAB_DIR/ledger") - n0)) new lines: no VM stopped or restarted, no host reset (its watchdog keeper petted on)"
+fi
+if (($(elapsed) < 75)); then
+	m=$(lab status --vms | awk '$2 == "protected" && $7 ~ /^host/ { n[$7]++ }
+		END { for (h in n) print n[h], h }' | sort -k1,1nr | head -n 1 | awk '{print $2}')
+	say "Network isolation of $m, which runs $(lab status --vms | awk -v h="$m" '$2 == "protected" && $7 == h' | wc -l) protected VMs now: it loses the HA arbitration and fences itself, and its VMs restart elsewhere; live:"
+	python3 "$TL" follow "$W/t1" "$HASVC_LAB_DIR" "$W/vms" &
+	FOLLOW=$!
+	sleep 0.3
+	python3 "$TL" stamp "$W/t1" "$BIN/hasvc-lab" isolate "$m" >/dev/null
+	fenced() { "$BIN/hasvc-simhv" ctl "$HASVC_LAB_DIR/$m/simhv.sock" status 2>/dev/null | grep -q '^power: off'; }
+	wait_for 30 "$m fenced" fenced
+	lab wait-failover --timeout 40 >/dev/null || true
+	sleep 0.5
+	kill "$FOLLOW" 2>/dev/null || true
+	wait "$FOLLOW" 2>/dev/null || true
+	FOLLOW=""
+	show_hosts
+	echo
+	lab status --vms | sed 's/^/  /'
+	lab check | head -n 1 | sed 's/^/  /'
+fi
+say "$summary"
+say "Done in $(elapsed) s. Taking the lab down."
