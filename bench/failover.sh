@@ -48,33 +48,8 @@ for b in hasvc-lab hasvc-sim hasvcd hasvc-db; do
 	[[ -x $BINDIR/$b ]] || { echo "skipped ($BINDIR/$b not built)"; exit 0; }
 done
 TL=$PWD/bench/failover_timeline.py
-T=$(mktemp -d /tmp/hasvc-failover.XXXXXX)
-export HASVC_LAB_DIR=$T/lab HASVC_BIN=$BINDIR
-L=$HASVC_LAB_DIR
-lab() { "$BINDIR/hasvc-lab" "$@"; }
-POLLER=""
-stop_poller() {
-	if [[ -n $POLLER ]] && kill -0 "$POLLER" 2>/dev/null; then
-		kill "$POLLER" 2>/dev/null || true
-		wait "$POLLER" 2>/dev/null || true
-	fi
-	POLLER=""
-}
-cleanup() {
-	stop_poller
-	lab down >/dev/null 2>&1 || lab down >&2 || true
-	# Never rm -rf into a FUSE view that down could not detach.
-	if grep -qF " $T/" /proc/self/mountinfo; then
-		echo "failover: mounts left under $T; not removed" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-median() { sort -n | awk '{a[NR]=$1} END {if (!NR) print "-"; else print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
-maxof() { sort -n | tail -n 1 | grep . || echo -; }
+NAME=failover
+source "$PWD/bench/lab.bash"
 
 read -r PBOUND QBOUND < <("$BINDIR/hasvc-sim" --timing "$TIMEOUT" 2>/dev/null | awk '
 	/^power-off bound/ { p = $3 } /^partition bound/ { q = $3 } END { print (p ? p : "-"), (q ? q : "-") }')

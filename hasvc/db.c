@@ -2202,11 +2202,15 @@ db_vm_group_delete(struct db *db, const char *uuid)
 	return delete_row(db, S_GROUP_DELETE, DB_TABLE_VM_GROUP, uuid, "deleting a VM group");
 }
 
-int
-db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n)
+/* Step statement s and collect its rows, each decoded by fn into an element
+** of `size` bytes (*out: an xmalloc'd array); on any failure nothing is
+** returned and `what` names the list in the error. */
+static int
+list_rows(struct db *db, sqlite3_stmt *s, size_t size,
+	  int (*fn)(struct db *, sqlite3_stmt *, void *), const char *what, void **out,
+	  size_t *n)
 {
-	sqlite3_stmt *s = st(db, S_GROUP_LIST);
-	struct db_vm_group *v = NULL;
+	char *v = NULL;
 	size_t len = 0;
 	int rc, bad = 0;
 
@@ -2215,12 +2219,12 @@ db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n)
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		v = xreallocarray(v, len + 1, sizeof(*v));
-		if (group_from_row(db, s, &v[len++]) < 0)
+		v = xreallocarray(v, len + 1, size);
+		if (fn(db, s, v + size * len++) < 0)
 			bad = 1;
 	}
 	if (rc != SQLITE_DONE)
-		db_sql_err(db, "listing VM groups");
+		db_sql_err(db, what);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE || bad) {
 		xfree(v);
@@ -2229,6 +2233,23 @@ db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n)
 	*out = v;
 	*n = len;
 	return 0;
+}
+
+static int
+group_row(struct db *db, sqlite3_stmt *s, void *g)
+{
+	return group_from_row(db, s, g);
+}
+
+int
+db_vm_group_list(struct db *db, struct db_vm_group **out, size_t *n)
+{
+	void *v;
+	int rc = list_rows(db, st(db, S_GROUP_LIST), sizeof(**out), group_row, "listing VM groups",
+			   &v, n);
+
+	*out = v;
+	return rc;
 }
 
 /* ---- messages ---- */
@@ -2621,33 +2642,21 @@ out:
 	return write_end(db, rc);
 }
 
+static int
+intent_row(struct db *db, sqlite3_stmt *s, void *in)
+{
+	return intent_from_row(db, s, in);
+}
+
 int
 db_intent_list(struct db *db, struct db_vm_intent **out, size_t *n)
 {
-	sqlite3_stmt *s = st(db, S_INTENT_LIST);
-	struct db_vm_intent *v = NULL;
-	size_t len = 0;
-	int rc, bad = 0;
+	void *v;
+	int rc = list_rows(db, st(db, S_INTENT_LIST), sizeof(**out), intent_row,
+			   "listing VM intents", &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		v = xreallocarray(v, len + 1, sizeof(*v));
-		if (intent_from_row(db, s, &v[len++]) < 0)
-			bad = 1;
-	}
-	if (rc != SQLITE_DONE)
-		db_sql_err(db, "listing VM intents");
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE || bad) {
-		xfree(v);
-		return -1;
-	}
 	*out = v;
-	*n = len;
-	return 0;
+	return rc;
 }
 
 /* ---- fence records ---- */

@@ -118,3 +118,30 @@ no_resets() {
 		[[ $(resets "$h") == 0 ]] || die "$h was reset: $(simhv "$h" | grep reset)"
 	done
 }
+
+# Tests on hasvc-sffuse's statefile views need /dev/fuse and fusermount3.
+need_fuse() {
+	[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
+	command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+}
+
+# failover_pool N UP-ARGS...: `lab up --hosts N UP-ARGS...`, then every host
+# ready, liveness steady on each with all N live (so the master's failover
+# executor is active), and every protected VM running (wait-failover).
+failover_pool() {
+	local n=$1 i
+	local -a all=()
+	shift
+	for ((i = 1; i <= n; i++)); do all+=("host$i"); done
+	lab up --hosts "$n" "$@" >/dev/null
+	wait_for 60 "$n ready hosts" all_ready "${all[@]}"
+	wait_for 30 "liveness steady on every host" steady_n "$n" "${all[@]}"
+	lab wait-failover --timeout 60 >/dev/null || die "the protected VMs do not all run before the fault"
+}
+steady_n() {
+	local n=$1 h
+	shift
+	for h in "$@"; do
+		[[ $(liv "$h" '"\(.state) \(.live | length)"') == "steady $n" ]] || return 1
+	done
+}

@@ -13,21 +13,11 @@
 #   3. a protected VM crashes (simhv ctl crash): it runs again, on its host;
 #   4. `hasvc-lab check`: no VM ever ran on two hosts at once.
 source "$(dirname "$0")/common.bash"
-[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+need_fuse
 L=$HASVC_LAB_DIR
 DELAY=2
 
-lab up --hosts 3 --vms 24 --timeout 10 --start-delay "$DELAY" --boot-ms 300 >/dev/null
-wait_for 60 "three ready hosts" all_ready host1 host2 host3
-steady3() {
-	local h
-	for h in host1 host2 host3; do
-		[[ $(liv "$h" '"\(.state) \(.live | length)"') == "steady 3" ]] || return 1
-	done
-}
-wait_for 30 "liveness steady on every host" steady3
-lab wait-failover --timeout 60 >/dev/null || die "the protected VMs do not all run before the fault"
+failover_pool 3 --vms 24 --timeout 10 --start-delay "$DELAY" --boot-ms 300
 m=$(master)
 
 # vms: "NAME HA ORDER DELAY HOST" per VM (lab status --vms), and the uuids.

@@ -11,21 +11,11 @@
 #      every protected VM of the two lost hosts started on a survivor;
 #   4. `hasvc-lab check`.
 source "$(dirname "$0")/common.bash"
-[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+need_fuse
 L=$HASVC_LAB_DIR
 ALL=(host1 host2 host3 host4 host5)
 
-lab up --hosts 5 --vms 30 --timeout 10 >/dev/null
-wait_for 60 "five ready hosts" all_ready "${ALL[@]}"
-steady5() {
-	local h
-	for h in "${ALL[@]}"; do
-		[[ $(liv "$h" '"\(.state) \(.live | length)"') == "steady 5" ]] || return 1
-	done
-}
-wait_for 30 "liveness steady on every host" steady5
-lab wait-failover --timeout 60 >/dev/null || die "the protected VMs do not all run before the fault"
+failover_pool 5 --vms 30 --timeout 10
 m=$(master)
 member=host5
 [[ $m != host5 ]] || member=host4

@@ -12,20 +12,10 @@
 #   4. no VM started twice on the survivors, and `hasvc-lab check`: no VM on
 #      two hosts at once.
 source "$(dirname "$0")/common.bash"
-[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+need_fuse
 L=$HASVC_LAB_DIR
 
-lab up --hosts 5 --vms 30 --timeout 10 --start-delay 4 >/dev/null
-wait_for 60 "five ready hosts" all_ready host1 host2 host3 host4 host5
-steady5() {
-	local h
-	for h in host1 host2 host3 host4 host5; do
-		[[ $(liv "$h" '"\(.state) \(.live | length)"') == "steady 5" ]] || return 1
-	done
-}
-wait_for 30 "liveness steady on every host" steady5
-lab wait-failover --timeout 60 >/dev/null || die "the protected VMs do not all run before the fault"
+failover_pool 5 --vms 30 --timeout 10 --start-delay 4
 m=$(master)
 lab status --vms | awk 'NR > 2 {print $1, $2, $3, $7}' >"$T/vms"
 lab exec "$m" hasvc vm-list params=uuid,name-label --json | jq -r '.[] | "\(.["name-label"]) \(.uuid)"' >"$T/uuids"

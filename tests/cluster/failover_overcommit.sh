@@ -13,21 +13,11 @@
 #   3. a few seconds of retries later, still one alert per VM;
 #   4. `hasvc-lab check`.
 source "$(dirname "$0")/common.bash"
-[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+need_fuse
 L=$HASVC_LAB_DIR
 MIB=7168
 
-lab up --hosts 3 --vms 12 --timeout 10 --host-mib "$MIB" --start-delay 1 >/dev/null
-wait_for 60 "three ready hosts" all_ready host1 host2 host3
-steady3() {
-	local h
-	for h in host1 host2 host3; do
-		[[ $(liv "$h" '"\(.state) \(.live | length)"') == "steady 3" ]] || return 1
-	done
-}
-wait_for 30 "liveness steady on every host" steady3
-lab wait-failover --timeout 60 >/dev/null || die "the protected VMs do not all run before the fault"
+failover_pool 3 --vms 12 --timeout 10 --host-mib "$MIB" --start-delay 1
 m=$(master)
 # NAME HA ORDER MEMORY(GiB) POWER HOST
 lab status --vms | awk 'NR > 2 {sub(/G$/, "", $5); print $1, $2, $3, $5, $6, $7}' >"$T/vms"

@@ -14,8 +14,7 @@
 #      its VMs to the other host.
 # Nobody is reset along the way.
 source "$(dirname "$0")/common.bash"
-[[ -e /dev/fuse ]] || { echo "no /dev/fuse"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "fusermount3 is not installed (make deps)"; exit 77; }
+need_fuse
 
 # Every host steady in a liveset of n (so the master's executor is active).
 steady_all() {
