@@ -34,40 +34,22 @@
 #include "hasvc/api_host.h"
 #include "hasvc/api_planner.h"
 #include "lib/check.h"
+#include "lib/clock.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-/* The handlers need the context and the planner; rpc gives them one arg.
-** A process has one API context (tests may make a few, one after another),
-** so the pairs live in a small static table rather than in an allocation
-** nobody would free.  Registering a context again replaces its planner;
-** a full table reuses its slots in turn (logged). */
-#define API_HOST_MAX_CTX 8
-
+/* What the handlers need: the API context and the planner. */
 struct api_host {
 	struct api_ctx *ctx;
 	struct api_planner *planner;
 };
-
-static struct api_host regs[API_HOST_MAX_CTX];
-static size_t next_reuse;
 
 /* The VM power states a shutdown accepts, as xapi's VM_BAD_POWER_STATE
 ** "expected" param spells them (Record_util.power_to_string, lower case). */
 #define SHUTDOWN_EXPECTED "running, paused"
 
 /* ---- helpers ---- */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 fail_db(struct api_ctx *ctx, struct rpc_call *c)
@@ -379,7 +361,7 @@ h_host_evacuate(void *arg, struct rpc_call *c)
 	if (check_plan(ah, c, &pool, h.uuid) < 0)
 		goto out;
 
-	created = wall_ms();
+	created = clock_wall_ms();
 	if (write_begin(ctx, c) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -467,7 +449,7 @@ shutdown_vm(struct api_host *ah, struct rpc_call *c, int clean)
 	in.why = DB_WHY_API;
 	memcpy(in.host, vm.resident_on, HA_UUID_LEN);
 	in.clean = clean;
-	in.created = wall_ms();
+	in.created = clock_wall_ms();
 	if (db_vm_put(ctx->db, &vm) < 0 || db_intent_put(ctx->db, &in) < 0) {
 		write_abort(ctx, c);
 		goto out;
@@ -497,22 +479,6 @@ static const char *const p_host[] = {"host", NULL};
 static const char *const p_evacuate[] = {"host", "network", "evacuate_batch_size", NULL};
 static const char *const p_vm[] = {"vm", NULL};
 
-static struct api_host *
-reg_slot(struct api_ctx *ctx)
-{
-	size_t i;
-
-	for (i = 0; i < API_HOST_MAX_CTX; i++)
-		if (regs[i].ctx == ctx)
-			return &regs[i];
-	for (i = 0; i < API_HOST_MAX_CTX; i++)
-		if (regs[i].ctx == NULL)
-			return &regs[i];
-	log_warnx("api_host: more than %d API contexts; reusing a slot", API_HOST_MAX_CTX);
-	i = next_reuse++ % API_HOST_MAX_CTX;
-	return &regs[i];
-}
-
 static void
 reg(struct api_host *ah, const char *name, int minp, int maxp, enum rpc_role role, rpc_handler fn,
     const char *const *params)
@@ -532,13 +498,25 @@ reg(struct api_host *ah, const char *name, int minp, int maxp, enum rpc_role rol
 		log_warnx("method %s is registered twice; keeping the first", name);
 }
 
-void
-api_host_register(struct api_ctx *ctx, struct api_planner *planner)
+struct api_host *
+api_host_new(struct api_ctx *ctx, struct api_planner *planner)
 {
-	struct api_host *ah = reg_slot(ctx);
+	struct api_host *ah = xcalloc(1, sizeof(*ah));
 
 	ah->ctx = ctx;
 	ah->planner = planner;
+	return ah;
+}
+
+void
+api_host_free(struct api_host *ah)
+{
+	xfree(ah);
+}
+
+void
+api_host_register(struct api_host *ah)
+{
 	reg(ah, "host.disable", 1, 1, RPC_ROLE_POOL_ADMIN, h_host_disable, p_host);
 	reg(ah, "host.enable", 1, 1, RPC_ROLE_POOL_ADMIN, h_host_enable, p_host);
 	reg(ah, "host.evacuate", 1, 3, RPC_ROLE_POOL_ADMIN, h_host_evacuate, p_evacuate);

@@ -13,9 +13,14 @@
 #include "hasvc/api_objects.h"
 
 struct api_planner;
+struct api_host;
 
-/* Register the methods on ctx->rpc; `planner` answers whether disabling a
-** host would break the failover plan (HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN). */
-void api_host_register(struct api_ctx *ctx, struct api_planner *planner);
+/* The methods over ctx (its database and rpc, which must outlive them);
+** `planner` answers whether taking a host out would break the failover
+** plan (HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN).  _free(NULL) is a no-op. */
+struct api_host *api_host_new(struct api_ctx *ctx, struct api_planner *planner);
+void api_host_free(struct api_host *ah);
+/* Register them on ctx->rpc. */
+void api_host_register(struct api_host *ah);
 
 #endif

@@ -37,6 +37,7 @@ struct api_server {
 	struct rpc *rpc;
 	struct api_events *events;
 	struct api_planner *planner;
+	struct api_host *host; /* host maintenance, VM power (hasvc/api_host.h) */
 	struct api_pool *pool;
 	struct notify *notify; /* alerts to SNMP receivers and hooks (hasvc/notify.h) */
 	struct api_snmp *snmp;
@@ -519,7 +520,8 @@ api_server_start(struct event_base *base, struct db *db, const struct config *cf
 	api_events_register(d->events);
 	d->planner = api_planner_new(base, &d->actx);
 	api_planner_register(d->planner);
-	api_host_register(&d->actx, d->planner);
+	d->host = api_host_new(&d->actx, d->planner);
+	api_host_register(d->host);
 	{
 		struct api_pool_hooks ph = {.arg = d->hooks.arg, .restart = d->hooks.restart};
 
@@ -592,6 +594,7 @@ api_server_stop(struct api_server *d)
 	api_pool_free(d->pool);
 	api_snmp_free(d->snmp);
 	notify_free(d->notify);
+	api_host_free(d->host);
 	api_planner_free(d->planner);
 	api_events_free(d->events);
 	rpc_free(d->rpc);

@@ -597,16 +597,6 @@ on_cluster_status(void *arg, const struct repl_status *st)
 
 /* ---- deferred work: the HA view, database changes, the failover executor ---- */
 
-/* The wall clock in milliseconds (intents' `created`, the executor's view). */
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 kick(struct daemon *d)
 {
@@ -752,7 +742,7 @@ fo_run(struct daemon *d)
 
 		switch (a.type) {
 		case FO_ACT_WRITE: {
-			struct fo_write w = {a.edits, a.nedits, d->cfg->host_uuid, wall_ms()};
+			struct fo_write w = {a.edits, a.nedits, d->cfg->host_uuid, clock_wall_ms()};
 			struct fo_event ev = {.type = FO_EV_WRITTEN};
 			int rc = cluster_local_write(d->cluster, 1, write_fo, &w);
 
@@ -789,7 +779,7 @@ fo_snapshot(struct daemon *d)
 		fo_snapshot_free(&snap);
 		return;
 	}
-	fo_snapshot_view(&snap, wall_ms(), &ev.u.db);
+	fo_snapshot_view(&snap, clock_wall_ms(), &ev.u.db);
 	fo_feed(d, &ev);
 	fo_snapshot_free(&snap);
 }

@@ -12,5 +12,6 @@ uint64_t clock_mono_ms(void);
 uint64_t clock_mono_ns(void);
 /* Wall clock, seconds since the epoch (for records shown to people). */
 int64_t clock_wall_s(void);
+int64_t clock_wall_ms(void); /* CLOCK_REALTIME in ms since the epoch */
 
 #endif
