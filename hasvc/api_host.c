@@ -51,11 +51,6 @@ struct api_host {
 
 /* ---- helpers ---- */
 
-static void
-fail_db(struct api_ctx *ctx, struct rpc_call *c)
-{
-	rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
-}
 
 /* Load the host named by the ref in param 0: 0, or -1 after failing the
 ** call (HANDLE_INVALID [host, ref]). */
@@ -72,7 +67,7 @@ load_host(struct api_ctx *ctx, struct rpc_call *c, struct db_host *h)
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 	else
 		rpc_fail(c, "HANDLE_INVALID", "host", xval_string(rpc_call_param(c, 0)), NULL);
 	return -1;
@@ -91,7 +86,7 @@ load_vm(struct api_ctx *ctx, struct rpc_call *c, struct db_vm *vm)
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 	else
 		rpc_fail(c, "HANDLE_INVALID", "VM", xval_string(rpc_call_param(c, 0)), NULL);
 	return -1;
@@ -124,7 +119,7 @@ check_no_intent(struct api_ctx *ctx, struct rpc_call *c, const char *vm)
 	if (rc == 1)
 		return 0;
 	if (rc < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return -1;
 	}
 	id_ref_from_uuid(ref, vm);
@@ -137,7 +132,7 @@ static int
 write_begin(struct api_ctx *ctx, struct rpc_call *c)
 {
 	if (db_begin(ctx->db) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return -1;
 	}
 	return 0;
@@ -149,7 +144,7 @@ write_begin(struct api_ctx *ctx, struct rpc_call *c)
 static void
 write_abort(struct api_ctx *ctx, struct rpc_call *c)
 {
-	fail_db(ctx, c);
+	api_fail_db(ctx, c);
 	if (db_capturing(ctx->db))
 		db_capture_abort(ctx->db);
 	else
@@ -160,7 +155,7 @@ static void
 write_commit(struct api_ctx *ctx, struct rpc_call *c)
 {
 	if (db_commit(ctx->db) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	rpc_reply(c, xval_new_string(""));
@@ -191,21 +186,6 @@ check_plan(struct api_host *ah, struct rpc_call *c, const struct db_pool *pool, 
 	return -1;
 }
 
-static int
-load_pool(struct api_ctx *ctx, struct rpc_call *c, struct db_pool *pool)
-{
-	int rc;
-
-	db_pool_init(pool);
-	rc = db_pool_get(ctx->db, pool);
-	if (rc == 0)
-		return 0;
-	if (rc == 1)
-		rpc_fail(c, "INTERNAL_ERROR", "the pool database has no pool", NULL);
-	else
-		fail_db(ctx, c);
-	return -1;
-}
 
 /* ---- host.disable / host.enable ---- */
 
@@ -227,11 +207,11 @@ h_host_disable(void *arg, struct rpc_call *c)
 		rpc_reply(c, xval_new_string(""));
 		goto out;
 	}
-	if (load_pool(ctx, c, &pool) < 0 || check_plan(ah, c, &pool, h.uuid) < 0)
+	if (api_load_pool(ctx, c, &pool) < 0 || check_plan(ah, c, &pool, h.uuid) < 0)
 		goto out;
 	h.enabled = 0;
 	if (db_host_put(ctx->db, &h) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		goto out;
 	}
 	log_notice("host %s (%s) disabled through the API", h.uuid, h.name_label);
@@ -255,7 +235,7 @@ h_host_enable(void *arg, struct rpc_call *c)
 	if (!h.enabled) {
 		h.enabled = 1;
 		if (db_host_put(ctx->db, &h) < 0) {
-			fail_db(ctx, c);
+			api_fail_db(ctx, c);
 			goto out;
 		}
 		log_notice("host %s (%s) enabled through the API", h.uuid, h.name_label);
@@ -328,14 +308,14 @@ h_host_evacuate(void *arg, struct rpc_call *c)
 		rpc_fail(c, "HOST_NOT_DISABLED", NULL);
 		goto out;
 	}
-	if (load_pool(ctx, c, &pool) < 0)
+	if (api_load_pool(ctx, c, &pool) < 0)
 		goto out;
 	if (!pool.ha_enabled) {
 		rpc_fail(c, "HA_NOT_ENABLED", NULL);
 		goto out;
 	}
 	if (db_vm_list_resident(ctx->db, h.uuid, &vms, &n) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -351,7 +331,7 @@ h_host_evacuate(void *arg, struct rpc_call *c)
 	}
 	rc = other_host_usable(ctx, h.uuid);
 	if (rc < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		goto out;
 	}
 	if (rc == 0) {

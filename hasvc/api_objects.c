@@ -991,8 +991,8 @@ call_field(struct rpc_call *c, enum api_class cls, const char *prefix)
 	return NULL;
 }
 
-static void
-fail_db(struct api_ctx *ctx, struct rpc_call *c)
+void
+api_fail_db(struct api_ctx *ctx, struct rpc_call *c)
 {
 	rpc_fail(c, "INTERNAL_ERROR", db_errmsg(ctx->db), NULL);
 }
@@ -1015,7 +1015,7 @@ load_param(struct api_ctx *ctx, struct rpc_call *c, size_t i, enum api_class cls
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return -1;
 	}
 	p = rpc_call_param(c, i);
@@ -1029,7 +1029,7 @@ static void
 store_reply(struct api_ctx *ctx, struct rpc_call *c, enum api_class cls, const union api_rec *rec)
 {
 	if (classes[cls].store(ctx->db, rec) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	rpc_reply(c, xval_new_string(""));
@@ -1045,7 +1045,7 @@ h_get_all(void *arg, struct rpc_call *c)
 	size_t n, i;
 
 	if (call_class(c, &cls) < 0 || api_list(ctx->db, cls, &uuids, &n) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	a = xval_new_array();
@@ -1082,7 +1082,7 @@ h_get_all_records(void *arg, struct rpc_call *c)
 	rpc_reply(c, st);
 	return;
 fail:
-	fail_db(ctx, c);
+	api_fail_db(ctx, c);
 }
 
 static void
@@ -1093,7 +1093,7 @@ h_get_record(void *arg, struct rpc_call *c)
 	union api_rec rec;
 
 	if (call_class(c, &cls) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1112,7 +1112,7 @@ h_get_by_uuid(void *arg, struct rpc_call *c)
 	int rc;
 
 	if (call_class(c, &cls) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (rpc_param_string(c, 0, &uuid) < 0)
@@ -1120,7 +1120,7 @@ h_get_by_uuid(void *arg, struct rpc_call *c)
 	memset(&rec, 0, sizeof(rec));
 	rc = id_uuid_valid(uuid) ? classes[cls].load(ctx->db, uuid, &rec) : 1;
 	if (rc < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (rc == 1) {
@@ -1140,7 +1140,7 @@ h_get_field(void *arg, struct rpc_call *c)
 	union api_rec rec;
 
 	if (call_class(c, &cls) < 0 || (f = call_field(c, cls, "get_")) == NULL) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1159,7 +1159,7 @@ h_set_field(void *arg, struct rpc_call *c)
 
 	if (call_class(c, &cls) < 0 || (f = call_field(c, cls, "set_")) == NULL ||
 	    NEVER(f->set == NULL)) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1188,7 +1188,7 @@ h_add_to_other_config(void *arg, struct rpc_call *c)
 	struct db_map *m;
 
 	if (call_class(c, &cls) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1217,7 +1217,7 @@ h_remove_from_other_config(void *arg, struct rpc_call *c)
 	const char *key;
 
 	if (call_class(c, &cls) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1263,7 +1263,7 @@ h_set_other_config(void *arg, struct rpc_call *c)
 	union api_rec rec;
 
 	if (call_class(c, &cls) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1275,10 +1275,8 @@ h_set_other_config(void *arg, struct rpc_call *c)
 
 /* ---- hand-written methods ---- */
 
-/* Load the pool row; -1 after failing the call (no pool row is an
-** internal error: hasvcd always has one). */
-static int
-load_pool(struct api_ctx *ctx, struct rpc_call *c, struct db_pool *pool)
+int
+api_load_pool(struct api_ctx *ctx, struct rpc_call *c, struct db_pool *pool)
 {
 	int rc = db_pool_get(ctx->db, pool);
 
@@ -1287,7 +1285,7 @@ load_pool(struct api_ctx *ctx, struct rpc_call *c, struct db_pool *pool)
 	if (rc == 1)
 		rpc_fail(c, "INTERNAL_ERROR", "the pool database has no pool", NULL);
 	else
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 	return -1;
 }
 
@@ -1379,7 +1377,7 @@ h_pool_enable_ha(void *arg, struct rpc_call *c)
 		rpc_fail(c, "INVALID_VALUE", "timeout", t, NULL);
 		goto out;
 	}
-	if (load_pool(ctx, c, &pool) < 0)
+	if (api_load_pool(ctx, c, &pool) < 0)
 		goto out;
 	if (pool.ha_enabled) {
 		rpc_fail(c, "HA_IS_ENABLED", NULL);
@@ -1404,7 +1402,7 @@ h_pool_disable_ha(void *arg, struct rpc_call *c)
 	struct api_ctx *ctx = arg;
 	struct db_pool pool;
 
-	if (load_pool(ctx, c, &pool) < 0)
+	if (api_load_pool(ctx, c, &pool) < 0)
 		return;
 	if (!pool.ha_enabled) {
 		rpc_fail(c, "HA_NOT_ENABLED", NULL);
@@ -1435,7 +1433,7 @@ store_deadline(struct api_ctx *ctx, struct rpc_call *c, const char *key, int64_t
 		fail_invalid_int(c, &seconds, s);
 		return;
 	}
-	if (load_pool(ctx, c, &pool) < 0)
+	if (api_load_pool(ctx, c, &pool) < 0)
 		return;
 	if (s == 0) {
 		db_map_remove(&pool.other_config, key);
@@ -1542,7 +1540,7 @@ h_group_create(void *arg, struct rpc_call *c)
 	snprintf(g.name_description, sizeof(g.name_description), "%s", desc != NULL ? desc : "");
 	g.placement = (enum db_placement)p;
 	if (db_vm_group_put(ctx->db, &g) < 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	rpc_reply(c, xval_ref(g.uuid));
@@ -1558,7 +1556,7 @@ h_destroy(void *arg, struct rpc_call *c)
 	int rc;
 
 	if (call_class(c, &cls) < 0 || NEVER(cls != API_VM_GROUP && cls != API_MESSAGE)) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	if (load_param(ctx, c, 0, cls, &rec) < 0)
@@ -1566,7 +1564,7 @@ h_destroy(void *arg, struct rpc_call *c)
 	rc = cls == API_VM_GROUP ? db_vm_group_delete(ctx->db, rec.group.uuid)
 	                         : db_message_delete(ctx->db, rec.msg.uuid);
 	if (rc != 0) {
-		fail_db(ctx, c);
+		api_fail_db(ctx, c);
 		return;
 	}
 	rpc_reply(c, xval_new_string(""));

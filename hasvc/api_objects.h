@@ -93,6 +93,12 @@ void api_register_method(struct api_ctx *ctx, const char *name, int min_params, 
 			 unsigned flags, enum rpc_role role, rpc_handler fn,
 			 const char *const *param_names);
 
+/* Fail call c with INTERNAL_ERROR and the database's last error. */
+void api_fail_db(struct api_ctx *ctx, struct rpc_call *c);
+/* Load the pool row into *pool (the caller clears it); -1 after failing the
+** call (no pool row is an internal error: hasvcd always has one). */
+int api_load_pool(struct api_ctx *ctx, struct rpc_call *c, struct db_pool *pool);
+
 /* The hasvc_user.* methods (a hasvc extension: xapi has external auth and
 ** subjects instead): add, remove, set_role, set_password, get_record.
 ** Called by api_objects_register(). */
