@@ -360,6 +360,7 @@ static void
 read_done(struct lv *lv, const struct lv_slot *slots, uint64_t now)
 {
 	unsigned h;
+	int written;
 
 	for (h = 0; h < lv->cfg.ls.n; h++) {
 		const struct lv_slot *s = &slots[h];
@@ -376,10 +377,16 @@ read_done(struct lv *lv, const struct lv_slot *slots, uint64_t now)
 			lv->stats.slots_invalid++; /* a writer's seq never goes back */
 			continue;
 		}
+		/* A write I saw happen: above one I read before, or above the
+		** JOIN of an admission I saw.  A fence record already there at my
+		** first read may be of an incarnation older than one admitted
+		** without me (I started after its ADMIT): it says nothing about
+		** the host now, and only its silence can announce it dead. */
+		written = lv->peer[h].valid ? s->seq > lv->peer[h].seq : lv->join_seq[h] != 0;
 		if (!lv->peer[h].valid || s->seq > lv->peer[h].seq)
 			lv->last_seen[h] = now;
 		lv->peer[h] = *s;
-		if (lv->fence_seen[h] == NONE &&
+		if (lv->fence_seen[h] == NONE && written &&
 		    (s->fence_present || s->state == LS_FENCING || s->state == LS_FENCED ||
 		     s->state == LS_LEAVING))
 			lv->fence_seen[h] = now;

@@ -623,6 +623,41 @@ test_fence_record_fast_path(void **state)
 	host_free(&h);
 }
 
+/* A fence record already in a slot at my first read may be of an older
+** incarnation than the one now in my liveset (admitted before my engine
+** started, with no storage since): it does not announce the host dead;
+** only its silence does (the simulator's seed 10299 restarted a VM on a
+** host that had decided to fence but not yet reset). */
+static void
+test_fence_record_seen_written(void **state)
+{
+	struct host h;
+	struct lv_msg m;
+
+	(void)state;
+	host_init(&h, 3, 1, 1, 7);
+	peer_slot(&h, 0, 50, 8, 1, LS_FENCED); /* there before my first read */
+	h.disk[0].fence_present = 1;
+	h.disk[0].fence_reason = LS_R_LOST;
+	peer_slot(&h, 2, 50, 8, 7, LS_ALIVE);
+	run(&h, 5200);
+	ring_change(&h, 12, 6, 1); /* {0} | {1,2} */
+	m = state_msg(2, 12, 1, 7);
+	deliver(&h, &m);
+	peer_slot(&h, 2, 51, 12, 6, LS_ALIVE);
+	run(&h, h.now + 2 * h.cfg.timing.cycle_ms);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(h.survive_lost, 1);
+	/* Past the fence record's bound: not dead -- the record is not news. */
+	run(&h, h.now + h.cfg.timing.fence_restart_ms + 2 * h.cfg.timing.cycle_ms);
+	assert_int_equal(h.dead, 0);
+	/* Host 0's silence: dead at the restart bound. */
+	run(&h, 5200 + h.cfg.timing.restart_ms + 2 * h.cfg.timing.cycle_ms);
+	assert_int_equal(h.dead, 1);
+	assert_true(h.dead_at[0] >= h.cfg.timing.restart_ms);
+	host_free(&h);
+}
+
 /* Continuous access: failing I/O drops it at once, it comes back only after
 ** stale_ms of success (as the prover rule requires), and within a round the
 ** loss is latched and announced in a STATE. */
@@ -1009,6 +1044,7 @@ main(void)
 	    cmocka_unit_test(test_adopts_first_verdict),
 	    cmocka_unit_test(test_dead_before_restart_quorum),
 	    cmocka_unit_test(test_fence_record_fast_path),
+	    cmocka_unit_test(test_fence_record_seen_written),
 	    cmocka_unit_test(test_access_latch),
 	    cmocka_unit_test(test_maintenance),
 	    cmocka_unit_test(test_out_of_the_pool),
