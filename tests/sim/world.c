@@ -1449,6 +1449,19 @@ fo_feed(struct world *w, int h, const struct fo_event *ev)
 				   " (sent %" PRIu64 " ms ago) has not applied", a->id, hp->fo_pending,
 				   w->now - hp->fo_sent);
 			}
+			/* I6, judged when the executor decides (its write may
+			** land after the host is admitted again: its edits'
+			** preconditions and the order of landing cover that) */
+			for (size_t k = 0; k < a->nedits; k++) {
+				const struct fo_edit *e = &a->edits[k];
+				int x = host_of(w, e->host);
+
+				if ((e->type == FO_E_HOST_NOT_LIVE || e->type == FO_E_INTENT_REQUEUE) &&
+				    x >= 0 && !(hp->dead_known & LS_BIT(x)) && !(hp->fo_early & LS_BIT(x)))
+					violation(w, IISSUE, "h%d %s h%d, which its engine has not "
+					          "announced dead", h, e->type == FO_E_HOST_NOT_LIVE ?
+					          "marks not live" : "requeues an intent ISSUED to", x);
+			}
 			p = pw_send(w, PW_FO, h, hp->fo_gen, 0);
 			hp->fo_pending = a->id;
 			hp->fo_sent = w->now;
@@ -1598,10 +1611,6 @@ apply_edit(struct world *w, int writer, const struct fo_edit *e, struct edit_log
 	w->nin = r.nintents;
 	switch (e->type) {
 	case FO_E_HOST_NOT_LIVE:
-		/* never a host my engine has not announced dead */
-		if (!(wp->dead_known & LS_BIT(x)) && !(wp->fo_early & LS_BIT(x)))
-			violation(w, IISSUE, "h%d marks h%d not live, which its engine has not "
-			          "announced dead", writer, x);
 		log_edit(lg, e->type, " h%d", x);
 		break;
 	case FO_E_INTENT_ADD:
@@ -1621,10 +1630,6 @@ apply_edit(struct world *w, int writer, const struct fo_edit *e, struct edit_log
 		log_edit(lg, e->type, " vm%d>h%d", v, x);
 		break;
 	case FO_E_INTENT_REQUEUE:
-		/* never away from a host that is neither FAILED nor certainly dead */
-		if (x >= 0 && !(wp->dead_known & LS_BIT(x)) && !(wp->fo_early & LS_BIT(x)))
-			violation(w, IISSUE, "h%d requeues vm%d ISSUED to h%d, which its engine has not "
-			          "announced dead", writer, v, x);
 		log_edit(lg, e->type, " vm%d", v);
 		break;
 	case FO_E_ALERT:
@@ -1905,6 +1910,14 @@ restart_excuse(const struct world *w, int h, uint64_t vms, uint64_t *surv)
 	for (unsigned v = 0; v < w->nvm; v++)
 		if (protected_vm(&w->dbvm[v]) && w->vm[v].on == 0 && !(vms & LS_BIT(v)))
 			return "another failover is under way";
+	/* a host down before this one, not yet announced dead: its VMs
+	** (best-effort ones too) will want room the capacity check counts */
+	for (unsigned v = 0; v < w->nvm; v++) {
+		int x = host_of(w, w->dbvm[v].resident_on);
+		if (x >= 0 && x != h && !w->h[x].powered && w->vm[v].on == 0 &&
+		    (protected_vm(&w->dbvm[v]) || w->dbvm[v].ha_restart_priority == DB_PRIO_BEST_EFFORT))
+			return "another host's failover is pending";
+	}
 	/* best-effort STARTs still to place may take the room first (the
 	** executor does not know yet that h's VMs will need it) */
 	for (size_t i = 0; i < w->nin; i++)
