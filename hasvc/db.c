@@ -25,7 +25,8 @@
 ** Schema version 2 adds cluster membership and the table repl, which holds
 ** the replication position and is the one table never replicated.  Version
 ** 4 adds vm_intent (db.h, "VM intents"): one row per VM at most, deleted
-** with its VM (ON DELETE CASCADE, like vm_group_member).
+** with its VM (ON DELETE CASCADE, like vm_group_member).  Version 5 adds the
+** incarnations (db.h, "Incarnations"): host.incarnation, vm_intent.incarnation.
 **
 ** Only constant SQL is ever compiled: values are always bound parameters.
 ** Statements are prepared once per connection and cached in db->stmt[].
@@ -204,12 +205,25 @@ static const char schema_v4[] =
 	"CREATE INDEX vm_intent_host ON vm_intent(host);";
 /* clang-format on */
 
+/* Version 5: incarnations (db.h, "Incarnations"; docs/failover.md).  0 is
+** "none yet": a host whose hasvcd has not said who it is, an intent not
+** ISSUED (or issued before version 5, which no host then carries out
+** without adopting it first). */
+/* clang-format off */
+static const char schema_v5[] =
+	"ALTER TABLE host ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0"
+	" CHECK (incarnation >= 0);"
+	"ALTER TABLE vm_intent ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0"
+	" CHECK (incarnation >= 0);";
+/* clang-format on */
+
 /* migrations[i] takes a database from schema version i to i + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -224,6 +238,10 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define HOST_COLS                                                                                  \
 	"uuid, name_label, hostname, address, enabled, memory_total, memory_overhead, live, "      \
 	"memory_free, last_updated, cluster_nodeid, address2"
+/* incarnation is read with HOST_COLS but written only by db_host_set_incarnation:
+** a put of a host record never moves it (an API edit read before a daemon's
+** start must not undo it). */
+#define HOST_READ_COLS HOST_COLS ", incarnation"
 #define VM_COLS                                                                                    \
 	"uuid, name_label, power_state, ifnull(resident_on, ''), ifnull(affinity, ''), "           \
 	"memory_static_max, memory_overhead, VCPUs_max, ha_restart_priority, ha_always_run, "      \
@@ -233,7 +251,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define FENCE_COLS "id, host_uuid, timestamp, reason, detail"
 #define SNMP_COLS  "uuid, address, port, version, inform, community, user, auth_key, priv_key"
 #define INTENT_COLS                                                                                \
-	"vm, op, state, why, host, from_host, clean, alerted, attempts, created, error"
+	"vm, op, state, why, host, from_host, clean, alerted, attempts, created, error, incarnation"
 
 enum stmt_id {
 	S_BEGIN,
@@ -254,6 +272,7 @@ enum stmt_id {
 	S_HOST_UPSERT,
 	S_HOST_DELETE,
 	S_HOST_METRICS,
+	S_HOST_INCARNATION,
 	S_VM_SELECT,
 	S_VM_LIST,
 	S_VM_LIST_RESIDENT,
@@ -331,8 +350,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       "ha_reboot_vm_on_internal_shutdown = ?10, ha_cluster_stack = ?11, "
                       "cluster_key = ?12",
     [S_POOL_DELETE_MAPS] = "DELETE FROM map WHERE owner IN (SELECT uuid FROM pool)",
-    [S_HOST_SELECT] = "SELECT " HOST_COLS " FROM host WHERE uuid = ?1",
-    [S_HOST_LIST] = "SELECT " HOST_COLS " FROM host ORDER BY name_label, uuid",
+    [S_HOST_SELECT] = "SELECT " HOST_READ_COLS " FROM host WHERE uuid = ?1",
+    [S_HOST_LIST] = "SELECT " HOST_READ_COLS " FROM host ORDER BY name_label, uuid",
     [S_HOST_UPSERT] = "INSERT INTO host (" HOST_COLS ") VALUES "
                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                       "ON CONFLICT (uuid) DO UPDATE SET name_label = ?2, hostname = ?3, "
@@ -342,6 +361,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HOST_DELETE] = "DELETE FROM host WHERE uuid = ?1",
     [S_HOST_METRICS] = "UPDATE host SET live = ?2, memory_total = ?3, memory_free = ?4, "
                        "last_updated = ?5 WHERE uuid = ?1",
+    [S_HOST_INCARNATION] = "UPDATE host SET incarnation = ?2 WHERE uuid = ?1",
     [S_VM_SELECT] = "SELECT " VM_COLS " FROM vm WHERE uuid = ?1",
     [S_VM_LIST] = "SELECT " VM_COLS " FROM vm ORDER BY name_label, uuid",
     [S_VM_LIST_RESIDENT] = "SELECT " VM_COLS " FROM vm WHERE resident_on = ?1 "
@@ -397,10 +417,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_INTENT_SELECT] = "SELECT " INTENT_COLS " FROM vm_intent WHERE vm = ?1",
     [S_INTENT_LIST] = "SELECT " INTENT_COLS " FROM vm_intent ORDER BY vm",
     [S_INTENT_UPSERT] = "INSERT INTO vm_intent (" INTENT_COLS ") VALUES "
-                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                         "ON CONFLICT (vm) DO UPDATE SET op = ?2, state = ?3, why = ?4, "
                         "host = ?5, from_host = ?6, clean = ?7, alerted = ?8, attempts = ?9, "
-                        "created = ?10, error = ?11",
+                        "created = ?10, error = ?11, incarnation = ?12",
     [S_INTENT_DELETE] = "DELETE FROM vm_intent WHERE vm = ?1",
     [S_POOL_UUID] = "SELECT uuid FROM pool WHERE id = 1",
     [S_HOST_EXISTS] = "SELECT 1 FROM host WHERE uuid = ?1",
@@ -1677,6 +1697,7 @@ host_from_row(sqlite3_stmt *s, struct db_host *h)
 	h->last_updated = sqlite3_column_int64(s, 9);
 	h->cluster_nodeid = (uint32_t)sqlite3_column_int64(s, 10);
 	COL_STR(s, 11, h->address2);
+	h->incarnation = sqlite3_column_int64(s, 12);
 }
 
 int
@@ -1863,6 +1884,22 @@ db_host_set_metrics(struct db *db, const char *uuid, int live, int64_t memory_to
 	sqlite3_bind_int64(s, 4, memory_free);
 	sqlite3_bind_int64(s, 5, last_updated);
 	return update_row(db, s, "updating host metrics", DB_TABLE_HOST, uuid, NULL);
+}
+
+int
+db_host_set_incarnation(struct db *db, const char *uuid, int64_t incarnation)
+{
+	sqlite3_stmt *s;
+
+	if (incarnation < 0) {
+		db_set_err(db, "%s: host %s: negative incarnation", db->path, uuid);
+		return -1;
+	}
+	if ((s = st(db, S_HOST_INCARNATION)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, incarnation);
+	return update_row(db, s, "recording a host's incarnation", DB_TABLE_HOST, uuid, NULL);
 }
 
 /* ---- VMs ---- */
@@ -2542,6 +2579,7 @@ intent_from_row(struct db *db, sqlite3_stmt *s, struct db_vm_intent *in)
 	in->attempts = sqlite3_column_int64(s, 8);
 	in->created = sqlite3_column_int64(s, 9);
 	COL_STR(s, 10, in->error);
+	in->incarnation = sqlite3_column_int64(s, 11);
 	if (NEVER(op < 0 || state < 0 || why < 0)) {
 		db_set_err(db, "%s: intent of vm %s: unknown op, state or reason", db->path, in->vm);
 		return -1;
@@ -2617,6 +2655,7 @@ db_intent_put(struct db *db, const struct db_vm_intent *in)
 	sqlite3_bind_int64(s, 9, in->attempts);
 	sqlite3_bind_int64(s, 10, in->created);
 	BIND_STR(s, 11, in->error);
+	sqlite3_bind_int64(s, 12, in->incarnation);
 	rc = run(db, s, "writing a VM intent");
 out:
 	return write_end(db, rc);
@@ -3594,10 +3633,21 @@ conflict_strict(void *arg, int type, sqlite3_changeset_iter *it)
 }
 
 /* Lenient (a proposal): the proposal wins over what changed meanwhile, a
-** row deleted meanwhile stays deleted, a constraint failure aborts. */
+** row deleted meanwhile stays deleted, a constraint failure aborts -- except
+** for a VM intent, where any conflict aborts: a member's intent write (its
+** report, its claim or adoption; db.h "VM intents") holds only on the intent
+** as the member saw it, and the master's may have moved it meanwhile. */
 static int
 conflict_lenient(void *arg, int type, sqlite3_changeset_iter *it)
 {
+	const char *name = NULL;
+	int ncol, op, indirect;
+
+	/* (The foreign-key check comes with a dummy iterator, no table.) */
+	if (type != SQLITE_CHANGESET_FOREIGN_KEY &&
+	    sqlite3changeset_op(it, &name, &ncol, &op, &indirect) == SQLITE_OK && name != NULL &&
+	    strcmp(name, "vm_intent") == 0)
+		return conflict_strict(arg, type, it);
 	switch (type) {
 	case SQLITE_CHANGESET_DATA:
 	case SQLITE_CHANGESET_CONFLICT:

@@ -26,7 +26,7 @@
 
 #include "lib/ids.h"
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 #define DB_APPLICATION_ID 0x48415356 /* "HASV" */
 
 #define DB_NAME_LEN 256
@@ -117,6 +117,10 @@ struct db_host {
 	** member; a second management address for a second knet link, or "". */
 	uint32_t cluster_nodeid;
 	char address2[DB_ADDR_LEN];
+	/* Who runs this host now (schema 5, "Incarnations" below); 0: nobody
+	** has said yet.  Read with the record, written only by
+	** db_host_set_incarnation (db_host_put leaves it as it is). */
+	int64_t incarnation;
 };
 
 #define DB_VM_MAX_GROUPS 8
@@ -234,6 +238,8 @@ int db_host_list(struct db *db, struct db_host **out, size_t *n);
 void db_host_init(struct db_host *host);
 void db_host_clear(struct db_host *host);
 void db_host_list_free(struct db_host *hosts, size_t n);
+/* A host's hasvcd says who it is (schema 5, "Incarnations"): 0, 1 no such host, -1. */
+int db_host_set_incarnation(struct db *db, const char *uuid, int64_t incarnation);
 /* Update only the host_metrics part (live, memory_free, memory_total, last_updated). */
 int db_host_set_metrics(struct db *db, const char *uuid, int live, int64_t memory_total,
 			int64_t memory_free, int64_t last_updated);
@@ -310,6 +316,20 @@ void db_snmp_receiver_list_free(struct db_snmp_receiver *v, size_t n);
 ** master moves an ISSUED intent to another host only when the host named
 ** reported FAILED (a definite error, no domain left behind) or is certainly
 ** dead (heartbeat/liveness.h, LV_ACT_HOST_DEAD).
+**
+** Incarnations (schema 5; docs/failover.md, "Incarnations").  Every start of
+** hasvcd picks a random incarnation, > 0, and writes it into its host row
+** before it starts anything.  A START is ISSUED to a host's incarnation (the
+** one its row shows at the write), and only that incarnation carries it out:
+** a later one finds it "inherited" and must first adopt it -- a write that
+** holds only while the row shows the adopter's incarnation.  The master's
+** dead-host write names the incarnation that died (its host row as the
+** master's database had it when its engine announced the death) and changes
+** nothing once the row shows another: so a host that reboots and is admitted
+** before that write lands is never undone by it, and whatever its old self
+** left behind the new one settles itself (it adopts the STARTs ISSUED to its
+** old self, and claims the restart of a VM recorded Running on it without a
+** domain), each in a write whose precondition excludes the dead-host write's.
 */
 enum db_intent_op {
 	DB_INTENT_START = 1,
@@ -341,6 +361,9 @@ struct db_vm_intent {
 	int64_t attempts;       /* times ISSUED */
 	int64_t created;        /* wall-clock milliseconds since the epoch */
 	char error[128];        /* FAILED: why, as the host said */
+	/* START ISSUED: the incarnation of `host` it was issued to (below);
+	** only that incarnation carries it out. */
+	int64_t incarnation;
 };
 
 void db_intent_init(struct db_vm_intent *in);
@@ -448,6 +471,10 @@ int db_apply_change(struct db *db, uint64_t term, uint64_t seq, const void *blob
 ** actions run: replacing a host clears its VMs' resident_on and affinity,
 ** replacing a VM or a group drops its memberships); a foreign-key
 ** or CHECK violation fails it, and so do the checks db_apply_change makes.
+** Not lenient for VM intents: a change to a vm_intent row that is not as
+** the proposal found it (changed, deleted, or inserted meanwhile) fails the
+** whole proposal -- a member's intent write (its report, claim or adoption)
+** must not undo the master's move of that intent.
 ** Returns the net effect against *this* database as db_capture_end does
 ** (NULL, 0 if nothing is left to do), and changes nothing.  -1 on failure,
 ** or inside a capture or a transaction. */

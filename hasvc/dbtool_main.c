@@ -855,9 +855,9 @@ cmd_intent_list(struct cliargs *args)
 		printf("from: ");
 		print_value(v[i].from);
 		printf("clean: %s\nalerted: %s\nattempts: %" PRId64 "\ncreated: %" PRId64
-		       "\nerror: ",
+		       "\nincarnation: %" PRId64 "\nerror: ",
 		       v[i].clean ? "true" : "false", v[i].alerted ? "true" : "false",
-		       v[i].attempts, v[i].created);
+		       v[i].attempts, v[i].created, v[i].incarnation);
 		print_value(v[i].error);
 	}
 	xfree(v);

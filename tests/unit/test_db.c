@@ -2167,6 +2167,77 @@ test_position_durable(void **state)
 	remove_db(path);
 }
 
+static void make_intent(struct db_vm_intent *in, const char *vm, enum db_intent_op op,
+                        enum db_intent_state state, const char *host);
+
+/* A member's proposal touching a VM intent holds only on the intent as
+** the member saw it: an insert of an intent the master has meanwhile, an
+** update or a delete of one the master changed or deleted, fail the whole
+** proposal (its VM row change too); unchanged, it applies. */
+static void
+test_proposal_intent_strict(void **state)
+{
+	char *pm, *pp;
+	struct db *m = open_new(&pm), *p;
+	struct fixture f;
+	struct db_vm_intent in;
+	struct db_vm got;
+	void *prop, *net;
+	size_t plen, nlen;
+
+	populate(m, &f);
+	p = clone_db(m, &pp);
+	/* The member claims v1 (halted + an intent); the master queued one. */
+	make_intent(&in, f.v1.uuid, DB_INTENT_START, DB_INTENT_QUEUED, "");
+	assert_int_equal(db_intent_put(m, &in), 0);
+	assert_int_equal(db_capture_begin(p), 0);
+	assert_int_equal(db_vm_set_power(p, f.v1.uuid, DB_POWER_HALTED, ""), 0);
+	make_intent(&in, f.v1.uuid, DB_INTENT_START, DB_INTENT_ISSUED, f.h2.uuid);
+	assert_int_equal(db_intent_put(p, &in), 0);
+	assert_int_equal(db_capture_end(p, &prop, &plen), 0);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), -1);
+	assert_non_null(strstr(db_errmsg(m), "vm_intent"));
+	assert_null(net);
+	xfree(prop);
+	/* The master's intent is ISSUED to h1 in both; the member's update
+	** (its report) applies only while the master has not moved it. */
+	make_intent(&in, f.v1.uuid, DB_INTENT_START, DB_INTENT_ISSUED, f.h1.uuid);
+	assert_int_equal(db_intent_put(m, &in), 0);
+	assert_int_equal(db_intent_put(p, &in), 0);
+	assert_int_equal(db_capture_begin(p), 0);
+	in.state = DB_INTENT_FAILED;
+	assert_int_equal(db_intent_put(p, &in), 0);
+	assert_int_equal(db_capture_end(p, &prop, &plen), 0);
+	in.state = DB_INTENT_QUEUED; /* the master requeued it */
+	in.host[0] = '\0';
+	assert_int_equal(db_intent_put(m, &in), 0);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), -1);
+	in.state = DB_INTENT_ISSUED; /* as the member saw it: applies */
+	snprintf(in.host, sizeof(in.host), "%s", f.h1.uuid);
+	assert_int_equal(db_intent_put(m, &in), 0);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), 0);
+	assert_non_null(net);
+	xfree(net);
+	xfree(prop);
+	/* A report that deletes the intent and runs the VM: refused once the
+	** master deleted the intent, the VM row untouched. */
+	assert_int_equal(db_capture_begin(p), 0);
+	assert_int_equal(db_vm_set_power(p, f.v1.uuid, DB_POWER_RUNNING, f.h1.uuid), 0);
+	assert_int_equal(db_intent_delete(p, f.v1.uuid), 0);
+	assert_int_equal(db_capture_end(p, &prop, &plen), 0);
+	assert_int_equal(db_intent_delete(m, f.v1.uuid), 0);
+	assert_int_equal(db_apply_proposal(m, prop, plen, &net, &nlen), -1);
+	assert_int_equal(db_vm_get(m, f.v1.uuid, &got), 0);
+	assert_int_equal(got.power_state, f.v1.power_state);
+	db_vm_clear(&got);
+	xfree(prop);
+	fixture_clear(&f);
+	db_close(m);
+	db_close(p);
+	remove_db(pm);
+	remove_db(pp);
+}
+
 static void
 test_proposal(void **state)
 {
@@ -2888,13 +2959,15 @@ test_intent_roundtrip(void **state)
 	remove_db(path);
 }
 
-/* A schema 3 database (today's minus vm_intent) migrates to 4 with its data. */
+/* A schema 3 database (today's minus vm_intent and the incarnations)
+** migrates to 5 with its data; a schema 4 one (today's minus the
+** incarnations) too, its intents kept with incarnation 0. */
 static void
-test_migrate_from_v3(void **state)
+migrate_from(int version)
 {
 	char err[512], *path;
 	struct db *db = open_new(&path);
-	struct db_host h;
+	struct db_host h, goth;
 	struct db_vm v, got;
 	struct db_vm_intent in;
 
@@ -2904,9 +2977,18 @@ test_migrate_from_v3(void **state)
 	snprintf(v.resident_on, sizeof(v.resident_on), "%s", h.uuid);
 	v.power_state = DB_POWER_RUNNING;
 	assert_int_equal(db_vm_put(db, &v), 0);
+	make_intent(&in, v.uuid, DB_INTENT_START, DB_INTENT_QUEUED, "");
+	assert_int_equal(db_intent_put(db, &in), 0);
 	db_close(db);
-	sql(path, "DROP TABLE vm_intent; PRAGMA user_version = 3;");
-	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'vm_intent'"),
+	sql(path, "DROP INDEX vm_intent_host; ALTER TABLE vm_intent DROP COLUMN incarnation;"
+	          "CREATE INDEX vm_intent_host ON vm_intent(host);"
+	          "ALTER TABLE host DROP COLUMN incarnation;");
+	if (version == 3)
+		sql(path, "DROP TABLE vm_intent; PRAGMA user_version = 3;");
+	else
+		sql(path, "PRAGMA user_version = 4;");
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('host') "
+	                               "WHERE name = 'incarnation'"),
 	                 0);
 
 	db = db_open(path, 0, err, sizeof(err));
@@ -2916,11 +2998,71 @@ test_migrate_from_v3(void **state)
 	assert_string_equal(got.resident_on, h.uuid);
 	assert_int_equal(got.power_state, DB_POWER_RUNNING);
 	db_vm_clear(&got);
+	assert_int_equal(db_host_get(db, h.uuid, &goth), 0);
+	assert_int_equal(goth.incarnation, 0);
+	db_host_clear(&goth);
+	if (version == 4) {
+		assert_int_equal(db_intent_get(db, v.uuid, &in), 0);
+		assert_int_equal(in.incarnation, 0);
+	}
 	make_intent(&in, v.uuid, DB_INTENT_STOP, DB_INTENT_ISSUED, h.uuid);
 	assert_int_equal(db_intent_put(db, &in), 0);
 	db_close(db);
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM vm_intent"), 1);
+	db_host_clear(&h);
+	db_vm_clear(&v);
+	remove_db(path);
+}
+
+static void
+test_migrate_from_v3(void **state)
+{
+	migrate_from(3);
+}
+
+static void
+test_migrate_from_v4(void **state)
+{
+	migrate_from(4);
+}
+
+/* A host's incarnation is written only by db_host_set_incarnation: a put of
+** the host record (an API edit read before) leaves it; an intent keeps its
+** own. */
+static void
+test_incarnation(void **state)
+{
+	char *path;
+	struct db *db = open_new(&path);
+	struct db_host h, got;
+	struct db_vm v;
+	struct db_vm_intent in, gin;
+
+	make_host(&h, "h1");
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(db_host_set_incarnation(db, h.uuid, 42), 0);
+	assert_int_equal(db_host_get(db, h.uuid, &got), 0);
+	assert_int_equal(got.incarnation, 42);
+	db_host_clear(&got);
+	h.incarnation = 7; /* ignored by a put */
+	snprintf(h.name_label, sizeof(h.name_label), "renamed");
+	assert_int_equal(db_host_put(db, &h), 0);
+	assert_int_equal(db_host_get(db, h.uuid, &got), 0);
+	assert_int_equal(got.incarnation, 42);
+	assert_string_equal(got.name_label, "renamed");
+	db_host_clear(&got);
+	assert_int_equal(db_host_set_incarnation(db, h.uuid, -1), -1);
+	assert_int_equal(db_host_set_incarnation(db, "00000000-0000-4000-8000-0000000000ff", 3), 1);
+
+	make_vm(&v, "v1");
+	assert_int_equal(db_vm_put(db, &v), 0);
+	make_intent(&in, v.uuid, DB_INTENT_START, DB_INTENT_ISSUED, h.uuid);
+	in.incarnation = 42;
+	assert_int_equal(db_intent_put(db, &in), 0);
+	assert_int_equal(db_intent_get(db, v.uuid, &gin), 0);
+	assert_int_equal(gin.incarnation, 42);
+	db_close(db);
 	db_host_clear(&h);
 	db_vm_clear(&v);
 	remove_db(path);
@@ -3026,6 +3168,7 @@ main(void)
 	    cmocka_unit_test(test_migrate_from_v1), cmocka_unit_test(test_capture_apply),
 	    cmocka_unit_test(test_capture_cascades), cmocka_unit_test(test_apply_strict),
 	    cmocka_unit_test(test_position_durable), cmocka_unit_test(test_proposal),
+	    cmocka_unit_test(test_proposal_intent_strict),
 	    cmocka_unit_test(test_snapshot_restore), cmocka_unit_test(test_dump_canonical),
 #ifdef HASVC_FAULTS
 	    cmocka_unit_test(test_faults),          cmocka_unit_test(test_hook_faults),
@@ -3033,6 +3176,7 @@ main(void)
 #endif
 	    cmocka_unit_test(test_snmp_notified), cmocka_unit_test(test_snmp_replicated),
 	    cmocka_unit_test(test_intent_roundtrip), cmocka_unit_test(test_migrate_from_v3),
+	    cmocka_unit_test(test_migrate_from_v4), cmocka_unit_test(test_incarnation),
 	    cmocka_unit_test(test_intent_replicated),
 	};
 
