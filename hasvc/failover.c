@@ -44,6 +44,7 @@
 /* A host my engine announced dead (and has not admitted since). */
 struct fo_dead {
 	char uuid[HA_UUID_LEN];
+	int64_t incarnation; /* the one that died (fo_event.incarnation) */
 	uint64_t at;     /* when announced */
 	size_t nprot;    /* protected VMs its failover restarts; 0 until handled */
 	int handled;     /* its dead-host write was made */
@@ -120,6 +121,7 @@ static const char *const event_names[FO_NEVENTS] = {
 static const char *const edit_names[FO_NEDITS] = {
     "HOST_NOT_LIVE",  "VM_HALT",     "INTENT_ADD",    "INTENT_ISSUE",
     "INTENT_REQUEUE", "INTENT_FAIL", "INTENT_DELETE", "ALERT",
+    "HOST_INCARNATE", "VM_CLAIM",    "INTENT_ADOPT",
 };
 
 const char *
@@ -345,11 +347,13 @@ dead_remove(struct failover *fo, size_t i)
 	fo->dead[i] = fo->dead[--fo->ndead];
 }
 
-/* A target for a START: enabled, in my liveset, not announced dead. */
+/* A target for a START: enabled, in my liveset, not announced dead, and
+** its hasvcd has said who it is (an ISSUE names the incarnation). */
 static int
 host_usable(struct failover *fo, const struct db_host *h)
 {
-	return h->enabled && in_liveset(fo, h->uuid) && dead_find(fo, h->uuid) == NULL;
+	return h->enabled && h->incarnation > 0 && in_liveset(fo, h->uuid) &&
+	       dead_find(fo, h->uuid) == NULL;
 }
 
 /* ---- retries ---- */
@@ -486,21 +490,45 @@ rows_intent_delete(struct fo_rows *r, struct db_vm_intent *in)
 
 /* Apply edit e to rows if its precondition holds (as fo_apply checks it
 ** against the database); 1 applied, 0 skipped. */
+/* The host is at incarnation `inc` (failover.h): its row shows it, or it
+** has no row and inc is 0. */
+static int
+host_at(struct fo_rows *r, const char *host, int64_t inc)
+{
+	const struct db_host *h = fo_rows_host(r, host);
+
+	return (h != NULL ? h->incarnation : 0) == inc;
+}
+
+static void
+rows_intent_add(struct fo_rows *r, const struct db_vm_intent *in, const char *vm)
+{
+	if (r->nintents == r->capintents) {
+		r->capintents = r->capintents ? 2 * r->capintents : 8;
+		r->intents = xreallocarray(r->intents, r->capintents, sizeof(*r->intents));
+	}
+	r->intents[r->nintents] = *in;
+	copy_uuid(r->intents[r->nintents++].vm, vm);
+}
+
 int
 fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 {
 	struct db_host *h;
 	struct db_vm *vm = fo_rows_vm(r, e->vm);
 	struct db_vm_intent *in = fo_rows_intent(r, e->vm);
+	struct db_vm_intent claim;
 
 	switch (e->type) {
 	case FO_E_HOST_NOT_LIVE:
-		if ((h = fo_rows_host(r, e->host)) == NULL || !h->live)
+		if ((h = fo_rows_host(r, e->host)) == NULL || !h->live ||
+		    h->incarnation != e->incarnation)
 			return 0;
 		h->live = 0;
 		return 1;
 	case FO_E_VM_HALT:
-		if (vm == NULL || strcmp(vm->resident_on, e->host) != 0)
+		if (vm == NULL || e->host[0] == '\0' || strcmp(vm->resident_on, e->host) != 0 ||
+		    !host_at(r, e->host, e->incarnation))
 			return 0;
 		vm->power_state = DB_POWER_HALTED;
 		vm->resident_on[0] = '\0';
@@ -508,25 +536,23 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 	case FO_E_INTENT_ADD:
 		if (vm == NULL || in != NULL)
 			return 0;
-		if (r->nintents == r->capintents) {
-			r->capintents = r->capintents ? 2 * r->capintents : 8;
-			r->intents = xreallocarray(r->intents, r->capintents, sizeof(*r->intents));
-		}
-		r->intents[r->nintents] = e->intent;
-		copy_uuid(r->intents[r->nintents++].vm, e->vm);
+		rows_intent_add(r, &e->intent, e->vm);
 		return 1;
 	case FO_E_INTENT_ISSUE:
 		if (vm == NULL || in == NULL || in->op != DB_INTENT_START ||
 		    in->state == DB_INTENT_ISSUED || vm->power_state != DB_POWER_HALTED ||
-		    vm->resident_on[0] != '\0')
+		    vm->resident_on[0] != '\0' || e->incarnation <= 0 ||
+		    !host_at(r, e->host, e->incarnation))
 			return 0;
 		in->state = DB_INTENT_ISSUED;
 		copy_uuid(in->host, e->host);
+		in->incarnation = e->incarnation;
 		in->attempts++;
 		in->error[0] = '\0';
 		return 1;
 	case FO_E_INTENT_REQUEUE:
-		if (in == NULL || in->state != DB_INTENT_ISSUED || strcmp(in->host, e->host) != 0)
+		if (in == NULL || in->state != DB_INTENT_ISSUED || strcmp(in->host, e->host) != 0 ||
+		    !host_at(r, e->host, e->incarnation))
 			return 0;
 		if (in->op == DB_INTENT_STOP && in->why != DB_WHY_EVACUATE) {
 			rows_intent_delete(r, in);
@@ -537,6 +563,7 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 		in->op = DB_INTENT_START;
 		in->state = DB_INTENT_QUEUED;
 		in->host[0] = '\0';
+		in->incarnation = 0;
 		return 1;
 	case FO_E_INTENT_FAIL:
 		if (in == NULL || in->state != DB_INTENT_QUEUED)
@@ -554,6 +581,39 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 			return 0;
 		in->alerted = 1;
 		return 1;
+	case FO_E_HOST_INCARNATE:
+		if ((h = fo_rows_host(r, e->host)) == NULL || e->incarnation <= 0 ||
+		    h->incarnation == e->incarnation)
+			return 0;
+		h->incarnation = e->incarnation;
+		return 1;
+	case FO_E_VM_CLAIM:
+		if (vm == NULL || in != NULL || strcmp(vm->resident_on, e->host) != 0 ||
+		    (vm->power_state != DB_POWER_RUNNING && vm->power_state != DB_POWER_PAUSED) ||
+		    e->incarnation <= 0 || !host_at(r, e->host, e->incarnation))
+			return 0;
+		vm->power_state = DB_POWER_HALTED;
+		vm->resident_on[0] = '\0';
+		db_intent_init(&claim);
+		claim.op = DB_INTENT_START;
+		claim.state = DB_INTENT_ISSUED;
+		claim.why = DB_WHY_ALWAYS_RUN;
+		copy_uuid(claim.host, e->host);
+		copy_uuid(claim.from, e->host);
+		claim.attempts = 1;
+		claim.created = e->intent.created;
+		claim.incarnation = e->incarnation;
+		rows_intent_add(r, &claim, e->vm);
+		return 1;
+	case FO_E_INTENT_ADOPT:
+		if (vm == NULL || in == NULL || in->op != DB_INTENT_START ||
+		    in->state != DB_INTENT_ISSUED || strcmp(in->host, e->host) != 0 ||
+		    in->incarnation == e->incarnation || vm->power_state != DB_POWER_HALTED ||
+		    vm->resident_on[0] != '\0' || e->incarnation <= 0 ||
+		    !host_at(r, e->host, e->incarnation))
+			return 0;
+		in->incarnation = e->incarnation;
+		return 1;
 	case FO_NEDITS:
 		break;
 	}
@@ -564,8 +624,8 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 /* Make an edit: applied to the scratch copy and kept for the write when
 ** its precondition holds.  Returns 1 if kept. */
 static int
-edit(struct work *w, enum fo_edit_type type, const char *vm, const char *host,
-     const struct db_vm_intent *intent, const char *name, const char *text)
+edit_at(struct work *w, enum fo_edit_type type, const char *vm, const char *host, int64_t inc,
+        const struct db_vm_intent *intent, const char *name, const char *text)
 {
 	struct fo_edit e;
 
@@ -573,6 +633,7 @@ edit(struct work *w, enum fo_edit_type type, const char *vm, const char *host,
 	e.type = type;
 	copy_uuid(e.vm, vm != NULL ? vm : "");
 	copy_uuid(e.host, host != NULL ? host : "");
+	e.incarnation = inc;
 	if (intent != NULL)
 		e.intent = *intent;
 	snprintf(e.name, sizeof(e.name), "%s", name != NULL ? name : "");
@@ -585,6 +646,22 @@ edit(struct work *w, enum fo_edit_type type, const char *vm, const char *host,
 	}
 	w->edits[w->nedits++] = e;
 	return 1;
+}
+
+static int64_t
+rows_incarnation(struct fo_rows *r, const char *host)
+{
+	const struct db_host *h = fo_rows_host(r, host);
+
+	return h != NULL ? h->incarnation : 0;
+}
+
+/* An edit whose precondition names no incarnation. */
+static int
+edit(struct work *w, enum fo_edit_type type, const char *vm, const char *host,
+     const struct db_vm_intent *intent, const char *name, const char *text)
+{
+	return edit_at(w, type, vm, host, 0, intent, name, text);
 }
 
 static void
@@ -604,13 +681,18 @@ add_start(struct work *w, const struct db_vm *vm, enum db_intent_why why, const 
 
 /* ---- step 1: dead hosts ---- */
 
+/* Whether dead host d still has a dead-host write to make: the database
+** shows the incarnation that died (a later one settled what its old self
+** left, docs/failover.md "Incarnations") still live, running VMs, or with
+** intents ISSUED to it. */
 static int
-dead_needs_write(struct work *w, const char *host)
+dead_needs_write(struct work *w, const struct fo_dead *d)
 {
+	const char *host = d->uuid;
 	const struct db_host *h = fo_rows_host(&w->r, host);
 	size_t i;
 
-	if (h == NULL)
+	if (h == NULL || h->incarnation != d->incarnation)
 		return 0;
 	if (h->live)
 		return 1;
@@ -631,13 +713,13 @@ step_dead_host(struct work *w, struct fo_dead *d, struct fo_actions *out)
 	size_t i, nprot = 0, nbe = 0, nother = 0, nreq = 0;
 	char vms[DB_TEXT_LEN];
 
-	(void)edit(w, FO_E_HOST_NOT_LIVE, NULL, d->uuid, NULL, NULL, NULL);
+	(void)edit_at(w, FO_E_HOST_NOT_LIVE, NULL, d->uuid, d->incarnation, NULL, NULL, NULL);
 	for (i = 0; i < w->r.nvms; i++) {
 		struct db_vm *vm = &w->r.vms[i];
 
 		if (vm->is_control_domain || strcmp(vm->resident_on, d->uuid) != 0)
 			continue;
-		(void)edit(w, FO_E_VM_HALT, vm->uuid, d->uuid, NULL, NULL, NULL);
+		(void)edit_at(w, FO_E_VM_HALT, vm->uuid, d->uuid, d->incarnation, NULL, NULL, NULL);
 		if (is_protected(vm))
 			nprot++;
 		else if (is_best_effort(vm))
@@ -662,7 +744,7 @@ step_dead_host(struct work *w, struct fo_dead *d, struct fo_actions *out)
 			snprintf(vms + strlen(vms), sizeof(vms) - strlen(vms), "%s%s",
 			         nreq ? ", " : "", vm_name(fo, vm));
 		nreq++;
-		(void)edit(w, FO_E_INTENT_REQUEUE, vm, d->uuid, NULL, NULL, NULL);
+		(void)edit_at(w, FO_E_INTENT_REQUEUE, vm, d->uuid, d->incarnation, NULL, NULL, NULL);
 		if (i < w->r.nintents && strcmp(w->r.intents[i].vm, vm) == 0)
 			i++; /* requeued in place; else deleted: i is the next one */
 	}
@@ -691,7 +773,7 @@ step_dead(struct work *w, struct fo_actions *out)
 	size_t i;
 
 	for (i = 0; i < fo->ndead; i++)
-		if (dead_needs_write(w, fo->dead[i].uuid))
+		if (dead_needs_write(w, &fo->dead[i]))
 			step_dead_host(w, &fo->dead[i], out);
 }
 
@@ -1020,7 +1102,8 @@ issue_cands(struct work *w, struct plan_model *m, struct cand *c, size_t nc, int
 
 		if (c[k].target >= 0) {
 			host = m->huuid[c[k].target];
-			if (!edit(w, FO_E_INTENT_ISSUE, vm->uuid, host, NULL, NULL, NULL))
+			if (!edit_at(w, FO_E_INTENT_ISSUE, vm->uuid, host, rows_incarnation(&w->r, host),
+			             NULL, NULL, NULL))
 				continue;
 			in = fo_rows_intent(&w->r, vm->uuid);
 			track_add(fo, vm, in, must, 1, now);
@@ -1560,12 +1643,15 @@ ev_host_dead(struct failover *fo, const struct fo_event *ev, uint64_t now, struc
 		log_warnx("failover: my engine announced my own host dead; ignored");
 		return -1;
 	}
-	if (dead_find(fo, ev->u.host) != NULL)
+	if ((d = dead_find(fo, ev->u.host)) != NULL) {
+		d->incarnation = ev->incarnation; /* a later one died too */
 		return 0;
+	}
 	fo->dead = xreallocarray(fo->dead, fo->ndead + 1, sizeof(*fo->dead));
 	d = &fo->dead[fo->ndead++];
 	memset(d, 0, sizeof(*d));
 	copy_uuid(d->uuid, ev->u.host);
+	d->incarnation = ev->incarnation;
 	d->at = now;
 	for (i = 0; i < fo->nlive;)
 		if (strcmp(fo->live[i], ev->u.host) == 0)

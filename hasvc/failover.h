@@ -119,30 +119,55 @@ struct fo_event {
 			const char (*uuids)[HA_UUID_LEN];
 			size_t n;
 		} hosts;
-		char host[HA_UUID_LEN];
+		char host[HA_UUID_LEN]; /* HOST_DEAD: and `incarnation` below */
 		struct fo_db_view db;
 		struct {
 			uint64_t id;
 			int ok; /* 1 sent to the master, 0 not possible now */
 		} written;
 	} u;
+	/* HOST_DEAD: the incarnation that died -- the host row's as my database
+	** had it when my engine announced the death.  No later incarnation can
+	** be in it then: the host is admitted again only after the master's
+	** engine announced the death, and writes after its ADMIT in the total
+	** order (docs/failover.md, "Incarnations"). */
+	int64_t incarnation;
 };
 
 /* One edit of a write, with its precondition (checked against the database
-** at the time of the write; an edit whose precondition fails is skipped). */
+** at the time of the write; an edit whose precondition fails is skipped).
+**
+** "host is at `incarnation`": its row shows that incarnation (a host with no
+** row is at 0; hasvc/db.h, "Incarnations").  The dead-host edits (HOST_NOT_LIVE, VM_HALT,
+** REQUEUE) name the incarnation that died and hold only while the row still
+** shows it; the last three are a host's own writes, not the executor's.
+*/
 enum fo_edit_type {
-	FO_E_HOST_NOT_LIVE = 0, /* host.live := 0 */
-	FO_E_VM_HALT,           /* if vm resident_on == host: Halted, resident_on "" */
+	FO_E_HOST_NOT_LIVE = 0, /* if host is at incarnation: host.live := 0 */
+	FO_E_VM_HALT,           /* if vm resident_on == host and host is at incarnation:
+	                        ** Halted, resident_on "" */
 	FO_E_INTENT_ADD,        /* if vm exists and has no intent: add `intent` */
-	FO_E_INTENT_ISSUE,      /* if vm's START intent is not ISSUED and vm Halted with no
-	                        ** resident host: ISSUED to host, attempts + 1, error "" */
-	FO_E_INTENT_REQUEUE,    /* if vm's intent is ISSUED to host: START -> QUEUED, host "";
+	FO_E_INTENT_ISSUE,      /* if vm's START intent is not ISSUED, vm Halted with no
+	                        ** resident host, and host is at incarnation (> 0):
+	                        ** ISSUED to host and incarnation, attempts + 1, error "" */
+	FO_E_INTENT_REQUEUE,    /* if vm's intent is ISSUED to host and host is at
+	                        ** incarnation: START -> QUEUED, host "";
 	                        ** STOP why EVACUATE -> START QUEUED; STOP other -> deleted */
 	FO_E_INTENT_FAIL,       /* if vm's intent is QUEUED: FAILED, error */
 	FO_E_INTENT_DELETE,     /* vm's intent, whatever it is */
 	FO_E_ALERT,             /* if vm's intent has alerted == 0: a message `name`
 	                        ** (priority 2, class VM) about vm, body `text`, and
 	                        ** its intent.alerted := 1 */
+	FO_E_HOST_INCARNATE,    /* if host exists: host.incarnation := incarnation (> 0) */
+	FO_E_VM_CLAIM,          /* if vm is Running/Paused resident on host, has no intent,
+	                        ** and host is at incarnation (> 0): Halted, resident_on
+	                        ** "", and a START intent ISSUED to host and incarnation
+	                        ** (why ALWAYS_RUN, from host, attempts 1, created
+	                        ** intent.created) -- a host restarting its own VM */
+	FO_E_INTENT_ADOPT,      /* if vm's START intent is ISSUED to host with another
+	                        ** incarnation, vm Halted with no resident host, and host
+	                        ** is at incarnation (> 0): intent.incarnation :=
+	                        ** incarnation -- a host taking over its old self's START */
 	FO_NEDITS
 };
 
@@ -153,6 +178,7 @@ struct fo_edit {
 	struct db_vm_intent intent; /* FO_E_INTENT_ADD */
 	char name[64];              /* FO_E_ALERT */
 	char text[256];             /* FO_E_ALERT body, FO_E_INTENT_FAIL error */
+	int64_t incarnation;        /* host's: see above */
 };
 
 enum fo_action_type {

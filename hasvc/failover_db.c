@@ -1,9 +1,9 @@
 /*
-** The failover executor's writes (failover_db.h).  Each edit reads the rows
-** its precondition is about and writes only when it holds, so a write
-** decided on a stale snapshot cannot undo a newer change: an intent ISSUED
-** meanwhile is not issued again, one requeued by someone else is not
-** requeued twice.  The caller wraps the call in one transaction (a
+** The failover executor's writes, and a host's own (failover_db.h).  Each
+** edit reads the rows its precondition is about and writes only when it
+** holds, so a write decided on a stale snapshot cannot undo a newer change:
+** an intent ISSUED meanwhile is not issued again, one requeued by someone
+** else is not requeued twice.  The caller wraps the call in one transaction (a
 ** capture, or db_begin/db_commit on a standalone host).
 */
 #include <stdio.h>
@@ -13,153 +13,89 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-/* Each returns 1 applied, 0 precondition false, -1 database error. */
-
+/*
+** One edit: the rows it is about (its host, its VM and the VM's intent) are
+** read into a struct fo_rows, fo_rows_apply() -- the one statement of the
+** preconditions and effects, which the executor's scratch copy and the
+** simulator use too -- decides and edits them, and what it changed is
+** written back.  1 applied, 0 precondition false, -1 database error.
+*/
 static int
-e_host_not_live(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
+apply_one(struct db *db, const struct fo_edit *e, int64_t wall_ms)
 {
-	struct db_host h;
-	int rc = db_host_get(db, e->host, &h);
+	struct db_host host, host0;
+	struct db_vm vm, vm0;
+	struct db_vm_intent in0, *in;
+	struct fo_rows r;
+	int rc, has_host = 0, has_vm = 0, has_in = 0, applied, ret = -1;
 
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	rc =
-	    !h.live ? 0
-	    : db_host_set_metrics(db, h.uuid, 0, h.memory_total, h.memory_free, h.last_updated) == 0
-	        ? 1
-	        : -1;
-	db_host_clear(&h);
-	return rc;
-}
-
-static int
-e_vm_halt(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	struct db_vm vm;
-	int rc = db_vm_get(db, e->vm, &vm);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	rc = e->host[0] == '\0' || strcmp(vm.resident_on, e->host) != 0 ? 0
-	     : db_vm_set_power(db, e->vm, DB_POWER_HALTED, "") == 0     ? 1
-	                                                                : -1;
-	db_vm_clear(&vm);
-	return rc;
-}
-
-/* The VM and its intent: 0 both read (*has_intent says whether there is
-** one), 1 no such VM, -1 error. */
-static int
-read_vm_intent(struct db *db, const char *uuid, struct db_vm *vm, struct db_vm_intent *in,
-               int *has_intent)
-{
-	int rc = db_vm_get(db, uuid, vm);
-
-	if (rc != 0)
-		return rc;
-	rc = db_intent_get(db, uuid, in);
-	if (rc < 0) {
-		db_vm_clear(vm);
-		return -1;
+	memset(&r, 0, sizeof(r));
+	db_host_init(&host);
+	db_vm_init(&vm);
+	if (e->host[0] != '\0' && (rc = db_host_get(db, e->host, &host)) != 1) {
+		if (rc < 0)
+			goto out;
+		has_host = 1;
 	}
-	*has_intent = rc == 0;
-	return 0;
-}
-
-static int
-e_intent_add(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	struct db_vm vm;
-	struct db_vm_intent in;
-	int has, rc = read_vm_intent(db, e->vm, &vm, &in, &has);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
+	if (e->vm[0] != '\0' && (rc = db_vm_get(db, e->vm, &vm)) != 1) {
+		if (rc < 0)
+			goto out;
+		has_vm = 1;
+	}
+	r.capintents = 1;
+	r.intents = xcalloc(1, sizeof(*r.intents));
+	if (has_vm && (rc = db_intent_get(db, e->vm, &r.intents[0])) != 1) {
+		if (rc < 0)
+			goto out;
+		has_in = 1;
+	}
+	r.hosts = &host;
+	r.nhosts = (size_t)has_host;
+	r.vms = &vm;
+	r.nvms = (size_t)has_vm;
+	r.nintents = (size_t)has_in;
+	host0 = host;
+	vm0 = vm;
+	in0 = r.intents[0];
+	applied = fo_rows_apply(&r, e);
+	if (!applied) {
+		ret = 0;
+		goto out;
+	}
+	if (has_host && (host.live != host0.live) &&
+	    db_host_set_metrics(db, host.uuid, host.live, host.memory_total, host.memory_free,
+	                        host.last_updated) < 0)
+		goto out;
+	if (has_host && host.incarnation != host0.incarnation &&
+	    db_host_set_incarnation(db, host.uuid, host.incarnation) < 0)
+		goto out;
+	if (has_vm && (vm.power_state != vm0.power_state ||
+	               strcmp(vm.resident_on, vm0.resident_on) != 0) &&
+	    db_vm_set_power(db, vm.uuid, vm.power_state, vm.resident_on) < 0)
+		goto out;
+	in = r.nintents > 0 ? &r.intents[0] : NULL;
+	if (in == NULL && has_in && db_intent_delete(db, e->vm) < 0)
+		goto out;
+	if (in != NULL && (!has_in || memcmp(in, &in0, sizeof(*in)) != 0)) {
+		if (in->created == 0)
+			in->created = wall_ms;
+		if (db_intent_put(db, in) < 0)
+			goto out;
+	}
+	ret = 1;
+out:
+	xfree(r.intents);
+	db_host_clear(&host);
 	db_vm_clear(&vm);
-	if (has)
-		return 0;
-	in = e->intent;
-	snprintf(in.vm, sizeof(in.vm), "%s", e->vm);
-	if (in.created == 0)
-		in.created = wall_ms;
-	return db_intent_put(db, &in) == 0 ? 1 : -1;
+	return ret;
 }
 
+/* The alert's message: only the database has messages. */
 static int
-e_intent_issue(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
+add_alert(struct db *db, const struct fo_edit *e, int64_t wall_ms)
 {
-	struct db_vm vm;
-	struct db_vm_intent in;
-	int has, ok, rc = read_vm_intent(db, e->vm, &vm, &in, &has);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	ok = has && in.op == DB_INTENT_START && in.state != DB_INTENT_ISSUED &&
-	     vm.power_state == DB_POWER_HALTED && vm.resident_on[0] == '\0' && e->host[0] != '\0';
-	db_vm_clear(&vm);
-	if (!ok)
-		return 0;
-	in.state = DB_INTENT_ISSUED;
-	snprintf(in.host, sizeof(in.host), "%s", e->host);
-	in.attempts++;
-	in.error[0] = '\0';
-	return db_intent_put(db, &in) == 0 ? 1 : -1;
-}
-
-static int
-e_intent_requeue(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	struct db_vm_intent in;
-	int rc = db_intent_get(db, e->vm, &in);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	if (in.state != DB_INTENT_ISSUED || strcmp(in.host, e->host) != 0)
-		return 0;
-	if (in.op == DB_INTENT_STOP && in.why != DB_WHY_EVACUATE)
-		return db_intent_delete(db, e->vm) < 0 ? -1 : 1;
-	if (in.op == DB_INTENT_STOP)
-		snprintf(in.from, sizeof(in.from), "%s", e->host);
-	in.op = DB_INTENT_START;
-	in.state = DB_INTENT_QUEUED;
-	in.host[0] = '\0';
-	return db_intent_put(db, &in) == 0 ? 1 : -1;
-}
-
-static int
-e_intent_fail(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	struct db_vm_intent in;
-	int rc = db_intent_get(db, e->vm, &in);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	if (in.state != DB_INTENT_QUEUED)
-		return 0;
-	in.state = DB_INTENT_FAILED;
-	snprintf(in.error, sizeof(in.error), "%s", e->text);
-	return db_intent_put(db, &in) == 0 ? 1 : -1;
-}
-
-static int
-e_intent_delete(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	int rc = db_intent_delete(db, e->vm);
-
-	return rc < 0 ? -1 : rc == 0;
-}
-
-static int
-e_alert(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall_ms)
-{
-	struct db_vm_intent in;
 	struct db_message m;
-	int rc = db_intent_get(db, e->vm, &in);
 
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	if (in.alerted)
-		return 0;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.name, sizeof(m.name), "%s", e->name);
 	m.priority = 2;
@@ -167,19 +103,8 @@ e_alert(struct db *db, const struct fo_edit *e, const char *origin, int64_t wall
 	snprintf(m.obj_uuid, sizeof(m.obj_uuid), "%s", e->vm);
 	m.timestamp = wall_ms / 1000;
 	snprintf(m.body, sizeof(m.body), "%s", e->text);
-	if (db_message_add(db, &m) < 0)
-		return -1;
-	in.alerted = 1;
-	return db_intent_put(db, &in) == 0 ? 1 : -1;
+	return db_message_add(db, &m);
 }
-
-static int (*const appliers[FO_NEDITS])(struct db *, const struct fo_edit *, const char *,
-                                        int64_t) = {
-    [FO_E_HOST_NOT_LIVE] = e_host_not_live,   [FO_E_VM_HALT] = e_vm_halt,
-    [FO_E_INTENT_ADD] = e_intent_add,         [FO_E_INTENT_ISSUE] = e_intent_issue,
-    [FO_E_INTENT_REQUEUE] = e_intent_requeue, [FO_E_INTENT_FAIL] = e_intent_fail,
-    [FO_E_INTENT_DELETE] = e_intent_delete,   [FO_E_ALERT] = e_alert,
-};
 
 int
 fo_apply(struct db *db, const struct fo_edit *edits, size_t n, const char *origin, int64_t wall_ms)
@@ -193,7 +118,9 @@ fo_apply(struct db *db, const struct fo_edit *edits, size_t n, const char *origi
 			          (int)edits[i].type);
 			return -1;
 		}
-		rc = appliers[edits[i].type](db, &edits[i], origin, wall_ms);
+		rc = apply_one(db, &edits[i], wall_ms);
+		if (rc > 0 && edits[i].type == FO_E_ALERT && add_alert(db, &edits[i], wall_ms) < 0)
+			rc = -1;
 		if (rc < 0) {
 			log_warnx("failover: %s of vm %s host %s failed: %s",
 			          fo_edit_name(edits[i].type), edits[i].vm, edits[i].host,

@@ -51,6 +51,8 @@ static char V[MAXVM][HA_UUID_LEN];
 /* The simulated world: liveset and dead hosts as the engines see them. */
 static int live[NHOSTS + 1];
 static int dead[NHOSTS + 1];
+/* Each host's hasvcd incarnation (hasvc/db.h, "Incarnations"). */
+static int64_t inc[NHOSTS + 1];
 
 /* Executors: fo[0] on host2, fo[1] on host3 (takeover only). */
 static struct failover *fo[2];
@@ -97,7 +99,43 @@ put_host(int i, int enabled)
 	h.memory_total = 16 * GiB;
 	db_map_set(&h.other_config, "cpus", "16");
 	assert_int_equal(db_host_put(db, &h), 0);
+	inc[i] = 100 + i;
+	assert_int_equal(db_host_set_incarnation(db, H[i], inc[i]), 0);
 	db_host_clear(&h);
+}
+
+/* The incarnation host h's row shows. */
+static int64_t
+db_inc(int h)
+{
+	struct db_host x;
+	int64_t v;
+
+	assert_int_equal(db_host_get(db, H[h], &x), 0);
+	v = x.incarnation;
+	db_host_clear(&x);
+	return v;
+}
+
+/* One of host h's own edits (hasvcd's CORE_ACT_INCARNATE / CLAIM / ADOPT)
+** for its incarnation inc[h]; 1 applied, 0 skipped. */
+static int
+host_edit(int h, enum fo_edit_type type, int vm)
+{
+	struct fo_edit e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	if (vm >= 0)
+		snprintf(e.vm, sizeof(e.vm), "%s", V[vm]);
+	snprintf(e.host, sizeof(e.host), "%s", H[h]);
+	e.incarnation = inc[h];
+	assert_int_equal(db_begin(db), 0);
+	rc = fo_apply(db, &e, 1, H[h], WALL0 + (int64_t)now);
+	assert_int_equal(db_commit(db), 0);
+	assert_true(rc >= 0);
+	return rc;
 }
 
 static void
@@ -377,6 +415,7 @@ host_dies(int h)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = FO_EV_HOST_DEAD;
 	snprintf(ev.u.host, sizeof(ev.u.host), "%s", H[h]);
+	ev.incarnation = db_inc(h);
 	for (k = 0; k < nfo; k++)
 		if (fo[k] != NULL)
 			feed(k, &ev);
@@ -405,7 +444,7 @@ target_run(int h)
 	assert_int_equal(db_begin(db), 0);
 	for (i = 0; i < n; i++) {
 		if (v[i].state != DB_INTENT_ISSUED || strcmp(v[i].host, H[h]) != 0 ||
-		    v[i].op != DB_INTENT_START)
+		    v[i].op != DB_INTENT_START || v[i].incarnation != inc[h])
 			continue;
 		assert_true(halted(vm_idx(v[i].vm))); /* never runs twice */
 		assert_int_equal(db_vm_set_power(db, v[i].vm, DB_POWER_RUNNING, H[h]), 0);
@@ -853,6 +892,7 @@ test_multiple_deaths(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = FO_EV_HOST_DEAD;
 	snprintf(ev.u.host, sizeof(ev.u.host), "%s", H[1]);
+	ev.incarnation = inc[1];
 	assert_int_equal(fo_step(fo[0], &ev, now, &out), 0);
 	assert_int_equal(out.v[out.n - 1].type, FO_ACT_WRITE);
 	memset(&w, 0, sizeof(w));
@@ -863,6 +903,7 @@ test_multiple_deaths(void **state)
 	assert_int_equal(fo_step(fo[0], &w, now, &out), 0);
 	assert_int_equal(out.n, 0);
 	snprintf(ev.u.host, sizeof(ev.u.host), "%s", H[3]);
+	ev.incarnation = inc[3];
 	assert_int_equal(fo_step(fo[0], &ev, now, &out), 0);
 	assert_int_equal(out.n, 0);
 	assert_int_equal(fo_next_deadline(fo[0], now), now + 500);
@@ -1080,6 +1121,7 @@ test_apply_preconditions(void **state)
 	e[1].type = FO_E_INTENT_ISSUE;
 	snprintf(e[1].vm, sizeof(e[1].vm), "%s", V[1]);
 	snprintf(e[1].host, sizeof(e[1].host), "%s", H[2]);
+	e[1].incarnation = inc[2];
 	assert_int_equal(fo_apply(db, e, 2, H[2], WALL0), 1);
 	assert_int_equal(intent(1, NULL), DB_INTENT_QUEUED);
 	/* Halt on the wrong host: skipped; on its host: applied, then ISSUE. */
@@ -1087,18 +1129,31 @@ test_apply_preconditions(void **state)
 	snprintf(e[0].host, sizeof(e[0].host), "%s", H[3]);
 	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 0);
 	snprintf(e[0].host, sizeof(e[0].host), "%s", H[1]);
-	assert_int_equal(fo_apply(db, e, 2, H[2], WALL0), 2);
+	e[0].incarnation = inc[1] + 1; /* another incarnation of host1's: skipped */
+	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 0);
+	e[0].incarnation = inc[1];
+	e[1].incarnation = inc[2] + 1; /* host2 is at another: not ISSUED */
+	assert_int_equal(fo_apply(db, e, 2, H[2], WALL0), 1);
+	assert_int_equal(issued_to(1), 0);
+	e[1].incarnation = inc[2];
+	assert_int_equal(fo_apply(db, &e[1], 1, H[2], WALL0), 1);
 	assert_int_equal(issued_to(1), 2);
+	assert_int_equal(db_intent_get(db, V[1], &in), 0);
+	assert_int_equal(in.incarnation, inc[2]);
 	/* Not issued twice; requeue only from the host named; FAIL not ISSUED. */
 	snprintf(e[1].host, sizeof(e[1].host), "%s", H[3]);
 	assert_int_equal(fo_apply(db, &e[1], 1, H[2], WALL0), 0);
 	e[2].type = FO_E_INTENT_REQUEUE;
 	snprintf(e[2].vm, sizeof(e[2].vm), "%s", V[1]);
 	snprintf(e[2].host, sizeof(e[2].host), "%s", H[3]);
+	e[2].incarnation = inc[3];
 	assert_int_equal(fo_apply(db, &e[2], 1, H[2], WALL0), 0);
 	e[0].type = FO_E_INTENT_FAIL;
 	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 0);
 	snprintf(e[2].host, sizeof(e[2].host), "%s", H[2]);
+	e[2].incarnation = inc[2] + 1; /* host2 came back as another: not requeued */
+	assert_int_equal(fo_apply(db, &e[2], 1, H[2], WALL0), 0);
+	e[2].incarnation = inc[2];
 	assert_int_equal(fo_apply(db, &e[2], 1, H[2], WALL0), 1);
 	assert_int_equal(intent(1, NULL), DB_INTENT_QUEUED);
 	/* An alert once per intent. */
@@ -1110,12 +1165,162 @@ test_apply_preconditions(void **state)
 	assert_int_equal(count_alerts(1), 1);
 	assert_int_equal(db_intent_get(db, V[1], &in), 0);
 	assert_int_equal(in.alerted, 1);
-	/* Host not live. */
+	/* Host not live: only the incarnation named. */
 	e[0].type = FO_E_HOST_NOT_LIVE;
 	snprintf(e[0].host, sizeof(e[0].host), "%s", H[4]);
+	e[0].incarnation = inc[4] - 1;
+	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 0);
+	assert_true(host_live(4));
+	e[0].incarnation = inc[4];
 	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 1);
 	assert_false(host_live(4));
 	assert_int_equal(fo_apply(db, e, 1, H[2], WALL0), 0);
+}
+
+/* A host's own edits: INCARNATE, CLAIM (only a VM Running on it without an
+** intent, only for the incarnation its row shows), ADOPT (only a START
+** ISSUED to it for another incarnation, the VM Halted). */
+static void
+test_host_edits(void **state)
+{
+	struct db_vm_intent in;
+
+	put_vm(1, 1, 2, 'p', 0, 0);
+	put_vm(2, 3, 2, 'p', 0, 0);
+	put_vm(3, 0, 2, 'p', 0, 0);
+	/* Not incarnated as 201 yet: claim and adopt refused. */
+	inc[1] = 201;
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 1), 0);
+	assert_int_equal(host_edit(1, FO_E_HOST_INCARNATE, -1), 1);
+	assert_int_equal(host_edit(1, FO_E_HOST_INCARNATE, -1), 0);
+	assert_int_equal(db_inc(1), 201);
+	/* Claim: a VM on another host, or halted, refused; its own: halted and
+	** ISSUED to itself, once. */
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 2), 0);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 3), 0);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 1), 1);
+	assert_true(halted(1));
+	assert_int_equal(db_intent_get(db, V[1], &in), 0);
+	assert_int_equal(in.state, DB_INTENT_ISSUED);
+	assert_int_equal(in.why, DB_WHY_ALWAYS_RUN);
+	assert_string_equal(in.host, H[1]);
+	assert_string_equal(in.from, H[1]);
+	assert_int_equal(in.incarnation, 201);
+	assert_int_equal(in.attempts, 1);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 1), 0);
+	/* Adopt: refused for my own incarnation's intent and another host's. */
+	assert_int_equal(host_edit(1, FO_E_INTENT_ADOPT, 1), 0);
+	in.incarnation = 101; /* as if ISSUED to my old self */
+	assert_int_equal(db_intent_put(db, &in), 0);
+	assert_int_equal(host_edit(3, FO_E_INTENT_ADOPT, 1), 0);
+	assert_int_equal(host_edit(1, FO_E_INTENT_ADOPT, 1), 1);
+	assert_int_equal(db_intent_get(db, V[1], &in), 0);
+	assert_int_equal(in.incarnation, 201);
+	/* ... and while my row shows another incarnation (I was replaced). */
+	in.incarnation = 101;
+	assert_int_equal(db_intent_put(db, &in), 0);
+	assert_int_equal(db_host_set_incarnation(db, H[1], 301), 0);
+	assert_int_equal(host_edit(1, FO_E_INTENT_ADOPT, 1), 0);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 2), 0);
+}
+
+/* A host that dies and is admitted again -- rebooted, incarnated anew --
+** before the master's dead-host write lands: that write, decided for the
+** incarnation that died, changes nothing of what the new one did (it
+** claimed its stale VMs and adopted the START ISSUED to its old self); the
+** VMs run once, on host1.  docs/failover.md, "Incarnations". */
+static void
+test_rebooted_before_dead_write(void **state)
+{
+	struct fo_actions out = {0};
+	struct fo_event ev;
+	struct db_vm_intent in;
+	struct fo_action stale;
+	int i;
+
+	put_vm(1, 1, 2, 'p', 0, 0);
+	put_vm(2, 1, 2, 'p', 1, 0);
+	put_vm(3, 0, 2, 'p', 0, 0);
+	db_intent_init(&in);
+	snprintf(in.vm, sizeof(in.vm), "%s", V[3]);
+	in.state = DB_INTENT_ISSUED;
+	snprintf(in.host, sizeof(in.host), "%s", H[1]);
+	in.incarnation = inc[1];
+	in.attempts = 1;
+	assert_int_equal(db_intent_put(db, &in), 0);
+	start_executor(0, 2);
+	set_active(0, 1);
+	/* host1 dies: the executor decides its dead-host write; it is in
+	** flight (not applied) ... */
+	live[1] = 0;
+	liveset_all();
+	dead[1] = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FO_EV_HOST_DEAD;
+	snprintf(ev.u.host, sizeof(ev.u.host), "%s", H[1]);
+	ev.incarnation = db_inc(1);
+	assert_int_equal(fo_step(fo[0], &ev, now, &out), 0);
+	assert_int_equal(out.v[out.n - 1].type, FO_ACT_WRITE);
+	stale = out.v[out.n - 1];
+	/* ... while host1 reboots, is admitted, says who it is and settles what
+	** its old self left: claims vm1 and vm2, adopts vm3's START. */
+	inc[1] = 201;
+	assert_int_equal(host_edit(1, FO_E_HOST_INCARNATE, -1), 1);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 1), 1);
+	assert_int_equal(host_edit(1, FO_E_VM_CLAIM, 2), 1);
+	assert_int_equal(host_edit(1, FO_E_INTENT_ADOPT, 3), 1);
+	/* The stale write lands: every edit skipped. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(fo_apply(db, stale.edits, stale.nedits, H[2], WALL0 + (int64_t)now), 0);
+	assert_int_equal(db_commit(db), 0);
+	for (i = 1; i <= 3; i++) {
+		assert_int_equal(db_intent_get(db, V[i], &in), 0);
+		assert_int_equal(in.state, DB_INTENT_ISSUED);
+		assert_string_equal(in.host, H[1]);
+		assert_int_equal(in.incarnation, 201);
+	}
+	assert_true(host_live(1));
+	memset(&ev, 0, sizeof(ev));
+	ev.type = FO_EV_WRITTEN;
+	ev.u.written.id = stale.id;
+	ev.u.written.ok = 1;
+	fo_actions_free(&out);
+	assert_int_equal(fo_step(fo[0], &ev, now, &out), 0);
+	fo_actions_free(&out);
+	broadcast_db();
+	/* The executor has no more to do for host1's old self, even before it
+	** sees host1 in its liveset again. */
+	run_until(now + 5000);
+	assert_int_equal(writes, 0);
+	live[1] = 1;
+	dead[1] = 0;
+	liveset_all();
+	assert_int_equal(targets_run(), 3);
+	for (i = 1; i <= 3; i++) {
+		assert_true(running_on(i, 1));
+		assert_int_equal(issues[i], 0); /* never ISSUED by the executor */
+	}
+	run_until(now + 5000);
+	assert_int_equal(writes, 0);
+}
+
+/* Only a host whose hasvcd said who it is gets a START: host3 and host4
+** have no incarnation yet (both empty, the best fits). */
+static void
+test_unincarnated_not_a_target(void **state)
+{
+	struct db_vm_intent in;
+
+	put_vm(1, 1, 2, 'p', 0, 0);
+	put_vm(9, 2, 12, 'u', 0, 0);
+	assert_int_equal(db_host_set_incarnation(db, H[3], 0), 0);
+	assert_int_equal(db_host_set_incarnation(db, H[4], 0), 0);
+	start_executor(0, 2);
+	set_active(0, 1);
+	host_dies(1);
+	assert_int_equal(issued_to(1), 2);
+	assert_int_equal(db_intent_get(db, V[1], &in), 0);
+	assert_int_equal(in.incarnation, inc[2]);
 }
 
 /* api_planner_check_host_out: taking a host out breaks the plan when its
@@ -1181,6 +1386,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_evacuate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deleted_vm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_apply_preconditions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_host_edits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rebooted_before_dead_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unincarnated_not_a_target, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_host_out, setup, teardown),
 	};
 
