@@ -2,14 +2,22 @@
 ** The single-host core state machine.  See core.h for the contract.
 **
 ** Owns: the core state, the polling and metrics deadlines, the HA view
-** (enabled, liveset membership, reboot on internal shutdown), and per-VM
-** tracking (a start in flight, the backoff of a failing one, an intent's
-** report, a STOP carried out).  Not the host watchdog: that is the fence
-** state machine's (core.h).  Invariants:
+** (enabled, liveset membership, reboot on internal shutdown), whether the
+** database shows my incarnation (and when INCARNATE was last sent), and
+** per-VM tracking (a start in flight, the backoff of a failing one, the last
+** report, claim or adoption sent, a STOP carried out).  Not the host
+** watchdog: that is the fence state machine's (core.h).  Invariants:
+**   - no START_VM except for a START intent ISSUED to my incarnation
+**     (cfg.incarnation), its VM Halted with no domain here: the core never
+**     starts a VM on its own say (a restart is claimed first);
+**   - no START_VM, CLAIM or ADOPT unless the last snapshot showed my
+**     incarnation in my host row, nor while HA is enabled and this host is
+**     not in the liveset;
 **   - at most one START_VM in flight per VM;
-**   - no START_VM while HA is enabled and this host is not in the liveset;
-**   - no START_VM for a VM with a STOP intent here, or whose START intent
-**     this host has reported FAILED (same issue);
+**   - no START_VM for a START intent this host has reported FAILED (same
+**     issue);
+**   - INCARNATE, CLAIM, ADOPT, INTENT_DONE and INTENT_FAILED are repeated no
+**     more often than every poll_ms while the database does not show them;
 **   - no action is emitted from CORE_STOPPED.
 */
 #include <errno.h>
@@ -26,21 +34,29 @@
 ** hard one. */
 #define CORE_CLEAN_STOP_MS 30000
 
-/* What a track last reported for its intent (throttled resends). */
-enum { REPORT_NONE = 0, REPORT_START_DONE, REPORT_STOP_DONE, REPORT_FAILED };
+/* What a track last sent to the database about its VM (throttled resends):
+** a report of its intent, the adoption of its START, or its claim (the one
+** that is about a VM with no intent). */
+enum {
+	REPORT_NONE = 0,
+	REPORT_START_DONE,
+	REPORT_STOP_DONE,
+	REPORT_FAILED,
+	REPORT_ADOPT,
+	REPORT_CLAIM
+};
 
 struct vm_track {
 	char uuid[HA_UUID_LEN];
 	int in_flight;
-	int for_intent;     /* the start in flight carries out a START intent */
-	uint64_t next_try;  /* no start before this time */
-	uint32_t backoff;   /* current retry delay, 0 = none yet */
-	int64_t attempts;   /* the START intent's issue the start is for */
+	uint64_t next_try; /* no start before this time */
+	uint32_t backoff;  /* current retry delay, 0 = none yet */
+	int64_t attempts;  /* the START intent's issue the start is for */
 	/* START intent: FAILED reported for issue `failed_attempts`. */
 	int failed;
 	int64_t failed_attempts;
 	char reason[128];
-	/* The last INTENT_DONE / INTENT_FAILED emitted, and when. */
+	/* The last INTENT_DONE / INTENT_FAILED / ADOPT / CLAIM emitted, and when. */
 	int reported;
 	uint64_t reported_at;
 	/* STOP intent: STOP_VM emitted (clean?), at stop_at. */
@@ -55,6 +71,9 @@ struct core {
 	int ha_enabled;
 	int member; /* my host is in the agreed liveset (CORE_EV_HA) */
 	int reboot_on_internal_shutdown;
+	int incarnated;     /* the last snapshot showed my incarnation */
+	int incarnate_sent; /* INCARNATE emitted, at incarnate_at */
+	uint64_t incarnate_at;
 	uint64_t next_poll;
 	uint64_t next_metrics;
 	int query_outstanding;
@@ -92,6 +111,9 @@ static const char *const action_names[CORE_NACTIONS] = {
 	[CORE_ACT_STOP_VM] = "stop-vm",
 	[CORE_ACT_INTENT_DONE] = "intent-done",
 	[CORE_ACT_INTENT_FAILED] = "intent-failed",
+	[CORE_ACT_INCARNATE] = "incarnate",
+	[CORE_ACT_CLAIM] = "claim",
+	[CORE_ACT_ADOPT] = "adopt",
 };
 
 const char *
@@ -129,6 +151,7 @@ core_new(const struct core_config *cfg)
 
 	ha_assert(cfg->poll_ms > 0 && cfg->metrics_ms > 0);
 	ha_assert(cfg->retry_min_ms > 0 && cfg->retry_max_ms >= cfg->retry_min_ms);
+	ha_assert(cfg->incarnation > 0);
 	c->cfg = *cfg;
 	c->state = CORE_INIT;
 	c->reboot_on_internal_shutdown = 1;
@@ -259,7 +282,8 @@ vm_find(const struct core_event *ev, const char *uuid)
 	return NULL;
 }
 
-/* Whether the always-run rule restarts this VM when its domain is missing. */
+/* Whether the always-run rule restarts (claims) this VM when its domain is
+** missing. */
 static int
 wants_restart(const struct core *c, const struct core_vm_view *vm)
 {
@@ -270,11 +294,13 @@ wants_restart(const struct core *c, const struct core_vm_view *vm)
 	return vm->priority == DB_PRIO_BEST_EFFORT;
 }
 
-/* The liveset gate (core.h): may this host start VMs now? */
+/* May this host start, claim or adopt VMs now?  The liveset gate (core.h),
+** and my incarnation in my host row: until it is there, a write of the
+** master against my old self may still be on its way. */
 static int
 may_start(const struct core *c)
 {
-	return !c->ha_enabled || c->member;
+	return c->incarnated && (!c->ha_enabled || c->member);
 }
 
 /* Whether the start result `err` is certain to have left no domain behind.
@@ -310,7 +336,7 @@ cmp_order(const void *a, const void *b)
 }
 
 /* Whether a report (`what`: REPORT_*) is due: the first, or a repeat at
-** least poll_ms after the last one (the database still shows the intent). */
+** least poll_ms after the last one (the database still does not show it). */
 static int
 report_due(const struct core *c, struct vm_track *t, int what, uint64_t now)
 {
@@ -443,30 +469,76 @@ reconcile_domains(struct core *c, const struct core_event *ev, uint64_t now,
 	}
 }
 
-/* Start `vm` unless a start is in flight or backing off. */
+/* A START intent ISSUED to my incarnation, the VM Halted with no domain
+** here: start it unless a start is in flight or backing off. */
 static void
-try_start(struct core *c, const struct core_vm_view *vm, int for_intent, uint64_t now,
-	  struct core_actions *out)
+try_start(struct core *c, const struct core_vm_view *vm, uint64_t now, struct core_actions *out)
 {
 	struct vm_track *t = track_find(c, vm->uuid, 1);
 
 	if (t->in_flight || now < t->next_try)
 		return;
-	if (for_intent)
-		log_notice("vm %s: start intent (issue %lld) for host %s; starting it",
-			   vm->uuid, (long long)vm->intent_attempts, c->cfg.host_uuid);
-	else
-		log_notice("vm %s: %s and not running; starting it (order %lld)", vm->uuid,
-			   vm->priority == DB_PRIO_RESTART ? "protected" : "best-effort",
-			   (long long)vm->order);
+	log_notice("vm %s: start intent (issue %lld) for host %s; starting it", vm->uuid,
+		   (long long)vm->intent_attempts, c->cfg.host_uuid);
 	t->in_flight = 1;
-	t->for_intent = for_intent;
 	t->attempts = vm->intent_attempts;
 	emit_vm(out, CORE_ACT_START_VM, vm->uuid);
 }
 
+/* A START intent ISSUED here to another incarnation (an old self's): never
+** started as it is, adopted first. */
+static void
+try_adopt(struct core *c, const struct core_vm_view *vm, uint64_t now, struct core_actions *out)
+{
+	struct vm_track *t = track_find(c, vm->uuid, 1);
+
+	if (!report_due(c, t, REPORT_ADOPT, now))
+		return;
+	log_notice("vm %s: start intent issued to incarnation %lld of host %s; adopting it "
+		   "for incarnation %lld", vm->uuid, (long long)vm->intent_incarnation,
+		   c->cfg.host_uuid, (long long)c->cfg.incarnation);
+	emit_vm(out, CORE_ACT_ADOPT, vm->uuid);
+}
+
+/* A VM to restart here (the always-run rule): claimed, so that a START
+** intent issued to my incarnation starts it. */
+static void
+try_claim(struct core *c, const struct core_vm_view *vm, uint64_t now, struct core_actions *out)
+{
+	struct vm_track *t = track_find(c, vm->uuid, 1);
+
+	if (t->in_flight || !report_due(c, t, REPORT_CLAIM, now))
+		return;
+	log_notice("vm %s: %s and not running; claiming its restart (order %lld)", vm->uuid,
+		   vm->priority == DB_PRIO_RESTART ? "protected" : "best-effort",
+		   (long long)vm->order);
+	emit_vm(out, CORE_ACT_CLAIM, vm->uuid);
+}
+
+/* A START intent ISSUED here, the VM Halted with no domain. */
+static void
+start_intent(struct core *c, const struct core_vm_view *vm, uint64_t now,
+	     struct core_actions *out)
+{
+	struct vm_track *t;
+
+	if (vm->intent_incarnation != c->cfg.incarnation) {
+		if (may_start(c))
+			try_adopt(c, vm, now, out);
+		return;
+	}
+	t = track_find(c, vm->uuid, 1);
+	if (t->failed && t->failed_attempts == vm->intent_attempts) {
+		emit_intent_failed(c, out, t, now);
+		return;
+	}
+	t->failed = 0;
+	if (may_start(c))
+		try_start(c, vm, now, out);
+}
+
 /* VMs with no domain here: intents to carry out, and the ones the DB runs
-** here, restarted or marked halted -- in ascending restart order. */
+** here, claimed or marked halted -- in ascending restart order. */
 static void
 reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 		  struct core_actions *out)
@@ -502,32 +574,27 @@ reconcile_missing(struct core *c, const struct core_event *ev, uint64_t now,
 			continue;
 		}
 		if (vm->intent_op == DB_INTENT_START && vm->power == DB_POWER_HALTED) {
-			t = track_find(c, vm->uuid, 1);
-			if (t->failed && t->failed_attempts == vm->intent_attempts) {
-				emit_intent_failed(c, out, t, now);
-				continue;
-			}
-			t->failed = 0;
-			if (may_start(c))
-				try_start(c, vm, 1, now, out);
+			start_intent(c, vm, now, out);
 			continue;
 		}
 		if (!vm->here)
 			continue; /* a START intent for a VM not Halted: the master's */
-		if (!wants_restart(c, vm)) {
-			log_notice("vm %s: %s -> Halted (no domain on this host)", vm->uuid,
-				   db_power_state_name(vm->power));
-			a = emit(out, CORE_ACT_SET_VM_POWER);
-			memcpy(a->vm, vm->uuid, HA_UUID_LEN);
-			a->power = DB_POWER_HALTED;
-			a->here = 0;
-			t = track_find(c, vm->uuid, 0);
-			if (t != NULL && !t->in_flight)
-				track_drop(c, vm->uuid);
+		if (vm->intent_op == 0 && wants_restart(c, vm)) {
+			if (may_start(c))
+				try_claim(c, vm, now, out);
 			continue;
 		}
-		if (may_start(c))
-			try_start(c, vm, 0, now, out);
+		/* Not to be restarted -- or a START intent is here for it
+		** already (no claim then), which starts it once it is Halted. */
+		log_notice("vm %s: %s -> Halted (no domain on this host)", vm->uuid,
+			   db_power_state_name(vm->power));
+		a = emit(out, CORE_ACT_SET_VM_POWER);
+		memcpy(a->vm, vm->uuid, HA_UUID_LEN);
+		a->power = DB_POWER_HALTED;
+		a->here = 0;
+		t = track_find(c, vm->uuid, 0);
+		if (t != NULL && !t->in_flight && vm->intent_op == 0)
+			track_drop(c, vm->uuid);
 	}
 	xfree(missing);
 }
@@ -550,7 +617,9 @@ tracks_prune(struct core *c, const struct core_event *ev)
 			t->failed = 0;
 		if (op != DB_INTENT_STOP)
 			t->stop_sent = 0;
-		if (op == 0)
+		/* A claim is about a VM with no intent, the other reports
+		** about its intent: each is forgotten with what it was about. */
+		if (t->reported == REPORT_CLAIM ? op != 0 : op == 0)
 			t->reported = REPORT_NONE;
 		if (!t->in_flight && op == 0 &&
 		    (vm == NULL || !resident || dom_find(ev, t->uuid) != NULL))
@@ -571,10 +640,36 @@ do_start(struct core *c, const struct core_event *ev, uint64_t now, struct core_
 	c->next_metrics = now + c->cfg.metrics_ms;
 }
 
+/* My host row does not show my incarnation: (again) say who runs it. */
+static void
+incarnate(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
+{
+	if (ev->u.domains.incarnated) {
+		if (!c->incarnated)
+			log_notice("host %s: incarnation %lld recorded", c->cfg.host_uuid,
+				   (long long)c->cfg.incarnation);
+		c->incarnated = 1;
+		c->incarnate_sent = 0;
+		return;
+	}
+	if (c->incarnated)
+		log_warnx("host %s: the database no longer shows incarnation %lld; nothing "
+			  "starts until it does", c->cfg.host_uuid, (long long)c->cfg.incarnation);
+	c->incarnated = 0;
+	if (c->incarnate_sent && now < c->incarnate_at + c->cfg.poll_ms)
+		return;
+	log_info("host %s: recording incarnation %lld", c->cfg.host_uuid,
+		 (long long)c->cfg.incarnation);
+	c->incarnate_sent = 1;
+	c->incarnate_at = now;
+	emit(out, CORE_ACT_INCARNATE);
+}
+
 static void
 do_domains(struct core *c, const struct core_event *ev, uint64_t now, struct core_actions *out)
 {
 	c->query_outstanding = 0;
+	incarnate(c, ev, now, out);
 	reconcile_domains(c, ev, now, out);
 	reconcile_missing(c, ev, now, out);
 	tracks_prune(c, ev);
@@ -642,11 +737,10 @@ do_start_result(struct core *c, const struct core_event *ev, uint64_t now,
 		t->backoff = 0;
 		t->next_try = 0;
 		log_notice("vm %s: started", t->uuid);
-		if (t->for_intent)
-			emit_intent_done(c, out, t->uuid, DB_INTENT_START, DB_POWER_RUNNING, 1,
-					 now);
-	} else if (t->for_intent && err_definite(err)) {
-		/* No domain left behind: the master may place it elsewhere. */
+		emit_intent_done(c, out, t->uuid, DB_INTENT_START, DB_POWER_RUNNING, 1, now);
+	} else if (err_definite(err) && !c->cfg.standalone) {
+		/* No domain left behind: the master may place it elsewhere.
+		** (Standalone, there is no master to: backoff and retry.) */
 		t->failed = 1;
 		t->failed_attempts = t->attempts;
 		snprintf(t->reason, sizeof(t->reason), "%s", strerror(err));

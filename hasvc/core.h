@@ -32,9 +32,9 @@
 **   - a domain in the shutdown or crashed state: reaped (destroyed);
 **   - a domain unknown to the DB: logged once and left alone (never killed);
 **   - a VM the DB marks Running/Paused here that has no domain: with HA
-**     enabled, a protected (restart + always-run) or best-effort VM is
-**     started again here; any other is marked Halted with resident_on
-**     cleared.  Failed starts are retried with exponential backoff.
+**     enabled, a protected (restart + always-run) or best-effort VM without
+**     an intent is restarted here -- claimed first (below), then started as
+**     an intent; any other is marked Halted with resident_on cleared.
 **
 ** The liveset gate: with HA enabled the core starts no VM at all (neither
 ** an always-run restart nor an intent's start) until CORE_EV_HA says my host
@@ -42,12 +42,29 @@
 ** of the liveset may be about to fence, and its VMs may be restarted
 ** elsewhere.  Before the first CORE_EV_HA, member is 0.
 **
+** Incarnations (hasvc/db.h, "Incarnations"; docs/failover.md).  The core
+** starts a VM only through a START intent ISSUED to its own incarnation
+** (cfg.incarnation), never on its own say: a dead-host write of the master
+** may be in flight against what the database shows of this host.  So:
+**   - until the host row shows my incarnation (ev.u.domains.incarnated) the
+**     core emits CORE_ACT_INCARNATE (again every poll_ms while it does not
+**     land) and starts, claims and adopts nothing;
+**   - a VM to restart here (the rule above) is first claimed:
+**     CORE_ACT_CLAIM, one write that halts it and ISSUEs its START to my
+**     incarnation (failover.h, FO_E_VM_CLAIM); the intent path then starts it;
+**   - a START ISSUED here to another incarnation (an old self's) is never
+**     started as it is: CORE_ACT_ADOPT first (FO_E_INTENT_ADOPT);
+** each only with the gate open (below), at most once per poll_ms per VM.
+**
 ** Intents ISSUED to this host (view.intent_op):
 **   - START: a domain exists here -> CORE_ACT_INTENT_DONE (the VM Running
-**     here, the intent gone; instead of SET_VM_POWER); else, the VM Halted,
-**     the gate open and no start in flight -> CORE_ACT_START_VM.  A start
+**     here, the intent gone; instead of SET_VM_POWER), whatever its
+**     incarnation; else, the VM Halted, issued to my incarnation, my
+**     incarnation recorded, the gate open and no start in flight ->
+**     CORE_ACT_START_VM.  A start
 **     that fails with a definite error (anything but the uncertain ones
-**     below, or EEXIST) -> CORE_ACT_INTENT_FAILED with the error, and no
+**     below, or EEXIST) -> CORE_ACT_INTENT_FAILED with the error (not on a
+**     standalone host, which retries with backoff: nobody else could), and no
 **     further try of that issue (intent_attempts); an uncertain outcome
 **     (ETIMEDOUT, ECONNRESET, EPIPE, ENOTCONN, EHOSTDOWN, ENODEV, EIO; EEXIST:
 **     it may run after all) is never FAILED: backoff, look again, try again.
@@ -112,6 +129,8 @@ struct core_vm_view {
 	/* Its `attempts` (times ISSUED): a START intent issued here again
 	** after a FAILED is a new one, tried afresh. */
 	int64_t intent_attempts;
+	/* START ISSUED here: the incarnation it was issued to (db.h). */
+	int64_t intent_incarnation;
 };
 
 struct core_event {
@@ -134,6 +153,7 @@ struct core_event {
 			size_t nvms;
 			const struct hv_domain *doms;
 			size_t ndoms;
+			int incarnated; /* my host row shows cfg.incarnation */
 		} domains;
 		struct hv_event hv;
 		struct {
@@ -162,6 +182,15 @@ enum core_action_type {
 	/* The intent ISSUED here for `vm` could not be carried out (`reason`: a
 	** definite error, no domain left behind): FAILED, for the master. */
 	CORE_ACT_INTENT_FAILED,
+	/* One write: my host row's incarnation := cfg.incarnation
+	** (FO_E_HOST_INCARNATE). */
+	CORE_ACT_INCARNATE,
+	/* One write: FO_E_VM_CLAIM of `vm` for my incarnation -- `vm`, Running
+	** here without a domain, is to be restarted here. */
+	CORE_ACT_CLAIM,
+	/* One write: FO_E_INTENT_ADOPT of `vm`'s START, ISSUED here to another
+	** incarnation, for mine. */
+	CORE_ACT_ADOPT,
 	CORE_NACTIONS
 };
 
@@ -190,6 +219,11 @@ struct core_config {
 	uint32_t metrics_ms;   /* host metrics refresh period */
 	uint32_t retry_min_ms; /* first retry of a failed start */
 	uint32_t retry_max_ms; /* backoff cap */
+	int64_t incarnation;   /* this hasvcd's, > 0 (db.h, "Incarnations") */
+	/* A standalone host: no master replans a FAILED START, so a START
+	** ISSUED here (a claimed restart) that fails is retried here with
+	** backoff, never reported FAILED. */
+	int standalone;
 };
 
 /* Defaults: poll 2 s, metrics 5 s, retries 1 s .. 60 s. */

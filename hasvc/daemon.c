@@ -36,10 +36,12 @@
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +82,9 @@ struct daemon {
 
 	struct core_event pending[PENDING_MAX];
 	size_t npending;
+
+	/* This hasvcd's incarnation (db.h, "Incarnations"): random, > 0. */
+	int64_t incarnation;
 
 	/* Storage behind the last CORE_EV_DOMAINS event. */
 	struct core_vm_view *views;
@@ -141,6 +146,22 @@ hv_gone(int err)
 	       err == ENODEV;
 }
 
+/* The incarnation the local database shows for `host` (0: none, or no row). */
+static int64_t
+host_incarnation(struct daemon *d, const char *host)
+{
+	struct db_host h;
+	int64_t inc = 0;
+	int rc = db_host_get(d->db, host, &h);
+
+	if (rc < 0)
+		fatalx("pool database: reading host %s failed: %s", host, db_errmsg(d->db));
+	if (rc == 0)
+		inc = h.incarnation;
+	db_host_clear(&h);
+	return inc;
+}
+
 static void
 act_query(struct daemon *d)
 {
@@ -184,6 +205,7 @@ act_query(struct daemon *d)
 			v->intent_op = (int)in->op;
 			v->intent_clean = in->clean;
 			v->intent_attempts = in->attempts;
+			v->intent_incarnation = in->incarnation;
 		}
 	}
 	db_vm_list_free(vms, nvms);
@@ -192,6 +214,7 @@ act_query(struct daemon *d)
 	ev.u.domains.nvms = nvms;
 	ev.u.domains.doms = d->doms;
 	ev.u.domains.ndoms = ndoms;
+	ev.u.domains.incarnated = host_incarnation(d, d->cfg->host_uuid) == d->incarnation;
 	push_event(d, &ev);
 }
 
@@ -345,6 +368,25 @@ write_intent(void *arg, struct db *db)
 	return db_intent_put(db, &in) < 0 ? -1 : 0;
 }
 
+/* One of this host's own edits (hasvc/failover.h: INCARNATE, CLAIM,
+** ADOPT), its precondition checked inside the write. */
+struct edit_write {
+	struct fo_edit e;
+	const char *host;
+};
+
+static int
+write_edit(void *arg, struct db *db)
+{
+	struct edit_write *ew = arg;
+	int rc = fo_apply(db, &ew->e, 1, ew->host, clock_wall_ms());
+
+	if (rc == 0)
+		log_info("%s of %s: no longer applies; not written", fo_edit_name(ew->e.type),
+			 ew->e.vm[0] != '\0' ? ew->e.vm : ew->host);
+	return rc < 0 ? -1 : 0;
+}
+
 /* A write of this host's: through the master when clustered (a write that
 ** cannot go now is reported again by the core's next look), else in one
 ** local transaction, whose failure is fatal (docs/architecture.md). */
@@ -442,6 +484,23 @@ execute(struct daemon *d, const struct core_action *a)
 					  a->power};
 
 		local_write(d, write_intent, &iw, "reporting a VM intent");
+		break;
+	}
+	case CORE_ACT_INCARNATE:
+	case CORE_ACT_CLAIM:
+	case CORE_ACT_ADOPT: {
+		struct edit_write ew;
+
+		memset(&ew, 0, sizeof(ew));
+		ew.e.type = a->type == CORE_ACT_INCARNATE ? FO_E_HOST_INCARNATE
+			    : a->type == CORE_ACT_CLAIM   ? FO_E_VM_CLAIM
+							  : FO_E_INTENT_ADOPT;
+		memcpy(ew.e.vm, a->vm, HA_UUID_LEN);
+		memcpy(ew.e.host, d->cfg->host_uuid, HA_UUID_LEN);
+		ew.e.incarnation = d->incarnation;
+		ew.e.intent.created = clock_wall_ms();
+		ew.host = d->cfg->host_uuid;
+		local_write(d, write_edit, &ew, core_action_name(a->type));
 		break;
 	}
 	case CORE_NACTIONS:
@@ -855,6 +914,11 @@ on_db_changed(void *arg, enum db_table table, const char *uuid, enum db_change o
 		d->kick_db = 1;
 		/* fall through */
 	case DB_TABLE_HOST:
+		/* my row: my incarnation landed (the core waits for it) */
+		if (table == DB_TABLE_HOST && uuid != NULL &&
+		    strcmp(uuid, d->cfg->host_uuid) == 0)
+			d->kick_db = 1;
+		/* fall through */
 	case DB_TABLE_VM_GROUP:
 		d->fo_dirty = 1;
 		kick(d);
@@ -887,6 +951,9 @@ on_host_dead(void *arg, const char *host)
 	struct fo_event ev = {.type = FO_EV_HOST_DEAD};
 
 	snprintf(ev.u.host, sizeof(ev.u.host), "%s", host);
+	/* The incarnation that died: my database cannot hold a later one yet
+	** (failover.h, fo_event.incarnation). */
+	ev.incarnation = host_incarnation(d, host);
 	fo_feed(d, &ev);
 	d->kick_ha = 1;
 	kick(d);
@@ -1079,6 +1146,22 @@ setup_loop(struct daemon *d)
 	}
 }
 
+/* A fresh incarnation: random, > 0 (db.h, "Incarnations").  Two starts of
+** hasvcd must not pick the same one; 63 random bits make that a 2^-63
+** chance per pair. */
+static int64_t
+new_incarnation(void)
+{
+	uint64_t r = 0;
+
+	while (r == 0) {
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			fatal("getrandom");
+		r &= INT64_MAX;
+	}
+	return (int64_t)r;
+}
+
 int
 daemon_run(const struct config *cfg)
 {
@@ -1110,12 +1193,17 @@ daemon_run(const struct config *cfg)
 	d.hv = open_backend(cfg);
 	setup_loop(&d);
 
+	d.incarnation = new_incarnation();
 	core_config_defaults(&cc);
 	memcpy(cc.host_uuid, cfg->host_uuid, HA_UUID_LEN);
+	cc.incarnation = d.incarnation;
+	cc.standalone = !d.clustered;
 	d.core = core_new(&cc);
 
-	log_notice("host %s: hasvcd %d running (backend %s; watchdog keeper at %s)", cfg->host_uuid,
-		   (int)getpid(), d.hv->ops->name, cfg->watchdog_keeper_socket);
+	log_notice("host %s: hasvcd %d running (backend %s; watchdog keeper at %s; incarnation "
+		   "%" PRId64 ")",
+		   cfg->host_uuid, (int)getpid(), d.hv->ops->name, cfg->watchdog_keeper_socket,
+		   d.incarnation);
 	if (d.clustered) {
 		struct cluster_hooks ch = {.arg = &d,
 					   .status = on_cluster_status,

@@ -22,6 +22,9 @@
 #define VM_C "aaaaaaaa-0000-4000-8000-000000000003"
 #define VM_X "ffffffff-0000-4000-8000-00000000000f"
 
+#define INC 77     /* this hasvcd's incarnation */
+#define OLD_INC 41 /* an earlier one's */
+
 struct fixture {
 	struct core *c;
 	struct core_actions out;
@@ -35,6 +38,7 @@ setup(void **state)
 
 	core_config_defaults(&f->cfg);
 	strcpy(f->cfg.host_uuid, HOST);
+	f->cfg.incarnation = INC;
 	f->c = core_new(&f->cfg);
 	*state = f;
 	return 0;
@@ -65,6 +69,27 @@ vm(const char *uuid, enum db_power_state p, int here, enum db_restart_priority p
 	v.always_run = always;
 	v.order = order;
 	return v;
+}
+
+/* `v` with an intent ISSUED here; a START to my incarnation. */
+static struct core_vm_view
+with_intent(struct core_vm_view v, int op, int clean, int64_t attempts)
+{
+	v.intent_op = op;
+	v.intent_clean = clean;
+	v.intent_attempts = attempts;
+	v.intent_incarnation = op == DB_INTENT_START ? INC : 0;
+	return v;
+}
+
+/* `v` as its claim (FO_E_VM_CLAIM) leaves it: Halted, resident nowhere, a
+** START ISSUED to my incarnation. */
+static struct core_vm_view
+claimed(struct core_vm_view v)
+{
+	v.power = DB_POWER_HALTED;
+	v.here = 0;
+	return with_intent(v, DB_INTENT_START, 0, 1);
 }
 
 static struct hv_domain
@@ -118,9 +143,10 @@ start(struct fixture *f, int ha_enabled, uint64_t now)
 	ha_append(f, ha_enabled, 1, 1, now);
 }
 
+/* A snapshot; incarnated_domains: whether my host row shows INC. */
 static int
-domains(struct fixture *f, const struct core_vm_view *vms, size_t nvms,
-	const struct hv_domain *doms, size_t ndoms, uint64_t now)
+incarnated_domains(struct fixture *f, int incarnated, const struct core_vm_view *vms,
+		   size_t nvms, const struct hv_domain *doms, size_t ndoms, uint64_t now)
 {
 	struct core_event ev = {.type = CORE_EV_DOMAINS};
 
@@ -128,7 +154,15 @@ domains(struct fixture *f, const struct core_vm_view *vms, size_t nvms,
 	ev.u.domains.nvms = nvms;
 	ev.u.domains.doms = doms;
 	ev.u.domains.ndoms = ndoms;
+	ev.u.domains.incarnated = incarnated;
 	return step(f, &ev, now);
+}
+
+static int
+domains(struct fixture *f, const struct core_vm_view *vms, size_t nvms,
+	const struct hv_domain *doms, size_t ndoms, uint64_t now)
+{
+	return incarnated_domains(f, 1, vms, nvms, doms, ndoms, now);
 }
 
 static void
@@ -198,13 +232,25 @@ test_reconcile_restarts_protected_halts_others(void **state)
 	start(f, 1, 0);
 	assert_int_equal(domains(f, vms, 3, NULL, 0, 10), 0);
 	assert_int_equal(core_get_state(f->c), CORE_RUNNING);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_C), 1);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 0);
+	/* Claimed, never started on the core's own say. */
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_C), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
 	a = find(f, CORE_ACT_SET_VM_POWER, VM_B);
 	assert_non_null(a);
 	assert_int_equal(a->power, DB_POWER_HALTED);
 	assert_int_equal(a->here, 0);
+	/* The claims landed: the intents start them. */
+	vms[0] = claimed(vms[0]);
+	vms[1] = vm(VM_B, DB_POWER_HALTED, 0, DB_PRIO_NONE, 0, 0);
+	vms[2] = claimed(vms[2]);
+	domains(f, vms, 3, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_C), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
 }
 
 static void
@@ -217,6 +263,7 @@ test_ha_disabled_halts_protected(void **state)
 	start(f, 0, 0);
 	domains(f, &v, 1, NULL, 0, 10);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
 	a = find(f, CORE_ACT_SET_VM_POWER, VM_A);
 	assert_non_null(a);
 	assert_int_equal(a->power, DB_POWER_HALTED);
@@ -258,8 +305,14 @@ test_crashed_domain_reaped_then_restarted(void **state)
 	domains(f, &v, 1, &d, 1, 10);
 	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
-	/* Reaped: next snapshot has no domain, and the VM comes back. */
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 0);
+	/* Reaped: next snapshot has no domain, and the VM is claimed ... */
 	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+	/* ... and comes back once the claim landed. */
+	v = claimed(v);
+	domains(f, &v, 1, NULL, 0, 30);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
 }
 
@@ -271,11 +324,27 @@ test_one_start_in_flight(void **state)
 
 	start(f, 1, 0);
 	domains(f, &v, 1, NULL, 0, 10);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	v = claimed(v);
 	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	domains(f, &v, 1, NULL, 0, 30);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+	domains(f, &v, 1, NULL, 0, 30 + f->cfg.poll_ms);
+	assert_int_equal(f->out.n, 0);
 }
 
+/* Replace the fixture's core by one with cfg.standalone set. */
+static void
+make_standalone(struct fixture *f)
+{
+	core_free(f->c);
+	f->cfg.standalone = 1;
+	f->c = core_new(&f->cfg);
+}
+
+/* Standalone: a claimed restart whose start fails for good is retried with
+** a doubling backoff, never reported FAILED (no master would replan it). */
 static void
 test_failed_start_backs_off(void **state)
 {
@@ -284,14 +353,20 @@ test_failed_start_backs_off(void **state)
 	uint64_t now = 10, expect = f->cfg.retry_min_ms;
 	int round;
 
+	make_standalone(f);
 	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, now);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	v = claimed(v);
 	domains(f, &v, 1, NULL, 0, now);
 	for (round = 0; round < 10; round++) {
 		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
-		start_result(f, VM_A, 12 /* ENOMEM */, now);
+		start_result(f, VM_A, ENOMEM, now);
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
 		/* Before the backoff expires, snapshots start nothing. */
 		domains(f, &v, 1, NULL, 0, now + expect - 1);
 		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
 		assert_true(core_next_deadline(f->c, now) <= now + expect);
 		now += expect;
 		tick(f, now);
@@ -300,15 +375,44 @@ test_failed_start_backs_off(void **state)
 		expect = expect * 2 > f->cfg.retry_max_ms ? f->cfg.retry_max_ms : expect * 2;
 	}
 	assert_int_equal(expect, f->cfg.retry_max_ms);
-	/* Success clears the backoff: a later loss restarts at once. */
+	/* Success clears the backoff: a later loss is claimed and started at
+	** once. */
 	start_result(f, VM_A, 0, now);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+	v = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
 	{
 		struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
 
 		domains(f, &v, 1, &d, 1, now + 1);
 	}
 	domains(f, &v, 1, NULL, 0, now + 2);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	v = claimed(v);
+	domains(f, &v, 1, NULL, 0, now + 3);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+/* A claimed restart whose start fails for good: FAILED for the master to
+** replan -- unless standalone (above). */
+static void
+test_claimed_start_definite_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v = claimed(vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0));
+	int standalone;
+
+	for (standalone = 0; standalone <= 1; standalone++) {
+		if (standalone)
+			make_standalone(f);
+		start(f, 1, 0);
+		domains(f, &v, 1, NULL, 0, 10);
+		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+		start_result(f, VM_A, ENOMEM, 20);
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, VM_A), standalone ? 0 : 1);
+		domains(f, &v, 1, NULL, 0, 20 + f->cfg.poll_ms); /* >= retry_min_ms */
+		assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, VM_A), standalone ? 0 : 1);
+		assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), standalone ? 1 : 0);
+	}
 }
 
 static void
@@ -325,6 +429,16 @@ test_restart_order(void **state)
 	start(f, 1, 0);
 	domains(f, vms, 3, NULL, 0, 10);
 	for (i = 0; i < f->out.n; i++) {
+		if (f->out.v[i].type != CORE_ACT_CLAIM)
+			continue;
+		assert_string_equal(f->out.v[i].vm, seen == 0 ? VM_B : seen == 1 ? VM_C : VM_A);
+		seen++;
+	}
+	assert_int_equal(seen, 3);
+	for (i = 0; i < 3; i++)
+		vms[i] = claimed(vms[i]);
+	domains(f, vms, 3, NULL, 0, 20);
+	for (i = 0, seen = 0; i < f->out.n; i++) {
 		if (f->out.v[i].type != CORE_ACT_START_VM)
 			continue;
 		assert_string_equal(f->out.v[i].vm, seen == 0 ? VM_B : seen == 1 ? VM_C : VM_A);
@@ -350,6 +464,9 @@ action_allowed(enum core_action_type t)
 	case CORE_ACT_STOP_VM:
 	case CORE_ACT_INTENT_DONE:
 	case CORE_ACT_INTENT_FAILED:
+	case CORE_ACT_INCARNATE:
+	case CORE_ACT_CLAIM:
+	case CORE_ACT_ADOPT:
 		return 1;
 	case CORE_NACTIONS:
 		break;
@@ -375,18 +492,24 @@ test_action_set_has_no_watchdog(void **state)
 		assert_string_not_equal(core_action_name((enum core_action_type)t), "?");
 		assert_false(watchdog_name(core_action_name((enum core_action_type)t)));
 	}
+	assert_string_equal(core_action_name(CORE_ACT_INCARNATE), "incarnate");
+	assert_string_equal(core_action_name(CORE_ACT_CLAIM), "claim");
+	assert_string_equal(core_action_name(CORE_ACT_ADOPT), "adopt");
 }
 
 /* A tiny world for full runs: the DB's views and which domains exist, with
 ** the core's actions carried out on it as hasvcd would (answers fed back at
-** once).  VM_A's first start fails; VM_X is a foreign domain. */
+** once; writes with their preconditions; a FAILED START issued here again
+** at once, as a master with no other host would).  VM_A's first start
+** fails; VM_X is a foreign domain. */
 struct world {
 	struct core_vm_view vms[3];
 	int up[3];       /* a running domain for vms[i] */
 	int crashed[3];  /* a crashed domain for vms[i] */
 	int a_failed;    /* VM_A's first start has failed */
+	int incarnated;  /* my host row shows INC */
 	size_t nactions; /* all actions seen */
-	int nstarts, nreaps, nexit;
+	int nstarts, nreaps, nexit, nclaims, nadopts, nincarnates, nfailed;
 };
 
 static void feed(struct fixture *f, struct world *w, struct core_event *ev, uint64_t now);
@@ -436,11 +559,16 @@ carry_out(struct fixture *f, struct world *w, uint64_t now)
 			ev.u.domains.nvms = 3;
 			ev.u.domains.doms = doms;
 			ev.u.domains.ndoms = nd;
+			ev.u.domains.incarnated = w->incarnated;
 			feed(f, w, &ev, now);
 			break;
 		}
 		case CORE_ACT_START_VM:
 			assert_true(k >= 0);
+			/* only a START ISSUED to my incarnation, recorded */
+			assert_true(w->incarnated);
+			assert_int_equal(w->vms[k].intent_op, DB_INTENT_START);
+			assert_int_equal(w->vms[k].intent_incarnation, INC);
 			w->nstarts++;
 			ev.type = CORE_EV_START_RESULT;
 			strcpy(ev.u.start_result.vm, acts[i].vm);
@@ -465,9 +593,41 @@ carry_out(struct fixture *f, struct world *w, uint64_t now)
 		case CORE_ACT_EXIT:
 			w->nexit++;
 			break;
-		case CORE_ACT_STOP_VM:
+		case CORE_ACT_INCARNATE:
+			w->nincarnates++;
+			w->incarnated = 1;
+			break;
+		case CORE_ACT_CLAIM: /* FO_E_VM_CLAIM */
+			assert_true(k >= 0);
+			w->nclaims++;
+			if (w->incarnated && w->vms[k].here && w->vms[k].intent_op == 0 &&
+			    (w->vms[k].power == DB_POWER_RUNNING ||
+			     w->vms[k].power == DB_POWER_PAUSED))
+				w->vms[k] = claimed(w->vms[k]);
+			break;
+		case CORE_ACT_ADOPT: /* FO_E_INTENT_ADOPT */
+			assert_true(k >= 0);
+			w->nadopts++;
+			if (w->incarnated && w->vms[k].intent_op == DB_INTENT_START &&
+			    w->vms[k].power == DB_POWER_HALTED && !w->vms[k].here)
+				w->vms[k].intent_incarnation = INC;
+			break;
 		case CORE_ACT_INTENT_DONE:
+			assert_true(k >= 0);
+			assert_int_equal(acts[i].intent_op, DB_INTENT_START);
+			if (w->vms[k].intent_op == DB_INTENT_START) {
+				w->vms[k].power = acts[i].power;
+				w->vms[k].here = acts[i].here;
+				w->vms[k].intent_op = 0;
+			}
+			break;
 		case CORE_ACT_INTENT_FAILED:
+			assert_true(k >= 0);
+			w->nfailed++;
+			if (w->vms[k].intent_op == DB_INTENT_START)
+				w->vms[k].intent_attempts++;
+			break;
+		case CORE_ACT_STOP_VM:
 			fail_msg("%s without an intent", core_action_name(acts[i].type));
 			break;
 		case CORE_ACT_UPDATE_METRICS:
@@ -502,6 +662,9 @@ full_run(struct fixture *f, enum core_event_type last)
 	w.vms[1] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_BEST_EFFORT, 0, 1);
 	w.vms[2] = vm(VM_C, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 2);
 	w.crashed[1] = 1;
+	/* VM_B: an old self's START is here, adopted first. */
+	w.vms[1] = claimed(w.vms[1]);
+	w.vms[1].intent_incarnation = OLD_INC;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.type = CORE_EV_START;
@@ -539,6 +702,10 @@ full_run(struct fixture *f, enum core_event_type last)
 	assert_int_equal(w.vms[2].power, DB_POWER_HALTED);
 	assert_true(w.nreaps >= 2 && w.nstarts >= 4);
 	assert_true(w.nactions > 2000);
+	assert_int_equal(w.nincarnates, 1);
+	assert_int_equal(w.nadopts, 1);
+	assert_int_equal(w.nfailed, 1);
+	assert_true(w.nclaims >= 2);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.type = last;
@@ -659,6 +826,8 @@ run_schedule(uint64_t seed, int steps)
 	rng = seed * 2654435761u + 1;
 	core_config_defaults(&cfg);
 	strcpy(cfg.host_uuid, HOST);
+	cfg.incarnation = INC;
+	cfg.standalone = (int)(seed % 2);
 	c = core_new(&cfg);
 	for (s = 0; s < steps; s++) {
 		struct core_event ev;
@@ -690,6 +859,7 @@ run_schedule(uint64_t seed, int steps)
 				vms[i].intent_op = (int)rnd(3);
 				vms[i].intent_clean = (int)rnd(2);
 				vms[i].intent_attempts = (int64_t)rnd(2);
+				vms[i].intent_incarnation = rnd(3) ? INC : OLD_INC;
 			}
 			for (i = 0; i < 4; i++)
 				if (rnd(2))
@@ -698,6 +868,7 @@ run_schedule(uint64_t seed, int steps)
 			ev.u.domains.nvms = 3;
 			ev.u.domains.doms = doms;
 			ev.u.domains.ndoms = nd;
+			ev.u.domains.incarnated = rnd(4) != 0;
 			break;
 		case CORE_EV_START_RESULT:
 			strcpy(ev.u.start_result.vm, uuids[rnd(3)]);
@@ -732,23 +903,48 @@ run_schedule(uint64_t seed, int steps)
 		for (i = 0; i < out.n; i++) {
 			size_t k;
 
-			digest = (digest ^ out.v[i].type) * 1099511628211ull;
-			assert_true(action_allowed(out.v[i].type));
-			if (out.v[i].type != CORE_ACT_START_VM)
+			enum core_action_type t = out.v[i].type;
+			const struct core_vm_view *v = NULL;
+
+			digest = (digest ^ t) * 1099511628211ull;
+			assert_true(action_allowed(t));
+			if (t == CORE_ACT_INCARNATE) {
+				assert_int_equal(ev.type, CORE_EV_DOMAINS);
+				assert_false(ev.u.domains.incarnated);
+			}
+			if (t != CORE_ACT_START_VM && t != CORE_ACT_CLAIM && t != CORE_ACT_ADOPT)
 				continue;
-			/* the liveset gate */
+			/* only on a snapshot that shows my incarnation, with the
+			** liveset gate open */
+			assert_int_equal(ev.type, CORE_EV_DOMAINS);
+			assert_true(ev.u.domains.incarnated);
 			assert_true(!ha_en || member);
 			for (k = 0; k < 3; k++)
-				if (strcmp(out.v[i].vm, uuids[k]) == 0) {
-					/* never two starts in flight for one VM */
-					assert_int_equal(in_flight[k], 0);
-					in_flight[k] = 1;
-					digest = (digest ^ k) * 1099511628211ull;
-					/* never a start against a STOP intent */
-					if (ev.type == CORE_EV_DOMAINS)
-						assert_int_not_equal(vms[k].intent_op,
-								     DB_INTENT_STOP);
-				}
+				if (strcmp(out.v[i].vm, uuids[k]) == 0)
+					v = &vms[k];
+			assert_non_null(v);
+			k = (size_t)(v - vms);
+			digest = (digest ^ k) * 1099511628211ull;
+			for (size_t j = 0; j < nd; j++)
+				assert_string_not_equal(doms[j].uuid, v->uuid); /* no domain */
+			if (t == CORE_ACT_CLAIM) {
+				assert_int_equal(v->intent_op, 0);
+				assert_true(v->here && (v->power == DB_POWER_RUNNING ||
+							v->power == DB_POWER_PAUSED));
+				continue;
+			}
+			/* START_VM / ADOPT: a START ISSUED here, the VM Halted;
+			** started only if mine, adopted only if not */
+			assert_int_equal(v->intent_op, DB_INTENT_START);
+			assert_int_equal(v->power, DB_POWER_HALTED);
+			if (t == CORE_ACT_ADOPT) {
+				assert_int_not_equal(v->intent_incarnation, INC);
+				continue;
+			}
+			assert_int_equal(v->intent_incarnation, INC);
+			/* never two starts in flight for one VM */
+			assert_int_equal(in_flight[k], 0);
+			in_flight[k] = 1;
 		}
 		if (core_get_state(c) == CORE_STOPPED)
 			break;
@@ -769,17 +965,9 @@ test_random_schedules_deterministic(void **state)
 
 /* ---- HA view, liveset gate, intents ---- */
 
-static struct core_vm_view
-with_intent(struct core_vm_view v, int op, int clean, int64_t attempts)
-{
-	v.intent_op = op;
-	v.intent_clean = clean;
-	v.intent_attempts = attempts;
-	return v;
-}
-
-/* Not in the liveset: nothing starts, neither the always-run restart nor an
-** intent; once a member, a fresh look starts both. */
+/* Not in the liveset: nothing starts, neither an intent nor the always-run
+** restart (not even claimed); once a member, a fresh look starts the one and
+** claims the other. */
 static void
 test_liveset_gate(void **state)
 {
@@ -796,27 +984,206 @@ test_liveset_gate(void **state)
 	/* No CORE_EV_HA yet: not a member. */
 	domains(f, vms, 3, NULL, 0, 10);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
 	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_A), 0); /* protected: left as is */
 	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_C), 1); /* unprotected: halted */
 	ha(f, 1, 0, 1, 20);
 	assert_int_equal(f->out.n, 0); /* no change */
 	domains(f, vms, 3, NULL, 0, 3000);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
-	/* Member: look again, start both. */
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	/* Member: look again, start the intent, claim the restart. */
 	ha(f, 1, 1, 1, 3100);
 	assert_int_equal(count(f, CORE_ACT_QUERY_DOMAINS, NULL), 1);
 	domains(f, vms, 3, NULL, 0, 3110);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 1);
-	/* Out of the liveset again: a snapshot starts nothing new. */
-	start_result(f, VM_A, ETIMEDOUT, 3200);
+	/* Out of the liveset again: a snapshot starts and claims nothing,
+	** long after the claim would have been due again. */
 	ha(f, 1, 0, 1, 3300);
 	domains(f, vms, 3, NULL, 0, 3300 + 70000);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
 	/* HA off: the gate is open (no liveset to be in). */
 	ha(f, 0, 0, 1, 80000);
 	domains(f, &vms[1], 1, NULL, 0, 80010);
 	assert_int_equal(count(f, CORE_ACT_START_VM, VM_B), 0); /* still in flight */
+}
+
+/* A claim is repeated no more often than every poll_ms while the database
+** does not show it; once it shows, the claim is not sent again. */
+static void
+test_claim_throttled(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[2];
+
+	vms[0] = vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0);
+	vms[1] = vm(VM_B, DB_POWER_PAUSED, 1, DB_PRIO_BEST_EFFORT, 0, 1);
+	start(f, 1, 0);
+	domains(f, vms, 2, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 1);
+	domains(f, vms, 2, NULL, 0, 11);
+	assert_int_equal(f->out.n, 0);
+	domains(f, vms, 2, NULL, 0, 10 + f->cfg.poll_ms - 1);
+	assert_int_equal(f->out.n, 0);
+	domains(f, vms, 2, NULL, 0, 10 + f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 1);
+	/* VM_A's landed: started, not claimed again; VM_B's still due. */
+	vms[0] = claimed(vms[0]);
+	domains(f, vms, 2, NULL, 0, 10 + 2 * f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 1);
+	/* Out of the liveset: not even a due claim. */
+	ha(f, 1, 0, 1, 10 + 3 * f->cfg.poll_ms);
+	domains(f, vms, 2, NULL, 0, 10 + 3 * f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+}
+
+/* A VM the database runs here with no domain and a START intent here
+** already: never claimed (a claim needs no intent), recorded Halted so that
+** the intent starts it. */
+static void
+test_running_vm_with_start_intent(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 1);
+	const struct core_action *a;
+
+	start(f, 1, 0);
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	a = find(f, CORE_ACT_SET_VM_POWER, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->power, DB_POWER_HALTED);
+	assert_int_equal(a->here, 0);
+	v.power = DB_POWER_HALTED;
+	v.here = 0;
+	domains(f, &v, 1, NULL, 0, 20);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+}
+
+/* Until my host row shows my incarnation: INCARNATE (again every poll_ms),
+** and nothing started, claimed or adopted -- while reconciling the domains
+** found goes on. */
+static void
+test_incarnate_first(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[4];
+	struct hv_domain d[2];
+	uint64_t now = 10;
+
+	vms[0] = with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START,
+			     0, 1);
+	vms[1] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 1);
+	vms[2] = with_intent(vm(VM_C, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 2), DB_INTENT_START,
+			     0, 1);
+	vms[2].intent_incarnation = OLD_INC;
+	vms[3] = vm(VM_X, DB_POWER_HALTED, 0, DB_PRIO_NONE, 0, 3);
+	d[0] = dom(VM_X, HV_DOM_RUNNING);
+	start(f, 1, 0);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0); /* at the first look */
+	incarnated_domains(f, 0, vms, 4, d, 1, now);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, VM_X), 1); /* found: recorded */
+	/* Not landed: again only after poll_ms. */
+	incarnated_domains(f, 0, vms, 4, d, 1, now + f->cfg.poll_ms - 1);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	now += f->cfg.poll_ms;
+	incarnated_domains(f, 0, vms, 4, d, 1, now);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+	/* Landed: start, claim, adopt; no more INCARNATE. */
+	vms[3] = vm(VM_X, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 3);
+	incarnated_domains(f, 1, vms, 4, d, 1, now + 1);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 1);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, VM_C), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 1);
+	incarnated_domains(f, 1, vms, 4, d, 1, now + 10 * f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0);
+	/* Shown no more (the row was rewritten): said again at once, and
+	** nothing claimed or adopted meanwhile. */
+	incarnated_domains(f, 0, vms, 4, d, 1, now + 11 * f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+}
+
+/* A START ISSUED to an old incarnation of this host: adopted (again every
+** poll_ms, only with the gate open), never started as it is; once the
+** database shows it adopted, started. */
+static void
+test_adopt_old_incarnation(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 3);
+
+	v.intent_incarnation = OLD_INC;
+	start(f, 1, 0);
+	ha(f, 1, 0, 1, 1); /* out of the liveset: nothing */
+	domains(f, &v, 1, NULL, 0, 10);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	ha(f, 1, 1, 1, 20);
+	domains(f, &v, 1, NULL, 0, 30);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_INTENT_FAILED, NULL), 0);
+	domains(f, &v, 1, NULL, 0, 30 + f->cfg.poll_ms - 1);
+	assert_int_equal(f->out.n, 0);
+	domains(f, &v, 1, NULL, 0, 30 + f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	/* Adopted: mine now. */
+	v.intent_incarnation = INC;
+	domains(f, &v, 1, NULL, 0, 30 + f->cfg.poll_ms + 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+	start_result(f, VM_A, 0, 30 + f->cfg.poll_ms + 2);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+}
+
+/* A START issued to an old incarnation whose domain runs here all the
+** same: done, whatever the incarnation, even before mine is recorded. */
+static void
+test_old_incarnation_domain_exists(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view v =
+	    with_intent(vm(VM_A, DB_POWER_HALTED, 0, DB_PRIO_RESTART, 1, 0), DB_INTENT_START, 0, 1);
+	struct hv_domain d = dom(VM_A, HV_DOM_RUNNING);
+	const struct core_action *a;
+
+	v.intent_incarnation = OLD_INC;
+	start(f, 1, 0);
+	incarnated_domains(f, 0, &v, 1, &d, 1, 10);
+	a = find(f, CORE_ACT_INTENT_DONE, VM_A);
+	assert_non_null(a);
+	assert_int_equal(a->intent_op, DB_INTENT_START);
+	assert_int_equal(a->power, DB_POWER_RUNNING);
+	assert_int_equal(a->here, 1);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	domains(f, &v, 1, &d, 1, 10 + f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_ADOPT, NULL), 0);
 }
 
 static void
@@ -991,11 +1358,13 @@ test_intent_stop(void **state)
 	** the report repeated after poll_ms only. */
 	domains(f, &v, 1, NULL, 0, 30030);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
 	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, NULL), 0);
 	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
 	domains(f, &v, 1, NULL, 0, 30030 + f->cfg.poll_ms);
 	assert_int_equal(count(f, CORE_ACT_INTENT_DONE, VM_A), 1);
 	assert_int_equal(count(f, CORE_ACT_START_VM, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
 
 	/* A hard stop intent: destroyed at once. */
 	v = with_intent(vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_NONE, 0, 0), DB_INTENT_STOP, 0, 1);
@@ -1035,14 +1404,15 @@ test_guest_shutdown(void **state)
 	d.state = HV_DOM_CRASHED;
 	domains(f, &v, 1, &d, 1, 20);
 	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
-	/* With the flag on (the default): reaped, then restarted. */
+	/* With the flag on (the default): reaped, then restarted (claimed). */
 	ha(f, 1, 1, 1, 30);
 	d.state = HV_DOM_SHUTDOWN;
 	domains(f, &v, 1, &d, 1, 40);
 	assert_int_equal(count(f, CORE_ACT_DESTROY_VM, VM_A), 1);
 	assert_int_equal(count(f, CORE_ACT_SET_VM_POWER, NULL), 0);
 	domains(f, &v, 1, NULL, 0, 50);
-	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_A), 1);
+	assert_int_equal(count(f, CORE_ACT_START_VM, VM_A), 0);
 }
 
 /* CORE_EV_DB_CHANGED: a query at once, or one more after the outstanding
@@ -1094,6 +1464,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_one_start_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_start_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claimed_start_definite_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_order, setup, teardown),
 		cmocka_unit_test(test_action_set_has_no_watchdog),
 		cmocka_unit_test_setup_teardown(test_full_run_never_touches_watchdog_hv_lost, setup,
@@ -1105,6 +1476,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_event_rejected_in_wrong_state, setup, teardown),
 		cmocka_unit_test(test_random_schedules_deterministic),
 		cmocka_unit_test_setup_teardown(test_liveset_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_throttled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_running_vm_with_start_intent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incarnate_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_old_incarnation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_incarnation_domain_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_start_domain_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_start_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_start_definite_error, setup, teardown),
