@@ -790,16 +790,19 @@ liveset_path(const struct ha *ha, char *buf, size_t len)
 	snprintf(buf, len, "%.*s/liveset", dl, slash != NULL ? s : ".");
 }
 
-/* At every SURVIVE that keeps me: the liveset, the ring it was agreed in and
-** the master, as host uuids, so that a restarted daemon starts where its
-** predecessor stood (lv_config.live, prev_ring, master) instead of at a
-** cold start.  No fsync: after a crash of the host the file means nothing. */
+/* At every SURVIVE that keeps me: the liveset, the ring it was agreed in,
+** the master, and the hosts lost and not yet announced dead, as host uuids,
+** so that a restarted daemon starts where its predecessor stood
+** (lv_config.live, prev_ring, master, pending_dead) instead of at a cold
+** start -- and still announces the death of a host its predecessor lost
+** (their VMs restart).  No fsync: after a crash of the host the file means
+** nothing. */
 static void
 save_liveset(struct ha *ha)
 {
 	char path[CONFIG_PATH_LEN + 16], tmp[CONFIG_PATH_LEN + 24];
 	struct ls_ring prev = lv_get_prev_ring(ha->lv);
-	uint64_t live = lv_get_live(ha->lv);
+	uint64_t live = lv_get_live(ha->lv), lost = lv_get_pending_dead(ha->lv);
 	int m = lv_get_master(ha->lv);
 	FILE *fp;
 	unsigned i;
@@ -810,11 +813,14 @@ save_liveset(struct ha *ha)
 		log_debug("liveness: cannot save the liveset in %s: %s", tmp, strerror(errno));
 		return;
 	}
-	fprintf(fp, "hasvc-liveset 1\nring %" PRIu64 " %" PRIu32 "\nmaster %s\n", prev.seq,
+	fprintf(fp, "hasvc-liveset 2\nring %" PRIu64 " %" PRIu32 "\nmaster %s\n", prev.seq,
 		prev.nodeid, m >= 0 && (unsigned)m < ha->n ? ha->uuid[m] : "-");
 	for (i = 0; i < ha->n; i++)
 		if (live & LS_BIT(i))
 			fprintf(fp, "live %s\n", ha->uuid[i]);
+	for (i = 0; i < ha->n; i++)
+		if (lost & LS_BIT(i))
+			fprintf(fp, "lost %s\n", ha->uuid[i]);
 	if (fclose(fp) != 0 || rename(tmp, path) != 0) {
 		log_debug("liveness: cannot save the liveset in %s: %s", path, strerror(errno));
 		(void)unlink(tmp);
@@ -841,7 +847,7 @@ load_liveset(struct ha *ha)
 	char path[CONFIG_PATH_LEN + 16], line[256], word[16], uuid[HA_UUID_LEN + 8];
 	unsigned long long seq = 0;
 	unsigned node = 0, version = 0;
-	uint64_t live = 0;
+	uint64_t live = 0, lost = 0;
 	int master = -1, ok = 1, idx;
 	FILE *fp;
 
@@ -849,7 +855,7 @@ load_liveset(struct ha *ha)
 	if ((fp = fopen(path, "r")) == NULL)
 		return;
 	if (fgets(line, sizeof(line), fp) == NULL || sscanf(line, "hasvc-liveset %u", &version) != 1 ||
-	    version != 1 || fgets(line, sizeof(line), fp) == NULL ||
+	    (version != 1 && version != 2) || fgets(line, sizeof(line), fp) == NULL ||
 	    sscanf(line, "ring %llu %u", &seq, &node) != 2)
 		ok = 0;
 	while (ok && fgets(line, sizeof(line), fp) != NULL) {
@@ -859,6 +865,10 @@ load_liveset(struct ha *ha)
 			master = strcmp(uuid, "-") == 0 ? -1 : uuid_index(ha, uuid);
 		} else if (strcmp(word, "live") == 0 && (idx = uuid_index(ha, uuid)) >= 0) {
 			live |= LS_BIT(idx);
+		} else if (strcmp(word, "lost") == 0 && version >= 2) {
+			/* a host no longer a member is nobody's to announce */
+			if ((idx = uuid_index(ha, uuid)) >= 0)
+				lost |= LS_BIT(idx);
 		} else {
 			ok = 0;
 		}
@@ -871,12 +881,13 @@ load_liveset(struct ha *ha)
 		return;
 	}
 	ha->lvc.live = live;
+	ha->lvc.pending_dead = lost & ~live;
 	ha->lvc.prev_ring.seq = seq;
 	ha->lvc.prev_ring.nodeid = node;
 	ha->lvc.master = master;
 	log_notice("liveness: a restart: the liveset agreed in ring %llu by my predecessor "
-		   "is my starting point (%s)",
-		   seq, path);
+		   "is my starting point (%s; %d host(s) it lost, not yet known dead)",
+		   seq, path, __builtin_popcountll(ha->lvc.pending_dead));
 }
 
 /* A fenced host that booted: the newest valid local fence record is newer

@@ -496,7 +496,7 @@ survive(struct lv *lv, uint64_t live, uint64_t lost, enum ls_reason reason, uint
 	lv->prev_ring = lv->view.ring;
 	lv->state = LV_STEADY;
 	lv->stats.survived++;
-	lv->pending_dead |= lost;
+	lv->pending_dead = (lv->pending_dead | lost) & ~live;
 	lv->has_confirmed = 1;
 	lv->confirmed_vring = lv->view.ring;
 	lv->confirmed_vlive = live;
@@ -760,7 +760,8 @@ evaluate(struct lv *lv, uint64_t now, struct lv_actions *out)
 				lv->adopt_pending = 1;
 			}
 		} else if (best >= 0) {
-			lv->pending_dead |= L & ~peer[best].vlive;
+			lv->pending_dead = (lv->pending_dead | (L & ~peer[best].vlive)) &
+			                   ~peer[best].vlive;
 			lv->live = peer[best].vlive;
 			lv->prev_ring = peer[best].vring;
 			evaluate(lv, now, out); /* prev_ring grew: this recursion ends */
@@ -972,6 +973,7 @@ enter_pool(struct lv *lv, uint64_t live, struct ls_ring prev, int master, uint64
            struct lv_actions *out)
 {
 	lv->live = live & lv->all;
+	lv->pending_dead &= ~lv->live;
 	lv->prev_ring = prev;
 	lv->master = master;
 	lv->mine.state = LS_ALIVE;
@@ -1265,6 +1267,9 @@ start(struct lv *lv, const struct lv_ring_view *v, uint64_t now, struct lv_actio
 	** with before deciding anything myself. */
 	lv->prev_ring = lv->cfg.prev_ring;
 	lv->master = lv->cfg.master;
+	/* My predecessor's lost hosts, dead restart_ms after my start (every
+	** last_from is now) unless back in my ring (dead_at). */
+	lv->pending_dead = lv->cfg.pending_dead & lv->all & ~lv->live;
 	set_claim(lv);
 	push(out, LV_ACT_PET);
 	lv->next_pet = now + lv->t->pet_ms;
@@ -1491,6 +1496,12 @@ uint64_t
 lv_get_live(const struct lv *lv)
 {
 	return lv->live;
+}
+
+uint64_t
+lv_get_pending_dead(const struct lv *lv)
+{
+	return lv->pending_dead;
 }
 
 struct ls_ring

@@ -60,6 +60,12 @@ struct lv_config {
 	                    ** PINGs, says on the statefile that it is fenced, and asks the
 	                    ** master to admit it (JOIN) until it does (docs/protocol.md,
 	                    ** "Rejoining") */
+	uint64_t pending_dead; /* a restarted daemon: the hosts its predecessor had
+	                    ** decided lost and not yet announced dead (hasvcd keeps
+	                    ** them with the liveset).  Their restart bound counts
+	                    ** from my start -- later than their last message, so
+	                    ** never early; a host in `live` or in a liveset I adopt
+	                    ** is not pending (docs/protocol.md, "Lost hosts") */
 	uint64_t seq0;      /* my slot's first write carries seq0 + 1: a restarted daemon
 	                    ** must write above its predecessor (readers drop a seq that
 	                    ** goes back); hasvcd passes its start time in wall-clock us */
@@ -227,6 +233,7 @@ uint64_t lv_lease(const struct lv *lv);
 ** tests. */
 enum lv_state lv_get_state(const struct lv *lv);
 uint64_t lv_get_live(const struct lv *lv);              /* L */
+uint64_t lv_get_pending_dead(const struct lv *lv);      /* lost, not yet announced dead */
 struct ls_ring lv_get_prev_ring(const struct lv *lv);   /* the ring L was agreed in */
 struct ls_ring lv_get_ring(const struct lv *lv);        /* my current ring */
 uint64_t lv_get_members(const struct lv *lv);           /* its members */

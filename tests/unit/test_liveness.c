@@ -225,8 +225,22 @@ run(struct host *h, uint64_t until)
 		h->now = until;
 }
 
+/* A restarted daemon's engine: it starts from `live` agreed in `prev`, with
+** `pending` lost and not yet known dead (0, {0,0}, 0: a cold start). */
+static void host_init_from(struct host *h, unsigned n, unsigned self, int statefile,
+                           uint64_t members, uint64_t live, struct ls_ring prev, uint64_t pending);
+
 static void
 host_init(struct host *h, unsigned n, unsigned self, int statefile, uint64_t members)
+{
+	struct ls_ring none = {0, 0};
+
+	host_init_from(h, n, self, statefile, members, 0, none, 0);
+}
+
+static void
+host_init_from(struct host *h, unsigned n, unsigned self, int statefile, uint64_t members,
+               uint64_t live, struct ls_ring prev, uint64_t pending)
 {
 	char err[200];
 	struct lv_event ev;
@@ -240,7 +254,9 @@ host_init(struct host *h, unsigned n, unsigned self, int statefile, uint64_t mem
 	h->cfg.ls.preferred = -1;
 	h->cfg.ls.statefile = statefile;
 	h->cfg.self = self;
-	h->cfg.live = ((uint64_t)1 << n) - 1;
+	h->cfg.live = live ? live : ((uint64_t)1 << n) - 1;
+	h->cfg.prev_ring = prev;
+	h->cfg.pending_dead = pending;
 	h->cfg.master = 0;
 	assert_int_equal(lv_timing_derive(30, LV_PROFILE_FAST, &h->cfg.timing, err, sizeof(err)), 0);
 	h->lv = lv_new(&h->cfg, err, sizeof(err));
@@ -582,6 +598,57 @@ test_dead_before_restart_quorum(void **state)
 	run(&h, heard + h.cfg.timing.restart_ms + 1);
 	assert_int_equal(h.dead, 4);
 	assert_int_equal(h.dead_at[2], heard + h.cfg.timing.restart_ms);
+	host_free(&h);
+}
+
+static struct lv_msg admit_msg(unsigned from, struct ls_ring ring, unsigned host, uint64_t seq,
+                               uint64_t live, struct ls_ring prev);
+
+/* A restarted daemon remembers the hosts its predecessor lost and had not
+** yet announced dead (docs/protocol.md, "Residual limits", seed 26904):
+** announced restart_ms after the restart (never earlier), unless the host
+** is in the liveset it starts from or adopts (admitted meanwhile). */
+static void
+test_restart_remembers_lost(void **state)
+{
+	struct host h;
+	struct lv_msg m;
+	uint64_t t0;
+
+	(void)state;
+	/* {0,1} agreed in ring 8 without host 2, which was still pending. */
+	host_init_from(&h, 3, 1, 0, 3, 3, R(8), 4);
+	t0 = h.now;
+	m = state_msg(0, 8, 0, 3);
+	deliver(&h, &m);
+	run(&h, t0 + h.cfg.timing.restart_ms - 1);
+	assert_int_equal(lv_get_state(h.lv), LV_STEADY);
+	assert_int_equal(lv_get_pending_dead(h.lv), 4);
+	assert_int_equal(h.dead, 0);
+	run(&h, t0 + h.cfg.timing.restart_ms + 1);
+	assert_int_equal(h.dead, 4);
+	assert_true(h.dead_at[2] >= t0 + h.cfg.timing.restart_ms);
+	host_free(&h);
+
+	/* Host 2 is in the liveset the restart starts from: not pending. */
+	host_init_from(&h, 3, 1, 0, 3, 7, R(8), 4);
+	assert_int_equal(lv_get_pending_dead(h.lv), 0);
+	host_free(&h);
+
+	/* Host 2 comes back into my ring (rebooted, out of the pool): not
+	** announced dead by the timeout while it is there; its admission
+	** makes it pending no more. */
+	host_init_from(&h, 3, 1, 0, 7, 3, R(8), 4);
+	m = state_msg(0, 8, 0, 3);
+	deliver(&h, &m);
+	run(&h, h.now + 2 * h.cfg.timing.restart_ms);
+	assert_int_equal(h.dead, 0);
+	assert_int_equal(lv_get_pending_dead(h.lv), 4);
+	m = admit_msg(0, R(8), 2, 5000, 3, R(8));
+	deliver(&h, &m);
+	assert_int_equal(lv_get_pending_dead(h.lv), 0);
+	run(&h, h.now + 2 * h.cfg.timing.restart_ms);
+	assert_int_equal(h.dead, 0);
 	host_free(&h);
 }
 
@@ -1044,6 +1111,7 @@ main(void)
 	    cmocka_unit_test(test_adopts_first_verdict),
 	    cmocka_unit_test(test_dead_before_restart_quorum),
 	    cmocka_unit_test(test_fence_record_fast_path),
+	    cmocka_unit_test(test_restart_remembers_lost),
 	    cmocka_unit_test(test_fence_record_seen_written),
 	    cmocka_unit_test(test_access_latch),
 	    cmocka_unit_test(test_maintenance),
