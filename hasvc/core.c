@@ -656,6 +656,13 @@ incarnate(struct core *c, const struct core_event *ev, uint64_t now, struct core
 		log_warnx("host %s: the database no longer shows incarnation %lld; nothing "
 			  "starts until it does", c->cfg.host_uuid, (long long)c->cfg.incarnation);
 	c->incarnated = 0;
+	/* With HA on, not before my host is in the liveset: a host that died
+	** and came back is admitted only after the master's engine announced
+	** its old self dead, so written after its admission my incarnation
+	** cannot be the one a dead-host write names (failover.h,
+	** fo_event.incarnation). */
+	if (c->ha_enabled && !c->member)
+		return;
 	if (c->incarnate_sent && now < c->incarnate_at + c->cfg.poll_ms)
 		return;
 	log_info("host %s: recording incarnation %lld", c->cfg.host_uuid,

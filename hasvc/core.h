@@ -48,7 +48,9 @@
 ** may be in flight against what the database shows of this host.  So:
 **   - until the host row shows my incarnation (ev.u.domains.incarnated) the
 **     core emits CORE_ACT_INCARNATE (again every poll_ms while it does not
-**     land) and starts, claims and adopts nothing;
+**     land) -- with HA enabled only while my host is in the liveset, so that
+**     it is written after my admission -- and starts, claims and adopts
+**     nothing;
 **   - a VM to restart here (the rule above) is first claimed:
 **     CORE_ACT_CLAIM, one write that halts it and ISSUEs its START to my
 **     incarnation (failover.h, FO_E_VM_CLAIM); the intent path then starts it;

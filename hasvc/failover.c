@@ -534,7 +534,8 @@ fo_rows_apply(struct fo_rows *r, const struct fo_edit *e)
 		vm->resident_on[0] = '\0';
 		return 1;
 	case FO_E_INTENT_ADD:
-		if (vm == NULL || in != NULL)
+		if (vm == NULL || in != NULL ||
+		    (e->host[0] != '\0' && !host_at(r, e->host, e->incarnation)))
 			return 0;
 		rows_intent_add(r, &e->intent, e->vm);
 		return 1;
@@ -664,8 +665,11 @@ edit(struct work *w, enum fo_edit_type type, const char *vm, const char *host,
 	return edit_at(w, type, vm, host, 0, intent, name, text);
 }
 
+/* A QUEUED START for vm; `from` (a dead host's, at incarnation inc) also
+** makes the edit's precondition: that incarnation is still the host's. */
 static void
-add_start(struct work *w, const struct db_vm *vm, enum db_intent_why why, const char *from)
+add_start(struct work *w, const struct db_vm *vm, enum db_intent_why why, const char *from,
+          int64_t inc)
 {
 	struct db_vm_intent in;
 
@@ -676,7 +680,7 @@ add_start(struct work *w, const struct db_vm *vm, enum db_intent_why why, const 
 	in.why = why;
 	copy_uuid(in.from, from != NULL ? from : "");
 	in.created = w->fo->snap_wall;
-	(void)edit(w, FO_E_INTENT_ADD, vm->uuid, NULL, &in, NULL, NULL);
+	(void)edit_at(w, FO_E_INTENT_ADD, vm->uuid, from, inc, &in, NULL, NULL);
 }
 
 /* ---- step 1: dead hosts ---- */
@@ -727,7 +731,7 @@ step_dead_host(struct work *w, struct fo_dead *d, struct fo_actions *out)
 		else
 			nother++;
 		if ((is_protected(vm) || is_best_effort(vm)) && fo_rows_intent(&w->r, vm->uuid) == NULL)
-			add_start(w, vm, DB_WHY_FAILOVER, d->uuid);
+			add_start(w, vm, DB_WHY_FAILOVER, d->uuid, d->incarnation);
 	}
 	/* Collect first: a requeue may delete the row. */
 	vms[0] = '\0';
@@ -853,7 +857,7 @@ step_always_run(struct work *w, uint64_t now, struct fo_actions *out)
 		}
 		note(out, "%s is protected but halted: starting it (always-run)",
 		     vm_name(fo, vm->uuid));
-		add_start(w, vm, DB_WHY_ALWAYS_RUN, NULL);
+		add_start(w, vm, DB_WHY_ALWAYS_RUN, NULL, 0);
 	}
 }
 

@@ -146,7 +146,8 @@ enum fo_edit_type {
 	FO_E_HOST_NOT_LIVE = 0, /* if host is at incarnation: host.live := 0 */
 	FO_E_VM_HALT,           /* if vm resident_on == host and host is at incarnation:
 	                        ** Halted, resident_on "" */
-	FO_E_INTENT_ADD,        /* if vm exists and has no intent: add `intent` */
+	FO_E_INTENT_ADD,        /* if vm exists and has no intent (and, if `host` is
+	                        ** set, host is at incarnation): add `intent` */
 	FO_E_INTENT_ISSUE,      /* if vm's START intent is not ISSUED, vm Halted with no
 	                        ** resident host, and host is at incarnation (> 0):
 	                        ** ISSUED to host and incarnation, attempts + 1, error "" */

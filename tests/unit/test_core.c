@@ -1073,6 +1073,37 @@ test_running_vm_with_start_intent(void **state)
 /* Until my host row shows my incarnation: INCARNATE (again every poll_ms),
 ** and nothing started, claimed or adopted -- while reconciling the domains
 ** found goes on. */
+/* With HA on, my incarnation is written only once my host is in the
+** liveset: after its admission, so a dead-host write decided for my old self
+** can never name it (failover.h, fo_event.incarnation). */
+static void
+test_incarnate_after_admission(void **state)
+{
+	struct fixture *f = *state;
+	struct core_vm_view vms[1];
+	uint64_t now = 10;
+
+	vms[0] = vm(VM_B, DB_POWER_RUNNING, 1, DB_PRIO_RESTART, 1, 1);
+	start(f, 1, 0);
+	ha(f, 1, 0, 1, now); /* HA on, not (yet) in the liveset */
+	incarnated_domains(f, 0, vms, 1, NULL, 0, now);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0);
+	incarnated_domains(f, 0, vms, 1, NULL, 0, now + 10 * f->cfg.poll_ms);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 0);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	now += 11 * f->cfg.poll_ms;
+	ha(f, 1, 1, 1, now); /* admitted */
+	incarnated_domains(f, 0, vms, 1, NULL, 0, now);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, NULL), 0);
+	incarnated_domains(f, 1, vms, 1, NULL, 0, now + 1);
+	assert_int_equal(count(f, CORE_ACT_CLAIM, VM_B), 1);
+	/* HA off: at once. */
+	ha(f, 0, 0, 1, now + 2);
+	incarnated_domains(f, 0, vms, 1, NULL, 0, now + 2);
+	assert_int_equal(count(f, CORE_ACT_INCARNATE, NULL), 1);
+}
+
 static void
 test_incarnate_first(void **state)
 {
@@ -1479,6 +1510,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_throttled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_running_vm_with_start_intent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incarnate_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incarnate_after_admission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_old_incarnation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_incarnation_domain_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_start_domain_exists, setup, teardown),
