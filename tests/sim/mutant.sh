@@ -14,7 +14,10 @@
 #     (not when the engine announces it certainly dead: `--mutant
 #     early-dead`) restarts VMs their host still runs: a bounded search
 #     finds a schedule where I1/I2 catch it, and the real wiring runs that
-#     schedule without a violation.
+#     schedule without a violation;
+#   - targets that ignore incarnations (`--mutant no-incarnation`: the old
+#     core, which restarted the VMs recorded on its host itself) break I1/I2
+#     in failover_rejoin.scn, which the real model runs clean.
 # Needs BINDIR; BUILD (tests/run.sh sets it; default build/release) holds
 # the engine's archives, linked as they are with the mutant object first.
 set -u
@@ -105,5 +108,20 @@ else
 	else
 		echo "ok   real executor, $real"
 	fi
+fi
+
+# 4. The targets without incarnations (the old core): a host rebooted and
+# admitted before the master's late dead-host write lands restarts its VMs
+# itself, and the write restarts them elsewhere too.  The real model runs
+# failover_rejoin.scn clean (scenarios.sh).
+out=$("$sim" --mutant no-incarnation tests/sim/scenarios/failover_rejoin.scn 2>&1)
+rc=$?
+if ((rc != 1)) || ! grep -qE 'VIOLATION (vm[0-9]+ runs on two hosts|vm[0-9]+ restarted on h[0-9]+ while h[0-9]+, where it runs, is alive)' <<<"$out"; then
+	echo "FAIL: the no-incarnation mutant passes failover_rejoin.scn (rc=$rc)"
+	grep -E 'claims|starts|VIOLATION|end:' <<<"$out" | sed 's/^/    /'
+	fail=1
+else
+	echo "ok   target mutant no-incarnation breaks failover_rejoin.scn:"
+	grep -E 'VIOLATION' <<<"$out" | sed 's/^/    /'
 fi
 exit $fail

@@ -294,6 +294,10 @@ parse_action(struct parser *p, uint64_t at)
 			return -1;
 		if (parse_time(p->tok[4], &f->ms) < 0 || f->ms == 0)
 			return perr(p, "bad duration '%s' (5s, 2500ms)", p->tok[4]);
+	} else if (strcmp(a, "dbdelay") == 0) {
+		f->kind = SF_DBDELAY;
+		if (p->ntok != 4 || parse_time(p->tok[3], &f->ms) < 0)
+			return perr(p, "dbdelay DURATION (executor writes apply that much later; 0 ends it)");
 	} else if (strcmp(a, "vmstart") == 0) {
 		f->kind = SF_VMSTART;
 		if (p->ntok != 4 || (strcmp(p->tok[3], "slow") && strcmp(p->tok[3], "normal")))

@@ -37,6 +37,8 @@ enum sim_fault_kind {
 	SF_CPGSTALL,  /* host's corosync frozen for `ms` (token held) */
 	SF_RESTART,   /* daemon of host killed, restarted after `ms`; its watchdog
 	              ** keeper pets on until the engine's last lease */
+	SF_DBDELAY,   /* the executors' writes sent from now on apply `ms` later
+	              ** (0: no more): a master's dead-host write that is late */
 	SF__N
 };
 
@@ -129,6 +131,12 @@ enum sim_mutant {
 	                    ** certainly dead (FO_EV_HOST_DEAD at the SURVIVE, not at
 	                    ** LV_ACT_HOST_DEAD): it halts and requeues the VMs of a
 	                    ** host that may still run them (I1/I2 must catch it) */
+	SIM_MUT_NO_INCARNATION, /* targets without incarnations (the old core): no
+	                        ** INCARNATE write, a START ISSUED here started
+	                        ** whoever it was issued to, a VM Running here
+	                        ** without a domain restarted directly (no claim);
+	                        ** a host rebooted and admitted before its dead-host
+	                        ** write lands runs its VMs twice (I1/I2) */
 };
 
 /* Counters over runs (hasvc-sim --seeds prints them). */

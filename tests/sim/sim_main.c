@@ -10,9 +10,10 @@
 **   hasvc-sim ... --cpg safe|agreed
 **                               random schedules with that CPG delivery
 **                               (default agreed; a scenario says `cpg`)
-**   hasvc-sim ... --mutant early-dead
+**   hasvc-sim ... --mutant early-dead|no-incarnation
 **                               a broken executor input (FO_EV_HOST_DEAD at
-**                               the SURVIVE): I1/I2 must catch it
+**                               the SURVIVE), or targets that ignore
+**                               incarnations: I1/I2 must catch it
 **   hasvc-sim --seeds N --until-unsafe
 **                               stop at the first schedule that breaks a
 **                               safety invariant (I1..I4): exit 1 and print
@@ -34,7 +35,8 @@ usage(void)
 	                "       hasvc-sim --seeds N [--from S] [--quiet] [--until-unsafe]"
 	                " [--cpg safe|agreed]\n"
 	                "       hasvc-sim --seed S [--trace] [--cpg safe|agreed]\n"
-	                "       hasvc-sim ... --mutant early-dead   (tests/sim/mutant.sh)\n"
+	                "       hasvc-sim ... --mutant early-dead|no-incarnation"
+	                "   (tests/sim/mutant.sh)\n"
 	                "       hasvc-sim --timing T [fast|conservative]\n");
 	return 2;
 }
@@ -120,7 +122,7 @@ print_stats(struct sim_stats *st)
 }
 
 static int cpg_mode = -1; /* --cpg: for random schedules; -1: theirs */
-static int mutant;        /* --mutant early-dead (tests/sim/mutant.sh) */
+static int mutant;        /* --mutant early-dead|no-incarnation (tests/sim/mutant.sh) */
 
 static int
 run_seeds(uint64_t from, uint64_t count, int quiet, int until_unsafe)
@@ -205,9 +207,13 @@ main(int argc, char **argv)
 			else
 				return usage();
 		} else if (strcmp(argv[i], "--mutant") == 0 && i + 1 < argc) {
-			if (strcmp(argv[++i], "early-dead") != 0)
+			i++;
+			if (strcmp(argv[i], "early-dead") == 0)
+				mutant = SIM_MUT_EARLY_DEAD;
+			else if (strcmp(argv[i], "no-incarnation") == 0)
+				mutant = SIM_MUT_NO_INCARNATION;
+			else
 				return usage();
-			mutant = SIM_MUT_EARLY_DEAD;
 		} else if (strcmp(argv[i], "--until-unsafe") == 0) {
 			until_unsafe = 1;
 		} else if (strcmp(argv[i], "--trace") == 0) {

@@ -134,6 +134,10 @@ struct host {
 	uint64_t fo_tick_gen, fo_tick_at, fo_tick_same;
 	uint64_t fo_pending, fo_sent; /* its write in flight (id; 0 none), sent then */
 	uint64_t life;       /* one more at every death: its domains and writes die with it */
+	int64_t dbinc;       /* its daemon's database incarnation (hasvc/db.h, "Incarnations"):
+	                     ** a fresh one at every daemon start */
+	uint64_t tgt_busy;   /* VMs with a claim, adopt or halt write of mine in flight */
+	int inc_busy;        /* its INCARNATE write is in flight */
 	int wait_reason;
 	unsigned alerts;
 	uint64_t died_at;
@@ -157,8 +161,9 @@ struct host {
 	int survived;  /* ... which survived a round since its start */
 	uint64_t incarnation; /* its daemon's "pid": one more at every restart */
 	uint64_t saved_live; /* what the daemon keeps across a restart: its last */
-	struct ls_ring saved_prev; /* agreed liveset, where, and the master */
+	struct ls_ring saved_prev; /* agreed liveset, where, and the master, and */
 	int saved_master;
+	uint64_t saved_lost; /* the hosts lost then and not yet announced dead */
 	uint64_t restart_gen;
 };
 
@@ -168,6 +173,7 @@ struct vmx {
 	uint64_t starting;   /* hosts creating its domain now */
 	uint64_t started_at; /* the database last showed it started then (0: never) */
 	int started_mp;      /* ... by a must-place intent */
+	int64_t start_inc[SIM_MAX_HOSTS]; /* the daemon incarnation that started it there */
 };
 
 /* I-restart: a window opened by a host's death. */
@@ -223,6 +229,8 @@ struct world {
 	size_t npw, cappw;
 	struct fo_actions foacts;
 	unsigned alerts;
+	int64_t next_inc; /* the next daemon start's incarnation (deterministic) */
+	uint64_t db_delay; /* `dbdelay`: extra latency of the executors' writes */
 	struct rwatch rw[SIM_MAX_FAULTS];
 	unsigned nrw;
 	struct pmsg *msgs;
@@ -459,6 +467,9 @@ kill_host(struct world *w, int h, int cause)
 		w->vm[v].starting &= ~LS_BIT(h);
 	}
 	hp->life++;
+	hp->dbinc = 0;
+	hp->tgt_busy = 0;
+	hp->inc_busy = 0;
 	fo_free(hp->fo);
 	hp->fo = NULL;
 	hp->fo_active = 0;
@@ -1183,7 +1194,14 @@ ev_deliver(struct world *w, int m)
 #define WALL0_MS 1800000000000ll /* the wall clock at t = 0 */
 #define FO_STEP_MS 50 /* a decision and its write: tick lateness, PW_MAX_MS, margin */
 
-enum pw_kind { PW_FO = 0, PW_START_DONE, PW_START_FAILED, PW_HOST_LIVE, PW_RECONCILE };
+/* Writes: an executor's (PW_FO), and a target's -- a start's outcome, `live`
+** again, and (hasvc/core.h, "Incarnations") its incarnation, a claim or an
+** adopt (one fo_edit each, applied with fo_rows_apply), the halt of VMs
+** recorded here that it will not restart (`vms`). */
+enum pw_kind {
+	PW_FO = 0, PW_START_DONE, PW_START_FAILED, PW_HOST_LIVE, PW_INCARNATE, PW_CLAIM, PW_ADOPT,
+	PW_HALT
+};
 
 struct pwrite {
 	int used;
@@ -1191,6 +1209,7 @@ struct pwrite {
 	int writer;
 	uint64_t gen;  /* PW_FO: the executor's incarnation; else the host's life */
 	unsigned vm;
+	uint64_t vms; /* PW_HALT */
 	uint64_t id;
 	struct fo_edit *edits;
 	size_t nedits;
@@ -1245,6 +1264,13 @@ intent_del(struct world *w, struct db_vm_intent *in)
 	size_t i = (size_t)(in - w->in);
 	memmove(&w->in[i], &w->in[i + 1], (w->nin - i - 1) * sizeof(w->in[0]));
 	w->nin--;
+}
+
+/* The mutant: targets without incarnations (sim.h). */
+static int
+no_incarnation(const struct world *w)
+{
+	return w->sp->mutant == SIM_MUT_NO_INCARNATION;
 }
 
 static int
@@ -1353,7 +1379,10 @@ fo_feed_hosts(struct world *w, int h, int type, uint64_t set)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;
 	if (type == FO_EV_HOST_DEAD) {
+		/* the incarnation that died: the host row as the database has
+		** it now (failover.h, fo_event.incarnation) */
 		uuid_host(__builtin_ctzll(set), ev.u.host);
+		ev.incarnation = w->dbhost[__builtin_ctzll(set)].incarnation;
 	} else {
 		for (unsigned x = 0; x < w->n; x++)
 			if (set & LS_BIT(x))
@@ -1415,7 +1444,8 @@ pw_send(struct world *w, int kind, int writer, uint64_t gen, unsigned vm)
 	p->writer = writer;
 	p->gen = gen;
 	p->vm = vm;
-	push(w, w->now + rnd(w, PW_MIN_MS, PW_MAX_MS), EV_DB_APPLY, writer, (uint32_t)i, 0);
+	push(w, w->now + rnd(w, PW_MIN_MS, PW_MAX_MS) + (kind == PW_FO ? w->db_delay : 0), EV_DB_APPLY,
+	     writer, (uint32_t)i, 0);
 	return p;
 }
 
@@ -1539,6 +1569,11 @@ check_issue_order(struct world *w, int writer, const struct db_vm_intent *in, in
 		int u = vm_of(w, o->vm);
 		if (u < 0 || u == v || o->op != DB_INTENT_START || o->state != DB_INTENT_ISSUED ||
 		    !must_place(w, o))
+			continue;
+		/* a host's claim (FO_E_VM_CLAIM: its own VM, restarted where the
+		** database had it running) is no placement: it may land between
+		** the executor's decision and its write (seed 6174) */
+		if (o->why == DB_WHY_ALWAYS_RUN && strcmp(o->from, o->host) == 0)
 			continue;
 		if (!mp)
 			violation(w, IORDER, "best-effort vm%d ISSUED while must-place %s (order %" PRId64
@@ -1677,6 +1712,41 @@ apply_fo_write(struct world *w, struct pwrite *p)
 	db_changed(w);
 }
 
+static void target_scan(struct world *w, int x);
+
+/* A target's own edit (INCARNATE, CLAIM, ADOPT): fo_rows_apply, the very
+** preconditions fo_apply checks in hasvcd. */
+static void
+apply_own_edit(struct world *w, struct pwrite *p)
+{
+	int x = p->writer;
+	const struct fo_edit *e = &p->edits[0];
+	struct fo_rows r = {.hosts = w->dbhost, .nhosts = (size_t)w->n, .vms = w->dbvm, .nvms = w->nvm,
+			    .intents = w->in, .nintents = w->nin, .capintents = SIM_MAX_VMS};
+	int ok;
+
+	ok = !(e->type == FO_E_VM_CLAIM && w->nin == SIM_MAX_VMS) && fo_rows_apply(&r, e);
+	ha_assert(r.intents == w->in);
+	w->nin = r.nintents;
+	if (!ok) {
+		if (p->kind == PW_INCARNATE)
+			tr(w, x, "db: incarnation %" PRId64 " skipped", e->incarnation);
+		else
+			tr(w, x, "db: %s vm%u skipped", p->kind == PW_CLAIM ? "claim of" : "adopt of",
+			   p->vm);
+		target_scan(w, x); /* look again (hasvcd: at its next poll) */
+		return;
+	}
+	if (p->kind == PW_INCARNATE)
+		tr(w, x, "db: incarnation %" PRId64, e->incarnation);
+	else if (p->kind == PW_CLAIM)
+		tr(w, x, "db: vm%u claimed: Halted, START ISSUED here (incarnation %" PRId64 ")",
+		   p->vm, e->incarnation);
+	else
+		tr(w, x, "db: vm%u's START adopted (incarnation %" PRId64 ")", p->vm, e->incarnation);
+	db_changed(w);
+}
+
 static void
 apply_target_write(struct world *w, struct pwrite *p)
 {
@@ -1713,12 +1783,29 @@ apply_target_write(struct world *w, struct pwrite *p)
 		w->dbhost[x].live = 1;
 		tr(w, x, "db: host live again");
 		break;
-	case PW_RECONCILE: {
+	case PW_INCARNATE:
+		if (no_incarnation(w)) {
+			/* the old core wrote none; sent all the same so that the
+			** mutant's schedule draws what the real one does */
+			tr(w, x, "db: incarnation ignored (mutant)");
+			return;
+		}
+		hp->inc_busy = 0;
+		apply_own_edit(w, p);
+		return;
+	case PW_CLAIM:
+	case PW_ADOPT:
+		hp->tgt_busy &= ~LS_BIT(p->vm);
+		apply_own_edit(w, p);
+		return;
+	case PW_HALT: {
 		char names[200];
 		size_t k = 0;
 		names[0] = '\0';
+		hp->tgt_busy &= ~p->vms;
 		for (unsigned v = 0; v < w->nvm; v++)
-			if (host_of(w, w->dbvm[v].resident_on) == x && !(w->vm[v].on & LS_BIT(x))) {
+			if ((p->vms & LS_BIT(v)) && host_of(w, w->dbvm[v].resident_on) == x &&
+			    !(w->vm[v].on & LS_BIT(x))) {
 				w->dbvm[v].power_state = DB_POWER_HALTED;
 				w->dbvm[v].resident_on[0] = '\0';
 				if (k < sizeof(names))
@@ -1747,8 +1834,14 @@ ev_db_apply(struct world *w, uint32_t i)
 	free(p.edits);
 }
 
-/* ---- the target side (hasvc/core.c): a host in the agreed liveset
-** starts the VMs whose START intent is ISSUED to it ---- */
+/* ---- the target side (hasvc/core.c; core.h, "Incarnations"): a daemon
+** writes its incarnation into its host row first; then, in the agreed
+** liveset and with the row showing it, it starts the VMs whose START intent
+** is ISSUED to its incarnation, adopts those ISSUED to an older one, claims
+** the restart of a VM recorded Running here without a domain (halts it if
+** it is not to be restarted).  The mutant SIM_MUT_NO_INCARNATION is the old
+** core: no incarnation, intents started whoever they were issued to, stale
+** VMs restarted directly. ---- */
 
 static int
 target_ready(const struct world *w, int x)
@@ -1756,12 +1849,76 @@ target_ready(const struct world *w, int x)
 	const struct host *hp = &w->h[x];
 
 	return running_engine(hp) && w->now >= hp->hung_until && !hp->stalled &&
-	       lv_get_state(hp->lv) == LV_STEADY && (lv_get_live(hp->lv) & LS_BIT(x));
+	       lv_get_state(hp->lv) == LV_STEADY && (lv_get_live(hp->lv) & LS_BIT(x)) &&
+	       (no_incarnation(w) || w->dbhost[x].incarnation == hp->dbinc);
+}
+
+/* Send one of x's own edits (INCARNATE, CLAIM, ADOPT) of VM v. */
+static void
+target_edit(struct world *w, int x, int kind, unsigned v)
+{
+	struct host *hp = &w->h[x];
+	struct pwrite *p = pw_send(w, kind, x, hp->life, v);
+	struct fo_edit *e = xcalloc(1, sizeof(*e));
+
+	p->edits = e;
+	p->nedits = 1;
+	e->type = kind == PW_INCARNATE ? FO_E_HOST_INCARNATE
+	          : kind == PW_CLAIM   ? FO_E_VM_CLAIM
+	                               : FO_E_INTENT_ADOPT;
+	uuid_host(x, e->host);
+	e->incarnation = hp->dbinc;
+	if (kind == PW_INCARNATE) {
+		hp->inc_busy = 1;
+		return;
+	}
+	uuid_vm(v, e->vm);
+	hp->tgt_busy |= LS_BIT(v);
+	if (kind == PW_CLAIM) {
+		struct db_vm_intent *in = &e->intent;
+		memcpy(in->vm, e->vm, HA_UUID_LEN);
+		in->op = DB_INTENT_START;
+		in->state = DB_INTENT_ISSUED;
+		in->why = DB_WHY_ALWAYS_RUN;
+		memcpy(in->host, e->host, HA_UUID_LEN);
+		memcpy(in->from, e->host, HA_UUID_LEN);
+		in->attempts = 1;
+		in->created = WALL0_MS + (int64_t)w->now;
+		in->incarnation = hp->dbinc;
+		tr(w, x, "claims vm%u (Running here in the database, no domain)", v);
+	} else {
+		const struct db_vm_intent *in = intent_of(w, v);
+		tr(w, x, "adopts vm%u's START (ISSUED to incarnation %" PRId64 ")", v,
+		   in != NULL ? in->incarnation : 0);
+	}
+}
+
+/* x creates VM v's domain (for an intent, or -- the mutant -- on its own). */
+static void
+target_start(struct world *w, int x, unsigned v, const char *why)
+{
+	struct vmx *vm = &w->vm[v];
+
+	vm->starting |= LS_BIT(x);
+	vm->start_inc[x] = w->h[x].dbinc;
+	tr(w, x, "starts vm%u%s", v, why);
+	push(w, w->now + (w->vmslow ? VM_START_SLOW_MS : VM_START_MS), EV_VM_START, x, v,
+	     w->h[x].life);
 }
 
 static void
 target_scan(struct world *w, int x)
 {
+	struct host *hp = &w->h[x];
+	uint64_t halt = 0;
+
+	/* hasvcd writes its incarnation before anything else -- once its host
+	** is in the agreed liveset (after its admission: core.h) -- and again
+	** while its row shows another (a write of its killed predecessor) */
+	if (running_engine(hp) && w->now >= hp->hung_until && hp->dbinc > 0 &&
+	    lv_get_state(hp->lv) == LV_STEADY && (lv_get_live(hp->lv) & LS_BIT(x)) &&
+	    w->dbhost[x].incarnation != hp->dbinc && !hp->inc_busy)
+		target_edit(w, x, PW_INCARNATE, 0);
 	if (!target_ready(w, x))
 		return;
 	for (size_t i = 0; i < w->nin; i++) {
@@ -1774,10 +1931,31 @@ target_scan(struct world *w, int x)
 		vm = &w->vm[v];
 		if ((vm->on | vm->starting) & LS_BIT(x))
 			continue; /* under way, or done and the write not applied yet */
-		vm->starting |= LS_BIT(x);
-		tr(w, x, "starts vm%d", v);
-		push(w, w->now + (w->vmslow ? VM_START_SLOW_MS : VM_START_MS), EV_VM_START, x,
-		     (uint32_t)v, w->h[x].life);
+		if (no_incarnation(w) || in->incarnation == hp->dbinc)
+			target_start(w, x, (unsigned)v, "");
+		else if (!(hp->tgt_busy & LS_BIT(v)))
+			target_edit(w, x, PW_ADOPT, (unsigned)v);
+	}
+	/* Running here in the database, no domain (my old self ran it) */
+	for (unsigned v = 0; v < w->nvm; v++) {
+		const struct db_vm *d = &w->dbvm[v];
+		if (host_of(w, d->resident_on) != x ||
+		    (d->power_state != DB_POWER_RUNNING && d->power_state != DB_POWER_PAUSED) ||
+		    ((w->vm[v].on | w->vm[v].starting) & LS_BIT(x)) || (hp->tgt_busy & LS_BIT(v)) ||
+		    intent_of(w, v) != NULL)
+			continue;
+		if (!w->pool.ha_enabled ||
+		    (!protected_vm(d) && d->ha_restart_priority != DB_PRIO_BEST_EFFORT))
+			halt |= LS_BIT(v);
+		else if (no_incarnation(w))
+			target_start(w, x, v, " (Running here in the database, no domain)");
+		else
+			target_edit(w, x, PW_CLAIM, v);
+	}
+	if (halt) {
+		struct pwrite *p = pw_send(w, PW_HALT, x, hp->life, 0);
+		p->vms = halt;
+		hp->tgt_busy |= halt;
 	}
 }
 
@@ -1803,6 +1981,13 @@ ev_vm_start(struct world *w, int x, unsigned v, uint64_t life)
 	if (life != w->h[x].life || !(vm->starting & LS_BIT(x)) || !w->h[x].powered)
 		return;
 	vm->starting &= ~LS_BIT(x);
+	/* I6: a START is carried out by the incarnation it was ISSUED to (an
+	** older one's is adopted first; the mutant does not) */
+	if (in != NULL && !no_incarnation(w) && in->op == DB_INTENT_START &&
+	    in->state == DB_INTENT_ISSUED && host_of(w, in->host) == x &&
+	    in->incarnation != vm->start_inc[x])
+		violation(w, IISSUE, "vm%u started on h%d by incarnation %" PRId64 " for a START "
+		          "ISSUED to incarnation %" PRId64, v, x, vm->start_inc[x], in->incarnation);
 	if (hv_used(w, x, (int)v) + vm_mem(w, v) > w->dbhost[x].memory_total) {
 		w->st->start_failed++;
 		tr(w, x, "vm%u does not fit (%" PRId64 " MiB free): FAILED", v,
@@ -2337,8 +2522,10 @@ host_step(struct world *w, int h, const struct lv_event *ev)
 			record_survive(w, h, prev, L, a->live, a->reason);
 			hp->survived = 1;
 			save_liveset(w, h);
-			if (a->live & LS_BIT(h))
+			if (a->live & LS_BIT(h)) {
 				hp->unadmitted = 0; /* hasvcd marks the admission */
+				target_scan(w, (int)h); /* in the liveset: its incarnation */
+			}
 			/* a host in my liveset is not dead: one admitted again
 			** runs its own VMs (its old self's are restarted already) */
 			hp->dead_known &= ~a->live;
@@ -2545,6 +2732,10 @@ apply_fault(struct world *w, const struct sim_fault *f)
 		push(w, w->now + f->ms, EV_RESTART, f->host, 0, ++hp->restart_gen);
 		break;
 	}
+	case SF_DBDELAY:
+		w->db_delay = f->ms;
+		tr(w, -1, "executor writes apply %" PRIu64 " ms late", f->ms);
+		break;
 	case SF_VMSTART:
 		w->vmslow = f->mode;
 		w->st->faults[SS_VMSLOW] += f->mode != 0;
@@ -2622,6 +2813,9 @@ ev_restart(struct world *w, int h, uint64_t gen)
 		hp->powered = 0;
 		return;
 	}
+	hp->dbinc = w->next_inc++; /* hasvcd's incarnation: a fresh one */
+	hp->tgt_busy = 0;
+	hp->inc_busy = 0;
 	hp->down = 0;
 	hp->restarted = 1;
 	hp->survived = 0;
@@ -2645,9 +2839,10 @@ ev_restart(struct world *w, int h, uint64_t gen)
 	/* The join is a view change ordered before anything the new daemon
 	** sends; its own START already has the new group. */
 	set_group(w, h, 1);
-	/* a new executor (it knows no dead host), and the daemon's start-up
-	** reconciliation: VMs the database shows here that its hypervisor does
-	** not run are Halted (hasvc/core.c) */
+	/* a new executor (it knows no dead host), and a new incarnation,
+	** written into the host row before anything else (target_scan, from
+	** host_step below); VMs the database shows here that its hypervisor
+	** does not run are claimed or halted once it is in the liveset */
 	fo_free(hp->fo);
 	{
 		struct fo_config fc;
@@ -2661,7 +2856,6 @@ ev_restart(struct world *w, int h, uint64_t gen)
 		hp->fo_tick_at = SIM_NEVER;
 		fo_feed_db(w, h); /* its first snapshot */
 	}
-	pw_send(w, PW_RECONCILE, h, hp->life, 0);
 	R = &w->rings[hp->ring];
 	if (w->sp->cpg == SIM_CPG_AGREED)
 		R->next[h] = R->nlog;
@@ -2818,6 +3012,7 @@ save_liveset(struct world *w, int h)
 	hp->saved_live = lv_get_live(hp->lv);
 	hp->saved_prev = lv_get_prev_ring(hp->lv);
 	hp->saved_master = lv_get_master(hp->lv);
+	hp->saved_lost = lv_get_pending_dead(hp->lv);
 }
 
 /* Host h's engine, as hasvcd makes it at its start: at a cold start the
@@ -2847,6 +3042,7 @@ make_engine(struct world *w, unsigned h, uint64_t seq0, int out, char *why, size
 		cfg.prev_ring = hp->saved_prev;
 		cfg.master = hp->saved_master >= 0 && (hp->saved_live & LS_BIT(hp->saved_master))
 		                 ? hp->saved_master : -1;
+		cfg.pending_dead = hp->saved_lost & ~hp->saved_live;
 	}
 	return lv_new(&cfg, why, whylen);
 }
@@ -2874,7 +3070,11 @@ db_init(struct world *w, char *err, size_t errlen)
 		d->memory_total = (int64_t)(sp->host_mem_mb[h] ? sp->host_mem_mb[h] : SIM_HOST_MEM_MB)
 		                  << 20;
 		d->cluster_nodeid = h + 1;
+		/* every daemon at t = 0 has written its incarnation */
+		d->incarnation = (int64_t)h + 1;
+		w->h[h].dbinc = d->incarnation;
 	}
+	w->next_inc = (int64_t)w->n + 1;
 	for (unsigned i = 0; i < (sp->nvm ? sp->nvm : sp->n * sp->vms); i++) {
 		struct sim_vmspec def = {(int)(i / (sp->vms ? sp->vms : 1)), SIM_VM_MEM_MB, 1,
 		                         SIM_PRIO_RESTART, 0, 0};
