@@ -496,6 +496,42 @@ static int ha_send(void *arg, const void *msg, size_t len);
 static int ha_write(void *arg, int master_only, int (*fn)(void *fnarg, struct db *db),
 		    void *fnarg);
 
+
+/* The liveness engine's decisions (inside corosync's callbacks): a two-host
+** pool's survivor alone is a majority of the database while the other host
+** is certainly dead (repl_peer_dead, docs/cluster.md "Two-host pools");
+** then the daemon's hooks. */
+static void
+on_ha_liveset(void *arg, const char (*uuids)[HA_UUID_LEN], size_t n)
+{
+	struct cluster *cl = arg;
+	size_t i;
+
+	for (i = 0; i < n && cl->nconf == 2; i++)
+		if (strcmp(uuids[i], cl->cfg->host_uuid) != 0)
+			repl_peer_dead(cl->repl, clock_mono_ms(), 0);
+	rearm(cl);
+	if (cl->hooks.liveset != NULL)
+		cl->hooks.liveset(cl->hooks.arg, uuids, n);
+}
+
+static void
+on_ha_host_dead(void *arg, const char *host)
+{
+	struct cluster *cl = arg;
+	struct ha_status st;
+
+	/* Only with a statefile: in a quorum-only pool two_node makes both
+	** sides of a split quorate, and votequorum is all the engines have. */
+	ha_get_status(cl->ha, &st);
+	if (cl->nconf == 2 && st.statefile && strcmp(host, cl->cfg->host_uuid) != 0) {
+		repl_peer_dead(cl->repl, clock_mono_ms(), 1);
+		rearm(cl);
+	}
+	if (cl->hooks.host_dead != NULL)
+		cl->hooks.host_dead(cl->hooks.arg, host);
+}
+
 /* Every second: the pool's ha_enabled, as replicated, decides whether this
 ** host runs the liveness engine (pool.enable_ha / pool.disable_ha reach every
 ** host through the database).  An engine started late gets corosync's last
@@ -554,7 +590,7 @@ ha_follow(struct cluster *cl)
 	}
 	log_notice("host %s: HA is enabled on the pool: liveness starts", cl->cfg->host_uuid);
 	{
-		struct ha_observer obs = {cl->hooks.arg, cl->hooks.liveset, cl->hooks.host_dead};
+		struct ha_observer obs = {cl, on_ha_liveset, on_ha_host_dead};
 
 		ha_set_observer(cl->ha, &obs);
 	}

@@ -113,6 +113,7 @@ struct repl {
 	int primary;
 	uint64_t view_ring; /* ring_seq when the current view was delivered */
 	int sync_quorate;   /* the last election completed quorate in a view of this ring */
+	int peer_dead;      /* two hosts: the other is certainly dead (repl_peer_dead) */
 
 	/* Not READY: CHANGEs delivered from the master, in order. */
 	struct buffered *buf;
@@ -461,11 +462,14 @@ live_members(const struct repl *r)
 	return n;
 }
 
-/* n members hold a majority of the pool's hosts (always, when unknown). */
+/* n members hold a majority of the pool's hosts (always, when unknown) --
+** of a two-host pool whose other host is certainly dead, the one left. */
 static int
 majority(const struct repl *r, size_t n)
 {
-	return r->cfg.hosts == 0 || n >= r->cfg.hosts / 2 + 1;
+	uint32_t hosts = r->cfg.hosts == 2 && r->peer_dead ? 1 : r->cfg.hosts;
+
+	return hosts == 0 || n >= hosts / 2 + 1;
 }
 
 static int
@@ -1992,4 +1996,32 @@ repl_set_hosts(struct repl *r, uint32_t hosts)
 	if (r->cfg.hosts != hosts)
 		log_info("host %s: the pool has %" PRIu32 " hosts now", r->cfg.host_uuid, hosts);
 	r->cfg.hosts = hosts;
+	if (hosts != 2)
+		r->peer_dead = 0;
+}
+
+void
+repl_peer_dead(struct repl *r, uint64_t now, int dead)
+{
+	if (r == NULL || r->cfg.hosts != 2 || !!dead == r->peer_dead)
+		return;
+	r->peer_dead = !!dead;
+	log_notice("host %s: the other host of the pool is %s", r->cfg.host_uuid,
+	           dead ? "certainly dead: this one alone holds the majority"
+	                : "in the liveset again: writes need both hosts");
+	if (!dead) {
+		/* A view of one holds no majority any more (as in repl_view). */
+		if (r->is_master && !majority(r, r->nmembers))
+			fail_writes(r, REPL_ENOTMASTER, REPL_ELOST, 1);
+	} else if (quorate_now(r) && r->view_ring == r->ring_seq && r->in_view &&
+	           majority(r, r->nmembers) && r->phase != REPL_PHASE_ELECTING &&
+	           r->phase != REPL_PHASE_DOWN) {
+		/* The view of this ring, elected without a majority, has one now
+		** (as repl_quorum does for a quorum that comes late). */
+		r->sync_quorate = 1;
+	}
+	if (r->phase == REPL_PHASE_READY && can_lead(r))
+		r->primary = 1;
+	pump(r, now);
+	notify(r);
 }

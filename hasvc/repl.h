@@ -210,6 +210,13 @@ void repl_get_status(const struct repl *r, struct repl_status *out);
 /* The pool's host count changed (a host joined or was ejected): see
 ** repl_config.hosts. */
 void repl_set_hosts(struct repl *r, uint32_t hosts);
+/* A two-host pool (hosts == 2): the other host is certainly dead (`dead`
+** 1: this host's liveness engine announced it, LV_ACT_HOST_DEAD -- it has
+** fenced), or is in this host's liveset again (0).  While it is dead, this
+** host alone is a majority: a survivor can write (docs/cluster.md, "Two-host
+** pools").  Kept in memory only: a restarted daemon needs the other host, or
+** its engine's announcement, again.  Ignored unless hosts == 2. */
+void repl_peer_dead(struct repl *r, uint64_t now, int dead);
 
 /* ---- the wire format, exposed for the fuzz target and tests ---- */
 

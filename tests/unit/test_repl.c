@@ -562,6 +562,9 @@ backlog_has_view(const struct node *nd)
 /* A new CPG view for component `comp` (new_ring: the totem ring changed).
 ** A process stalled across two membership changes has been killed by its
 ** watchdog (docs/cluster.md: the protocol relies on it). */
+/* corosync's two_node: in a two-host cluster one node alone is quorate. */
+static int two_node;
+
 static void
 view_comp(int comp, int new_ring)
 {
@@ -574,7 +577,7 @@ view_comp(int comp, int new_ring)
 		    backlog_has_view(&S.nodes[i]))
 			kill_node(S.nodes[i].id);
 	k = comp_members(comp, mem);
-	int q = (int)k > S.n / 2;
+	int q = (int)k > S.n / 2 || (two_node && S.n == 2 && k == 1);
 	struct event ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -799,9 +802,10 @@ settle(void)
 			if (st->phase != REPL_PHASE_READY || st->writes_in_flight ||
 			    st->writes_queued)
 				ok = 0;
-			if (st->quorate && master_of(nd->comp) == 0)
+			/* (A lone two_node host is quorate without a majority.) */
+			if (st->quorate && master_of(nd->comp) == 0 && !two_node)
 				ok = 0;
-			if (st->is_master && st->quorate && !st->writable)
+			if (st->is_master && st->quorate && !st->writable && !two_node)
 				ok = 0;
 		}
 		if (ok && S.qhead == S.qlen)
@@ -1016,6 +1020,80 @@ test_master_dies(void **state)
 		assert_true(stores_equal(m2, i));
 	assert_true(check_acked_present());
 	sim_fini();
+}
+
+/* A two-host pool (corosync two_node: one node alone is quorate): a lone
+** survivor writes only once its liveness engine said the other host is
+** certainly dead (repl_peer_dead); the other host, back alone, does not
+** write; back together, the survivor's writes are everybody's. */
+static void
+test_two_hosts_peer_dead(void **state)
+{
+	uint64_t req;
+	int m, o, i;
+
+	two_node = 1;
+	form(2);
+	m = master_of(0);
+	o = 3 - m;
+	req = write_at(m);
+	deliver_all();
+	assert_int_equal(S.reqs[req - 1].rc, REPL_OK);
+	/* The member dies: the master alone is quorate but holds no majority. */
+	kill_node(o);
+	settle();
+	assert_int_equal(count_writable(), 0);
+	assert_int_equal(write_at(m), 0);
+	repl_peer_dead(N(m)->r, S.now, 1);
+	settle();
+	assert_int_equal(count_writable(), 1);
+	req = write_at(m);
+	assert_true(req != 0);
+	deliver_all();
+	assert_int_equal(S.reqs[req - 1].rc, REPL_OK);
+	/* It comes back: synchronised from the survivor, which stays master. */
+	restart_node(o);
+	settle();
+	repl_peer_dead(N(m)->r, S.now, 0);
+	settle();
+	assert_int_equal(master_of(0), m);
+	assert_true(stores_equal(m, o));
+	/* Now the master dies: the member alone writes nothing until its
+	** engine says so -- then it does, with every acknowledged write. */
+	kill_node(m);
+	settle();
+	assert_int_equal(count_writable(), 0);
+	repl_peer_dead(N(o)->r, S.now, 1);
+	settle();
+	assert_int_equal(master_of(0), o);
+	req = write_at(o);
+	assert_true(req != 0);
+	deliver_all();
+	assert_int_equal(S.reqs[req - 1].rc, REPL_OK);
+	/* The old master returns while the survivor has been restarted (its
+	** peer_dead forgotten): neither writes alone, together they agree. */
+	kill_node(o);
+	restart_node(m);
+	settle();
+	assert_int_equal(count_writable(), 0);
+	restart_node(o);
+	settle();
+	assert_int_equal(count_writable(), 1);
+	for (i = 1; i <= 2; i++)
+		assert_true(stores_equal(master_of(0), i));
+	assert_true(check_acked_present());
+	/* Ignored in a pool of three. */
+	sim_fini();
+	form(3);
+	m = master_of(0);
+	kill_node(m == 1 ? 2 : 1);
+	kill_node(m == 3 ? 2 : 3);
+	settle();
+	repl_peer_dead(N(m)->r, S.now, 1);
+	settle();
+	assert_int_equal(count_writable(), 0);
+	sim_fini();
+	two_node = 0;
 }
 
 static void
@@ -1544,6 +1622,7 @@ main(void)
 	    cmocka_unit_test(test_write_acked_after_all),
 	    cmocka_unit_test(test_proposal_lands_everywhere),
 	    cmocka_unit_test(test_master_dies),
+	    cmocka_unit_test(test_two_hosts_peer_dead),
 	    cmocka_unit_test(test_stale_member_joins),
 	    cmocka_unit_test(test_partition_2_3),
 	    cmocka_unit_test(test_malformed_and_foreign),
