@@ -1720,6 +1720,21 @@ repl_ring(struct repl *r, uint64_t now, uint64_t ring_seq)
 	notify(r);
 }
 
+/* The view of this ring, elected before its quorum (repl_quorum) or its
+** majority (repl_peer_dead) came, may lead now. */
+static void
+may_lead_now(struct repl *r, uint64_t now)
+{
+	if (quorate_now(r) && r->view_ring == r->ring_seq && r->in_view &&
+	    majority(r, r->nmembers) && r->phase != REPL_PHASE_ELECTING &&
+	    r->phase != REPL_PHASE_DOWN)
+		r->sync_quorate = 1;
+	if (r->phase == REPL_PHASE_READY && can_lead(r))
+		r->primary = 1;
+	pump(r, now);
+	notify(r);
+}
+
 void
 repl_quorum(struct repl *r, uint64_t now, uint64_t ring_seq, int quorate)
 {
@@ -1733,16 +1748,8 @@ repl_quorum(struct repl *r, uint64_t now, uint64_t ring_seq, int quorate)
 		fail_writes(r, REPL_ENOTMASTER, REPL_ELOST, 1);
 		r->primary = 0;
 		r->sync_quorate = 0;
-	} else if (ring_seq == r->ring_seq && r->view_ring == ring_seq && r->in_view &&
-	           majority(r, r->nmembers) && r->phase != REPL_PHASE_ELECTING &&
-	           r->phase != REPL_PHASE_DOWN) {
-		/* The view of this ring was elected before its quorum came. */
-		r->sync_quorate = 1;
 	}
-	if (r->phase == REPL_PHASE_READY && can_lead(r))
-		r->primary = 1;
-	pump(r, now);
-	notify(r);
+	may_lead_now(r, now);
 }
 
 void
@@ -2009,19 +2016,8 @@ repl_peer_dead(struct repl *r, uint64_t now, int dead)
 	log_notice("host %s: the other host of the pool is %s", r->cfg.host_uuid,
 	           dead ? "certainly dead: this one alone holds the majority"
 	                : "in the liveset again: writes need both hosts");
-	if (!dead) {
-		/* A view of one holds no majority any more (as in repl_view). */
-		if (r->is_master && !majority(r, r->nmembers))
-			fail_writes(r, REPL_ENOTMASTER, REPL_ELOST, 1);
-	} else if (quorate_now(r) && r->view_ring == r->ring_seq && r->in_view &&
-	           majority(r, r->nmembers) && r->phase != REPL_PHASE_ELECTING &&
-	           r->phase != REPL_PHASE_DOWN) {
-		/* The view of this ring, elected without a majority, has one now
-		** (as repl_quorum does for a quorum that comes late). */
-		r->sync_quorate = 1;
-	}
-	if (r->phase == REPL_PHASE_READY && can_lead(r))
-		r->primary = 1;
-	pump(r, now);
-	notify(r);
+	/* A view of one holds no majority any more (as in repl_view). */
+	if (!dead && r->is_master && !majority(r, r->nmembers))
+		fail_writes(r, REPL_ENOTMASTER, REPL_ELOST, 1);
+	may_lead_now(r, now);
 }
