@@ -28,7 +28,8 @@
 # Needs root, corosync, nft, python3, /dev/fuse; prints "skipped" otherwise.
 # Knobs: RUNS (10 per fault; RUNS=1 is the quick smoke mode), VMS (50),
 # BOOT_MS (0: simhv's boot time; 2000 for the second figure), TIMEOUT (30),
-# FAULTS (the list above, space-separated).  Prints figures, asserts nothing
+# FAULTS (the list above, space-separated), HOSTS (5; 2 for a two-host pool,
+# with FAULTS="poweroff poweroff-master": a 3|2 partition needs 5).  Prints figures, asserts nothing
 # (misses, timeouts and check failures are counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ VMS=${VMS:-50}
 BOOT_MS=${BOOT_MS:-0}
 TIMEOUT=${TIMEOUT:-30}
 FAULTS=${FAULTS:-poweroff sigstop partition poweroff-master}
-N=5
+N=${HOSTS:-5}
 if [[ $(id -u) -ne 0 ]] || ! command -v corosync >/dev/null || ! command -v nft >/dev/null ||
 	! command -v python3 >/dev/null || [[ ! -c /dev/fuse ]]; then
 	echo "skipped (needs root, corosync, nft, python3 and /dev/fuse)"
