@@ -37,7 +37,10 @@ mark restarted
 [ "$(xl_uuid xt-guest)" = "$G" ] || fail "the restarted domain has UUID $(xl_uuid xt-guest)"
 wait_for 60 "the restarted guest's init" guest_up xt-guest 2
 mark guest-up-again
-logged hasvcd.log "vm $G: protected and not running; starting it" || fail "no restart decision in hasvcd's log"
+# (a restart is claimed first -- docs/failover.md, "Incarnations" -- then
+# started as the START intent the claim issued to this host)
+logged hasvcd.log "vm $G: protected and not running; claiming its restart" || fail "no restart decision in hasvcd's log"
+logged hasvcd.log "vm $G: start intent (issue 1) for host $HOST; starting it" || fail "the claimed restart was not started as an intent"
 [ "$(vm_field $G power-state)" = Running ] || fail "power-state after the restart: $(vm_field $G power-state)"
 
 # 3. the guest stops: with ha-always-run=false hasvcd reaps it and marks it Halted
